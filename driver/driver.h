@@ -1,0 +1,21 @@
+/*
+ * driver.h — the `lfm2c` command line.
+ *
+ * Each sub-command lives in its own cmd_*.c file and has the signature of
+ * main() minus the program name: argv[0] is the sub-command's name.  They
+ * print one-line errors "lfm2c: ..." on stderr and return the exit status.
+ */
+#ifndef LFM2C_DRIVER_H
+#define LFM2C_DRIVER_H
+
+int cmd_compile(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_ir(int argc, char **argv);
+int cmd_interp(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+
+/* "lfm2c: " + message + newline on stderr; returns 1 (the exit status). */
+int driver_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * lfm2c.c — entry point: dispatch to a sub-command.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+
+#ifndef LFM2C_VERSION
+#define LFM2C_VERSION "dev"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{"compile", cmd_compile, "MODEL_DIR -o OUT_DIR   emit C + weights, build OUT_DIR/lfm2-run"},
+	{"inspect", cmd_inspect, "MODEL_DIR              resolved config, layers, tensors, hashes"},
+	{"ir", cmd_ir, "MODEL_DIR [-d PASSES]  print the IR (after the passes)"},
+	{"interp", cmd_interp, "MODEL_DIR --tokens IDS --logits F.npy   reference interpreter"},
+	{"synth", cmd_synth, "PRESET -o DIR [--dtype f32|bf16|f16] [--seed N] [--set k=JSON]"},
+	{"tokenize", cmd_tokenize, "MODEL_DIR TEXT         print token ids"},
+};
+
+int driver_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("lfm2c: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "lfm2c %s — ahead-of-time compiler for LFM2 models\n\nusage:\n", LFM2C_VERSION);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  lfm2c %-9s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("lfm2c %s\n", LFM2C_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	driver_fail("unknown command '%s' (try lfm2c --help)", argv[1]);
+	return 2;
+}
