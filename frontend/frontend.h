@@ -68,6 +68,12 @@ int lfm_config_parse(const char *text, size_t len, const char *path,
                      LfmConfig *cfg, LfmError *err);
 int lfm_config_load(const char *path, LfmConfig *cfg, LfmError *err);
 
+/* XXH3-64 of the resolved values (not the text, not the key style): two
+ * config files describing the same model hash the same. */
+uint64_t lfm_config_hash(const LfmConfig *cfg);
+
+const char *lfm_layer_type_name(LayerType t);   /* "conv", "full_attention" */
+
 /* The ff-dim rule of transformers' Lfm2MLP (NOTES.md §5). */
 int lfm_ff_rule(int ff, bool auto_adjust, bool has_multiplier,
                 double multiplier, int multiple_of);
@@ -97,6 +103,9 @@ typedef struct ExpectedTensor {
 	int ndim;
 	int64_t shape[4];
 } ExpectedTensor;
+
+/* Enough room for lfm_expected_tensors of any config. */
+#define LFM_MAX_EXPECTED_TENSORS (3 + 11 * LFM_MAX_LAYERS)
 
 /* Fills out[] (capacity cap) with the tensors the config implies, in
  * sorted-name order; returns their number (or -1 if cap is too small). */
