@@ -1,0 +1,115 @@
+/*
+ * blob.c — write the weights blob.
+ *
+ * The payload holds every weight at the offset the layout pass chose, in
+ * the format it chose (f32 for now), with zero padding between.  It is
+ * written in one forward stream while XXH3 hashes it, so a multi-GB model
+ * never sits in memory twice; the hash is then written into the header
+ * and baked into the generated code, which refuses any other blob.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "codegen.h"
+#include "lfm2_abi.h"
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int write_all(FILE *f, const void *p, size_t n, XXH3_state_t *st, const char *path, LfmError *err)
+{
+	if (st)
+		XXH3_64bits_update(st, p, n);
+	if (n && fwrite(p, 1, n, f) != n)
+		return lfm_error(err, path, "write failed");
+	return 0;
+}
+
+static int write_zeros(FILE *f, uint64_t n, XXH3_state_t *st, const char *path, LfmError *err)
+{
+	static const unsigned char zeros[4096];
+	while (n) {
+		size_t k = n < sizeof zeros ? (size_t)n : sizeof zeros;
+		if (write_all(f, zeros, k, st, path, err))
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Converts one weight to its blob format in chunks and streams it out. */
+static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, const char *path, LfmError *err)
+{
+	const StTensor *t = w->src;
+	enum { CHUNK = 1 << 16 };
+	float *buf = malloc(CHUNK * sizeof(float));
+	if (!buf)
+		return lfm_error(err, path, "out of memory");
+	size_t esz = lfm_dtype_size(t->dtype);
+	int rc = 0;
+	for (int64_t i = 0; i < t->numel && !rc; i += CHUNK) {
+		int64_t n = t->numel - i < CHUNK ? t->numel - i : CHUNK;
+		StTensor part = *t;
+		part.data = t->data + (size_t)i * esz;
+		part.numel = n;
+		part.nbytes = (size_t)n * esz;
+		lfm_tensor_to_f32(&part, buf);
+		rc = write_all(f, buf, (size_t)n * sizeof(float), st, path, err);
+	}
+	free(buf);
+	return rc;
+}
+
+int blob_write(const Graph *g, const char *path, uint64_t *hash, LfmError *err)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return lfm_error(err, path, "cannot create file");
+	XXH3_state_t *st = XXH3_createState();
+	int rc = -1;
+	if (!st) {
+		lfm_error(err, path, "out of memory");
+		goto out;
+	}
+	XXH3_64bits_reset(st);
+	/* header placeholder; rewritten once the hash is known */
+	if (write_zeros(f, LFM2_BLOB_HEADER, NULL, path, err))
+		goto out;
+	uint64_t at = 0;
+	for (int i = 0; i < g->n_weights; i++) {
+		const Weight *w = &g->weights[i];
+		if (write_zeros(f, w->offset - at, st, path, err) || write_weight(f, w, st, path, err))
+			goto out;
+		at = w->offset + w->bytes;
+	}
+	if (write_zeros(f, g->blob_bytes - at, st, path, err))
+		goto out;
+	*hash = XXH3_64bits_digest(st);
+	unsigned char hdr[32] = {0};
+	memcpy(hdr, LFM2_BLOB_MAGIC, 8);
+	put_u32(hdr + 8, LFM2_BLOB_VERSION);
+	put_u32(hdr + 12, LFM2_BLOB_HEADER);
+	put_u64(hdr + 16, g->blob_bytes);
+	put_u64(hdr + 24, *hash);
+	if (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, sizeof hdr, f) != sizeof hdr) {
+		lfm_error(err, path, "write failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (st)
+		XXH3_freeState(st);
+	if (fclose(f) && rc == 0)
+		rc = lfm_error(err, path, "write failed (close)");
+	return rc;
+}

@@ -1,0 +1,154 @@
+/*
+ * cmd_interp.c — `lfm2c interp MODEL_DIR --tokens IDS [--chunks 3,1,..] --logits OUT.npy`
+ *
+ * Runs the reference interpreter (double precision) and writes the logits
+ * of every position as a float64 .npy [n_tokens, vocab].  With --chunks the
+ * tokens are fed in chunks of those sizes (the last repeats), which is how
+ * the tests check that incremental evaluation equals one pass.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "passes.h"
+
+/* Parses "1,2,3" into a malloc'd array. */
+static int parse_ids(const char *s, int32_t **out, int *n)
+{
+	int cap = 16, k = 0;
+	int32_t *v = malloc((size_t)cap * sizeof *v);
+	if (!v)
+		return -1;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long x = strtol(s, &end, 10);
+		if (end == s || errno || x < 0 || x > 0x7fffffff || (*end && *end != ',')) {
+			free(v);
+			return -1;
+		}
+		if (k == cap) {
+			int32_t *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+			if (!nv) {
+				free(v);
+				return -1;
+			}
+			v = nv;
+		}
+		v[k++] = (int32_t)x;
+		s = *end ? end + 1 : end;
+	}
+	*out = v;
+	*n = k;
+	return k ? 0 : -1;
+}
+
+/* float64 .npy, shape [rows, cols], C order. */
+static int write_npy_f64(const char *path, const double *d, int64_t rows, int64_t cols)
+{
+	char hdr[128];
+	int len = snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (%lld, %lld), }",
+	                   (long long)rows, (long long)cols);
+	int total = 10 + len + 1;
+	int pad = (64 - total % 64) % 64;
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	unsigned short hl = (unsigned short)(len + pad + 1);
+	int bad = fwrite("\x93NUMPY\x01\x00", 1, 8, f) != 8;
+	unsigned char hlb[2] = {(unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
+	bad |= fwrite(hlb, 1, 2, f) != 2;
+	bad |= fwrite(hdr, 1, (size_t)len, f) != (size_t)len;
+	for (int i = 0; i < pad; i++)
+		bad |= fputc(' ', f) == EOF;
+	bad |= fputc('\n', f) == EOF;
+	bad |= fwrite(d, sizeof(double), (size_t)(rows * cols), f) != (size_t)(rows * cols);
+	bad |= fclose(f) != 0;
+	if (bad)
+		remove(path);
+	return bad ? -1 : 0;
+}
+
+int cmd_interp(int argc, char **argv)
+{
+	const char *dir = NULL, *tok_s = NULL, *out = NULL, *chunk_s = NULL;
+	for (int i = 1; i < argc; i++) {
+		int v = i + 1 < argc;
+		if (!strcmp(argv[i], "--tokens") && v)
+			tok_s = argv[++i];
+		else if (!strcmp(argv[i], "--logits") && v)
+			out = argv[++i];
+		else if (!strcmp(argv[i], "--chunks") && v)
+			chunk_s = argv[++i];
+		else if (argv[i][0] == '-')
+			return driver_fail("interp: unknown option '%s'", argv[i]);
+		else if (!dir)
+			dir = argv[i];
+		else
+			return driver_fail("interp: unexpected argument '%s'", argv[i]);
+	}
+	if (!dir || !tok_s || !out)
+		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..]");
+	int32_t *toks = NULL, *chunks = NULL;
+	int n = 0, n_chunks = 0;
+	if (parse_ids(tok_s, &toks, &n))
+		return driver_fail("interp: --tokens must be comma-separated non-negative integers");
+	if (chunk_s && (parse_ids(chunk_s, &chunks, &n_chunks) || chunks[0] == 0)) {
+		free(toks);
+		return driver_fail("interp: --chunks must be comma-separated positive integers");
+	}
+	LfmError err = {{0}};
+	Checkpoint ck;
+	Graph g;
+	int rc = 1;
+	double *logits = NULL;
+	InterpState *st = NULL;
+	if (lfm_checkpoint_open(dir, &ck, stderr, &err)) {
+		driver_fail("%s", err.msg);
+		goto out0;
+	}
+	if (ir_build(&g, &ck, &err)) {
+		driver_fail("%s", err.msg);
+		goto out1;
+	}
+	PassOptions po = {0};
+	int V = ck.cfg.vocab_size;
+	if (passes_run(&g, &po, &err) || !(st = interp_new(&g, n, &err))) {
+		driver_fail("%s", err.msg);
+		goto out2;
+	}
+	logits = malloc((size_t)n * (size_t)V * sizeof(double));
+	if (!logits) {
+		driver_fail("interp: out of memory");
+		goto out2;
+	}
+	for (int done = 0, ci = 0; done < n; ci++) {
+		int k = chunks ? chunks[ci < n_chunks ? ci : n_chunks - 1] : n;
+		if (k < 1)
+			k = 1;
+		if (k > n - done)
+			k = n - done;
+		if (interp_eval(st, toks + done, k, k, logits + (size_t)done * (size_t)V, &err)) {
+			driver_fail("%s", err.msg);
+			goto out2;
+		}
+		done += k;
+	}
+	if (write_npy_f64(out, logits, n, V)) {
+		driver_fail("%s: cannot write", out);
+		goto out2;
+	}
+	rc = 0;
+out2:
+	interp_free(st);
+	free(logits);
+	ir_free(&g);
+out1:
+	lfm_checkpoint_close(&ck);
+out0:
+	free(toks);
+	free(chunks);
+	return rc;
+}

@@ -1,0 +1,291 @@
+/*
+ * interp.c — the reference interpreter.
+ *
+ * Runs a Graph op by op in double precision, each op written as the
+ * plainest loop that matches specs/ir.md.  It carries the same state as a
+ * compiled session (conv state of B*x rows, K/V cache) so chunked,
+ * incremental evaluation can be checked here before it is checked in
+ * generated code.  Speed is not a goal: it is the in-project oracle.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+struct InterpState {
+	const Graph *g;
+	int ctx, pos;
+	double **weights;     /* per weight index, converted to double */
+	double *conv_state;   /* [slots][L-1][H] */
+	double *kv;           /* [slots][2][ctx][nkv*hd] */
+};
+
+static void *xcalloc(size_t n, size_t size, LfmError *err)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p)
+		lfm_error(err, NULL, "interpreter: out of memory");
+	return p;
+}
+
+void interp_free(InterpState *s)
+{
+	if (!s)
+		return;
+	if (s->weights)
+		for (int i = 0; i < s->g->n_weights; i++)
+			free(s->weights[i]);
+	free(s->weights);
+	free(s->conv_state);
+	free(s->kv);
+	free(s);
+}
+
+static size_t kv_dim(const LfmConfig *c) { return (size_t)c->n_kv_heads * c->head_dim; }
+
+InterpState *interp_new(const Graph *g, int ctx, LfmError *err)
+{
+	const LfmConfig *c = g->cfg;
+	InterpState *s = xcalloc(1, sizeof *s, err);
+	if (!s)
+		return NULL;
+	s->g = g;
+	s->ctx = ctx;
+	s->weights = xcalloc((size_t)g->n_weights, sizeof(double *), err);
+	if (!s->weights)
+		goto fail;
+	for (int i = 0; i < g->n_weights; i++) {
+		const StTensor *t = g->weights[i].src;
+		s->weights[i] = xcalloc((size_t)t->numel, sizeof(double), err);
+		if (!s->weights[i])
+			goto fail;
+		lfm_tensor_to_f64(t, s->weights[i]);
+	}
+	s->conv_state = xcalloc((size_t)g->n_conv_slots * (size_t)(c->conv_L - 1) * (size_t)c->hidden,
+	                        sizeof(double), err);
+	s->kv = xcalloc((size_t)g->n_attn_slots * 2 * (size_t)ctx * kv_dim(c), sizeof(double), err);
+	if (!s->conv_state || !s->kv)
+		goto fail;
+	return s;
+fail:
+	interp_free(s);
+	return NULL;
+}
+
+int interp_pos(const InterpState *s) { return s->pos; }
+
+/* ------------------------------------------------------------ the ops */
+
+static void rmsnorm(double *y, const double *x, const double *w, int64_t rows, int64_t n, double eps)
+{
+	for (int64_t r = 0; r < rows; r++) {
+		double ss = 0;
+		for (int64_t i = 0; i < n; i++)
+			ss += x[r * n + i] * x[r * n + i];
+		double inv = 1.0 / sqrt(ss / (double)n + eps);
+		for (int64_t i = 0; i < n; i++)
+			y[r * n + i] = w[i] * (x[r * n + i] * inv);
+	}
+}
+
+static void matmul(double *y, const double *x, const double *w, int64_t M, int64_t N, int64_t K)
+{
+	for (int64_t m = 0; m < M; m++)
+		for (int64_t n = 0; n < N; n++) {
+			double acc = 0;
+			for (int64_t k = 0; k < K; k++)
+				acc += x[m * K + k] * w[n * K + k];
+			y[m * N + n] = acc;
+		}
+}
+
+/* out[t,c] = sum_k w[c,0,k] * ext[t+k, c], ext = [state (L-1 rows); z] */
+static void short_conv(InterpState *s, double *y, const double *z, const double *w, int slot, int64_t T)
+{
+	const LfmConfig *c = s->g->cfg;
+	int64_t H = c->hidden, L = c->conv_L;
+	double *state = s->conv_state + (size_t)slot * (size_t)(L - 1) * (size_t)H;
+	for (int64_t t = 0; t < T; t++)
+		for (int64_t ch = 0; ch < H; ch++) {
+			double acc = 0;
+			for (int64_t k = 0; k < L; k++) {
+				int64_t row = t + k - (L - 1);   /* < 0: from the state */
+				double v = row < 0 ? state[(L - 1 + row) * H + ch] : z[row * H + ch];
+				acc += w[ch * L + k] * v;
+			}
+			y[t * H + ch] = acc;
+		}
+	/* new state: the last L-1 rows of [state; z] */
+	for (int64_t r = 0; r < L - 1; r++) {
+		int64_t src = T - (L - 1) + r;   /* row index into z; < 0: old state */
+		for (int64_t ch = 0; ch < H; ch++)
+			state[r * H + ch] = src >= 0 ? z[src * H + ch] : state[(r + T) * H + ch];
+	}
+}
+
+static void rope(double *y, const double *x, int64_t T, int64_t n, int64_t d, int pos0, double theta)
+{
+	int64_t half = d / 2;
+	for (int64_t t = 0; t < T; t++)
+		for (int64_t h = 0; h < n; h++) {
+			const double *xi = x + (t * n + h) * d;
+			double *yi = y + (t * n + h) * d;
+			for (int64_t i = 0; i < half; i++) {
+				double ang = (double)(pos0 + t) * pow(theta, -2.0 * (double)i / (double)d);
+				double cs = cos(ang), sn = sin(ang);
+				yi[i] = xi[i] * cs - xi[i + half] * sn;
+				yi[i + half] = xi[i + half] * cs + xi[i] * sn;
+			}
+		}
+}
+
+static void attention(InterpState *s, double *y, const double *q, const double *k, const double *v,
+                      int slot, int64_t T, int64_t nh, int64_t nkv, int64_t d, double *p)
+{
+	size_t kvd = (size_t)(nkv * d);
+	double *K = s->kv + (size_t)slot * 2 * (size_t)s->ctx * kvd;
+	double *V = K + (size_t)s->ctx * kvd;
+	memcpy(K + (size_t)s->pos * kvd, k, (size_t)T * kvd * sizeof(double));
+	memcpy(V + (size_t)s->pos * kvd, v, (size_t)T * kvd * sizeof(double));
+	double scale = 1.0 / sqrt((double)d);
+	int64_t group = nh / nkv;
+	for (int64_t t = 0; t < T; t++) {
+		int64_t S = s->pos + t + 1;   /* keys 0 .. pos+t */
+		for (int64_t h = 0; h < nh; h++) {
+			const double *qi = q + (t * nh + h) * d;
+			int64_t kh = h / group;
+			double mx = -INFINITY, sum = 0;
+			for (int64_t j = 0; j < S; j++) {
+				double dot = 0;
+				for (int64_t i = 0; i < d; i++)
+					dot += qi[i] * K[(size_t)j * kvd + (size_t)(kh * d + i)];
+				p[j] = dot * scale;
+				mx = fmax(mx, p[j]);
+			}
+			for (int64_t j = 0; j < S; j++)
+				sum += p[j] = exp(p[j] - mx);
+			double *yi = y + (t * nh + h) * d;
+			for (int64_t i = 0; i < d; i++) {
+				double acc = 0;
+				for (int64_t j = 0; j < S; j++)
+					acc += p[j] * V[(size_t)j * kvd + (size_t)(kh * d + i)];
+				yi[i] = acc / sum;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the loop */
+
+int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *logits, LfmError *err)
+{
+	const Graph *g = s->g;
+	const LfmConfig *c = g->cfg;
+	if (n < 1 || s->pos + n > s->ctx)
+		return lfm_error(err, NULL, "interpreter: %d tokens at position %d exceed the context %d",
+		                 n, s->pos, s->ctx);
+	if (rows != 1 && rows != n && rows != 0)
+		return lfm_error(err, NULL, "interpreter: rows must be 0, 1 or the token count");
+	for (int i = 0; i < n; i++)
+		if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+			return lfm_error(err, NULL, "interpreter: token %d (id %d) out of range", i, tokens[i]);
+	int64_t T = n, R = rows;
+	double **val = xcalloc((size_t)g->n_nodes, sizeof(double *), err);
+	char *owned = xcalloc((size_t)g->n_nodes, 1, err);
+	int rc = -1;
+	if (!val || !owned)
+		goto out;
+	for (Ref r = 1; r < g->n_nodes; r++) {
+		const Node *nd = &g->nodes[r];
+		int64_t numel = ir_shape_numel(nd->shape, T, R);
+		double *a = nd->in[0] ? val[nd->in[0]] : NULL;
+		double *b = nd->in[1] ? val[nd->in[1]] : NULL;
+		double *cc = nd->in[2] ? val[nd->in[2]] : NULL;
+		Shape is = nd->in[0] ? g->nodes[nd->in[0]].shape : nd->shape;
+		int64_t last = nd->shape.d[nd->shape.ndim - 1];
+		if (nd->op == OP_WEIGHT) {
+			val[r] = s->weights[nd->aux];
+			continue;
+		}
+		if (nd->op == OP_RESHAPE || nd->op == OP_OUTPUT) {
+			val[r] = a;   /* a view */
+			continue;
+		}
+		if (nd->op == OP_TOKENS)
+			continue;
+		double *y = val[r] = xcalloc((size_t)(numel ? numel : 1), sizeof(double), err);
+		if (!y)
+			goto out;
+		owned[r] = 1;
+		switch (nd->op) {
+		case OP_EMBED:
+			for (int64_t t = 0; t < T; t++)
+				memcpy(y + t * last, b + (int64_t)tokens[t] * last, (size_t)last * sizeof(double));
+			break;
+		case OP_RMSNORM:
+			rmsnorm(y, a, b, numel / last, last, nd->f);
+			break;
+		case OP_MATMUL: {
+			Shape ws = g->nodes[nd->in[1]].shape;
+			matmul(y, a, b, numel / last, ws.d[0], ws.d[1]);
+			break;
+		}
+		case OP_ADD_BIAS:
+		case OP_CONV_BIAS:
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = a[i] + b[i % last];
+			break;
+		case OP_SLICE: {
+			int64_t in_last = is.d[is.ndim - 1];
+			for (int64_t rr = 0; rr < numel / last; rr++)
+				memcpy(y + rr * last, a + rr * in_last + nd->aux, (size_t)last * sizeof(double));
+			break;
+		}
+		case OP_MUL:
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = a[i] * b[i];
+			break;
+		case OP_ADD:
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = a[i] + b[i];
+			break;
+		case OP_SHORT_CONV:
+			short_conv(s, y, a, b, nd->aux, T);
+			break;
+		case OP_ROPE:
+			rope(y, a, T, nd->shape.d[1], nd->shape.d[2], s->pos, nd->f);
+			break;
+		case OP_ATTENTION: {
+			Shape ks = g->nodes[nd->in[1]].shape;
+			double *p = xcalloc((size_t)(s->pos + T), sizeof(double), err);
+			if (!p)
+				goto out;
+			attention(s, y, a, b, cc, nd->aux, T, nd->shape.d[1], ks.d[1], nd->shape.d[2], p);
+			free(p);
+			break;
+		}
+		case OP_SILU:
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = a[i] / (1.0 + exp(-a[i]));
+			break;
+		case OP_LAST_ROWS:
+			memcpy(y, a + (T - R) * last, (size_t)(R * last) * sizeof(double));
+			break;
+		default:
+			lfm_error(err, NULL, "interpreter: op %s not handled", op_name(nd->op));
+			goto out;
+		}
+	}
+	memcpy(logits, val[g->output], (size_t)R * (size_t)c->vocab_size * sizeof(double));
+	s->pos += n;
+	rc = 0;
+out:
+	if (val && owned)
+		for (Ref r = 1; r < g->n_nodes; r++)
+			if (owned[r])
+				free(val[r]);
+	free(val);
+	free(owned);
+	return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * ir.h — the lfm2c intermediate representation.
+ *
+ * A model variant is one Graph: an array of Nodes indexed by small integer
+ * handles (Ref), in topological order, as in QBE.  Each node is one tensor
+ * op of one layer, with a static shape: the only symbolic dimensions are T
+ * (tokens in a call) and R (logit rows wanted), and the position P of the
+ * first token.  Layer types, head counts and every size are baked in, so
+ * the graph *is* the variant.
+ *
+ * State lives outside the graph: SHORT_CONV reads and updates the conv
+ * state of its conv slot, ATTENTION appends to and reads the KV cache of
+ * its attention slot.  Weights are WEIGHT nodes pointing into
+ * Graph.weights, which also records where each weight lands in the blob
+ * (assigned by the layout pass).
+ *
+ * Sections: ops and types · graph building · verify · print · interpreter.
+ */
+#ifndef LFM2C_IR_H
+#define LFM2C_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "frontend.h"
+
+/* ------------------------------------------------------------ ops, types */
+
+typedef enum Op {
+#define OP(name, arity, sem) OP_##name,
+#include "ops.h"
+#undef OP
+	OP_COUNT
+} Op;
+
+const char *op_name(Op op);
+int op_arity(Op op);
+const char *op_semantics(Op op);
+
+typedef enum DType { DT_F32 = 0, DT_I32 = 1 } DType;   /* grows: f16, bf16, q8_0, ... */
+const char *dtype_name(DType t);
+
+/* Symbolic dimensions. */
+#define DIM_T (-1)     /* tokens in this call */
+#define DIM_R (-2)     /* logit rows wanted */
+
+typedef struct Shape {
+	int ndim;
+	int64_t d[4];
+} Shape;
+
+typedef int32_t Ref;   /* index into Graph.nodes; 0 is "none" */
+
+typedef struct Node {
+	Op op;
+	DType dtype;
+	Shape shape;
+	Ref in[3];
+	int layer;        /* layer index, -1 outside the layers */
+	int aux, aux2;    /* WEIGHT: weight index; SLICE: start, length;
+	                     SHORT_CONV: conv slot; ATTENTION: attention slot */
+	double f;         /* RMSNORM: eps; ROPE: theta */
+	char name[24];    /* value name, e.g. "bcx", "q" */
+} Node;
+
+typedef struct Weight {
+	char name[96];            /* checkpoint tensor name */
+	const StTensor *src;      /* where its values come from */
+	Shape shape;
+	DType dtype;              /* as stored in the blob */
+	uint64_t offset, bytes;   /* in the blob payload (layout pass) */
+} Weight;
+
+typedef struct Graph {
+	const LfmConfig *cfg;
+	Node *nodes;              /* nodes[0] is a dummy so Ref 0 = none */
+	int n_nodes, cap_nodes;
+	Weight *weights;
+	int n_weights, cap_weights;
+	Ref output;
+	uint64_t blob_bytes;      /* payload size (layout pass) */
+	int n_conv_slots, n_attn_slots;
+} Graph;
+
+/* --------------------------------------------------------- graph building */
+
+/* Builds the graph of the checkpoint's exact variant. */
+int ir_build(Graph *g, const Checkpoint *ck, LfmError *err);
+void ir_free(Graph *g);
+
+/* Low-level constructors (used by ir_build and passes). */
+Ref ir_node(Graph *g, Op op, Shape shape, Ref a, Ref b, Ref c);
+Ref ir_weight(Graph *g, const char *name, const StTensor *src);
+Shape ir_shape2(int64_t a, int64_t b);
+Shape ir_shape3(int64_t a, int64_t b, int64_t c);
+int64_t ir_shape_numel(Shape s, int64_t T, int64_t R);
+bool ir_shape_eq(Shape a, Shape b);
+
+/* ------------------------------------------------------------- verify */
+
+/* Checks arity, input order, shapes and dtypes of every node.  Returns 0,
+ * or -1 with the first problem in err ("node %5 (matmul): ..."). */
+int ir_verify(const Graph *g, LfmError *err);
+
+/* ------------------------------------------------------------- print */
+
+void ir_print(FILE *f, const Graph *g);
+void ir_print_shape(FILE *f, Shape s);
+
+/* ------------------------------------------------------------ interpreter
+ * The reference interpreter runs the graph in double precision, op by op,
+ * following specs/ir.md literally.  It is the in-project oracle for the
+ * generated code.
+ */
+typedef struct InterpState InterpState;
+
+InterpState *interp_new(const Graph *g, int ctx, LfmError *err);
+void interp_free(InterpState *s);
+int interp_pos(const InterpState *s);
+/* Runs tokens[0..n) at the current position; writes rows x vocab logits
+ * (rows = 1: last token, rows = n: every token) and advances. */
+int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows,
+                double *logits, LfmError *err);
+
+#endif
