@@ -198,7 +198,7 @@ static int open_sharded(Checkpoint *ck, const char *index_path, FILE *warn, LfmE
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(wm, ck->tensors[i].name);
 		int fi = cJSON_IsString(m) ? shard_index_of(ck, m->valuestring) : -1;
 		if (fi < 0 || ck->files[fi].path != ck->tensors[i].file)
-			fprintf(warn, "warning: %s: tensor '%s' is not listed in %s\n",
+			fprintf(warn, "lfm2c: warning: %s: tensor '%s' is not listed in %s\n",
 			        ck->tensors[i].file, ck->tensors[i].name, INDEX_FILE);
 	}
 done:
@@ -293,7 +293,7 @@ static void report_unexpected(Checkpoint *ck, const ExpectedTensor *exp, int n_e
 		if (warn) {
 			char shp[128];
 			format_shape(shp, sizeof shp, t->ndim, t->shape);
-			fprintf(warn, "warning: %s: unexpected tensor '%s' %s %s is not used by the model\n",
+			fprintf(warn, "lfm2c: warning: %s: unexpected tensor '%s' %s %s is not used by the model\n",
 			        t->file, t->name, lfm_dtype_name(t->dtype), shp);
 		}
 	}

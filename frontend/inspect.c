@@ -18,6 +18,10 @@
 
 static void shortest_double(char *buf, size_t cap, double v)
 {
+	if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
+		snprintf(buf, cap, "%.0f", v);   /* 1000000, not 1e+06 */
+		return;
+	}
 	for (int prec = 6; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
