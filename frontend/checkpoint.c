@@ -198,7 +198,7 @@ static int open_sharded(Checkpoint *ck, const char *index_path, FILE *warn, LfmE
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(wm, ck->tensors[i].name);
 		int fi = cJSON_IsString(m) ? shard_index_of(ck, m->valuestring) : -1;
 		if (fi < 0 || ck->files[fi].path != ck->tensors[i].file)
-			fprintf(warn, "lfm2c: warning: %s: tensor '%s' is not listed in %s\n",
+			fprintf(warn, "lfm2c: warning: %s: tensor '%s' is not mapped to this shard by %s\n",
 			        ck->tensors[i].file, ck->tensors[i].name, INDEX_FILE);
 	}
 done:

@@ -196,7 +196,7 @@ static int read_entry(const Area *a, const cJSON *entry, StTensor *t)
 	const char *name = entry->string;
 	if (!cJSON_IsObject(entry))
 		return entry_error(a, name, "header entry is not an object");
-	uint64_t b, e;
+	uint64_t b = 0, e = 0;
 	if (read_dtype(a, name, entry, &t->dtype) || read_shape(a, name, entry, t) ||
 	    read_offsets(a, name, entry, &b, &e))
 		return -1;
