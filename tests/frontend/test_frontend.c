@@ -816,6 +816,37 @@ static void sharded_cases(Suite *s)
 	free(single);
 	free(d);
 
+	s->current = "sharded_unlisted_tensor_warns";
+	d = fresh_dir(s, "sharded_unlisted_tensor_warns");
+	write_sharded(d, &m, NULL, -1);
+	{
+		/* shard 2 gains a tensor the weight_map does not list */
+		Model m2 = m;
+		add_t(&m2, "BF16", 1, 4, 0, 0, "model.rotary_emb.inv_freq");
+		m2.t[m2.n - 1].shard = 1;
+		StOpts o2 = st_defaults();
+		o2.shard = 1;
+		char *p = path_of(d, SHARD_NAMES[1]);
+		write_st(p, &m2, &o2);
+		free(p);
+	}
+	FILE *warn = tmpfile();
+	if (lfm_checkpoint_open(d, &ck, warn, &err) == 0) {
+		CHECK_INT(s, ck.n_unexpected, 1);
+		char text[1024] = "";
+		rewind(warn);
+		size_t got = fread(text, 1, sizeof text - 1, warn);
+		text[got] = '\0';
+		CHECK(s, strstr(text, "'model.rotary_emb.inv_freq' is not mapped to this shard") &&
+		         strstr(text, "unexpected tensor 'model.rotary_emb.inv_freq'"), "warnings: %s", text);
+		lfm_checkpoint_close(&ck);
+	} else {
+		CHECK(s, false, "open failed: %s", err.msg);
+	}
+	if (warn)
+		fclose(warn);
+	free(d);
+
 	s->current = "sharded_missing_shard";
 	d = fresh_dir(s, "sharded_missing_shard");
 	write_sharded(d, &m, NULL, 1);
@@ -1579,7 +1610,7 @@ int main(int argc, char **argv)
 	bad_files_and_dirs(&s);
 	sharded_cases(&s);
 
-	printf("test_frontend: %d checks, %d failed (%d table-driven bad-input cases + 8 file/dir cases + 7 sharded)\n",
+	printf("test_frontend: %d checks, %d failed (%d table-driven bad-input cases, plus file/dir and sharded cases)\n",
 	       s.checks, s.failures, n_bad);
 	return s.failures ? 1 : 0;
 }
