@@ -1,0 +1,128 @@
+/*
+ * test_pool.c — lfm2_pool / lfm2_parallel_for.
+ *
+ * For 1, 2, 3 and 4 threads (and no pool) and many n: every index of [0, n)
+ * is visited exactly once, the ranges are exactly the documented
+ * [n*i/T, n*(i+1)/T), the work really spreads over T threads, thousands of
+ * back-to-back calls don't lose a wake-up, and an idle pool sleeps (uses
+ * no CPU time) instead of spinning.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lfm2rt.h"
+#include "test_util.h"
+
+#define MAX_CALLS 64
+
+struct job {
+	atomic_int *hits;
+	atomic_int n_calls;
+	int64_t begin[MAX_CALLS], end[MAX_CALLS];
+	pthread_t who[MAX_CALLS];
+};
+
+static void visit(void *arg, int64_t begin, int64_t end)
+{
+	struct job *j = arg;
+	int c = atomic_fetch_add(&j->n_calls, 1);
+	if (c < MAX_CALLS) {
+		j->begin[c] = begin;
+		j->end[c] = end;
+		j->who[c] = pthread_self();
+	}
+	for (int64_t i = begin; i < end; i++)
+		atomic_fetch_add(&j->hits[i], 1);
+}
+
+static void check_cover(lfm2_pool *pool, int T, int64_t n)
+{
+	struct job j = {0};
+	j.hits = calloc((size_t)(n ? n : 1), sizeof *j.hits);
+	CHECK_OR_DIE(j.hits);
+	lfm2_parallel_for(pool, n, visit, &j);
+	for (int64_t i = 0; i < n; i++)
+		if (atomic_load(&j.hits[i]) != 1) {
+			fprintf(stderr, "T=%d n=%lld: index %lld visited %d times\n", T, (long long)n,
+			        (long long)i, atomic_load(&j.hits[i]));
+			test_failures++;
+			break;
+		}
+	/* Every range is one of the documented ones; none is empty; no thread twice. */
+	int calls = atomic_load(&j.n_calls), expect_calls = 0;
+	for (int i = 0; i < T; i++)
+		expect_calls += n * (i + 1) / T > n * i / T;
+	if (n == 1 || T == 1 || !pool)
+		expect_calls = n > 0;   /* run inline as one range */
+	CHECK_EQ_INT(calls, expect_calls);
+	for (int c = 0; c < calls && c < MAX_CALLS; c++) {
+		CHECK(j.begin[c] < j.end[c]);
+		if (pool && T > 1 && n > 1) {
+			int found = 0;
+			for (int i = 0; i < T; i++)
+				found |= j.begin[c] == n * i / T && j.end[c] == n * (i + 1) / T;
+			CHECK(found);
+		}
+		for (int d = 0; d < c; d++)
+			CHECK(!pthread_equal(j.who[c], j.who[d]));
+	}
+	free(j.hits);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void add_one(void *arg, int64_t begin, int64_t end)
+{
+	atomic_fetch_add((atomic_llong *)arg, end - begin);
+}
+
+int main(void)
+{
+	static const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 64, 100, 1001};
+	lfm2_err err;
+
+	CHECK(lfm2_pool_create(0, &err) == NULL);
+	CHECK_CONTAINS(err.msg, "at least 1 thread");
+	CHECK_EQ_INT(lfm2_pool_threads(NULL), 1);
+	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+		check_cover(NULL, 1, sizes[s]);
+
+	for (int T = 1; T <= 4; T++) {
+		lfm2_pool *pool = lfm2_pool_create(T, &err);
+		CHECK_OR_DIE(pool);
+		CHECK_EQ_INT(lfm2_pool_threads(pool), T);
+		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+			check_cover(pool, T, sizes[s]);
+
+		/* Back-to-back calls: no lost wake-ups, no missed ranges. */
+		atomic_llong total = 0;
+		for (int rep = 0; rep < 3000; rep++)
+			lfm2_parallel_for(pool, 10 + rep % 7, add_one, &total);
+		long long expect = 0;
+		for (int rep = 0; rep < 3000; rep++)
+			expect += 10 + rep % 7;
+		CHECK_EQ_INT(atomic_load(&total), expect);
+
+		/* Idle: the workers must sleep, not spin. */
+		if (T > 1) {
+			double c0 = cpu_seconds();
+			struct timespec nap = {0, 300 * 1000 * 1000};
+			nanosleep(&nap, NULL);
+			double used = cpu_seconds() - c0;
+			if (used > 0.05) {
+				fprintf(stderr, "T=%d: idle pool used %.3f s of CPU in 0.3 s\n", T, used);
+				test_failures++;
+			}
+		}
+		lfm2_pool_destroy(pool);
+	}
+	lfm2_pool_destroy(NULL);
+	return test_finish("test_pool");
+}
