@@ -6,6 +6,9 @@
  * the code), emit model.c/model.h, write the runtime sources beside them
  * and build OUT_DIR/lfm2-run with the system C compiler.
  *
+ * The C compiler is $CC (default cc) with -O3 -march=CPU; $LFM2C_CFLAGS
+ * adds flags (the test suite uses it for sanitizers).
+ *
  * Every output file is written under a temporary name and renamed into
  * place only when everything succeeded, so a failed compile leaves no
  * half-written artifact behind.
@@ -168,6 +171,12 @@ static int build_executable(const CompileArgs *a, Stage *st, const char *exe, Lf
 	argv[n++] = args[1];
 	snprintf(args[2], sizeof args[2], "-I%s", st->root);
 	argv[n++] = args[2];
+	/* extra flags from the environment, e.g. sanitizers in the test suite */
+	static char extra[1024];
+	const char *env = getenv("LFM2C_CFLAGS");
+	snprintf(extra, sizeof extra, "%s", env ? env : "");
+	for (char *tok = strtok(extra, " \t"); tok && n < MAX_OUTPUTS; tok = strtok(NULL, " \t"))
+		argv[n++] = tok;
 	int k = 3;
 	for (int i = 0; i < st->n; i++) {
 		size_t len = strlen(st->rel[i]);

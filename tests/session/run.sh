@@ -9,6 +9,6 @@ rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 "$lfm2c" compile "$model" -o "$out" --emit c
 srcs=$(ls "$out"/runtime/*.c | grep -v '/main\.c$')
-${CC:-cc} -std=gnu11 -O2 -march=native "$@" -I"$out/runtime" -I"$out" -I"$npyio" "$out/model.c" $srcs "$npyio/npyio.c" "$test_c" \
+${CC:-cc} -std=gnu11 -O2 -march=native ${LFM2C_CFLAGS:-} "$@" -I"$out/runtime" -I"$out" -I"$npyio" "$out/model.c" $srcs "$npyio/npyio.c" "$test_c" \
 	-o "$out/test_session" -lm -lpthread
 "$out/test_session" "$out/weights.bin" "$fx/tokens.txt" "$fx/logits.npy"
