@@ -274,7 +274,9 @@ uint64_t lfm2_sampler_rand(lfm2_sampler *s);
  * NumPy .npy files holding a 2-D little-endian float32 C-order array:
  * format version 1.0, header dict
  *   {'descr': '<f4', 'fortran_order': False, 'shape': (R, C), }
- * padded with spaces and a final '\n' so the data starts at a multiple of 64.
+ * padded with spaces and a final '\n' so the data starts at a multiple of 64
+ * (with numpy's spare room for a 21-digit row count: the file is byte for
+ * byte what np.save writes for the same float32 array).
  */
 
 /* Writes data[rows*cols] to path (via a temporary file renamed into place,
