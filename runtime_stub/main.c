@@ -182,7 +182,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		memcpy(flag, a, flen);
 		flag[flen] = 0;
 #define VALUE() do { if (take_value(argc, argv, &i, flag, &val)) return 2; } while (0)
-#define NUM(lo, hi, dst) do { VALUE(); if (parse_long(flag, val, lo, hi, &v)) return 2; dst = v; } while (0)
+#define NUM(lo, hi, dst) do { VALUE(); if (parse_long(flag, val, lo, hi, &v)) return 2; dst = (int32_t)v; } while (0)
 #define REAL(dst) do { VALUE(); if (parse_float(flag, val, &dst)) return 2; } while (0)
 		if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
 			usage(stdout);
