@@ -51,7 +51,7 @@ for p in $presets; do
 	printf '%-8s %14s %14s %12s %14s\n' threads "prefill tok/s" "decode tok/s" "decode GB/s" "% of bw bound"
 	for t in $threads; do
 		pf=$(for i in $(seq "$runs"); do "$bin" --tokens "$prompt" -n 1 -t "$t" --chunk 512 2>&1 >/dev/null | rate prefill; done | median)
-		dc=$(for i in $(seq "$runs"); do "$bin" --tokens 1 -n 129 -t "$t" 2>&1 >/dev/null | rate decode; done | median)
+		dc=$(for i in $(seq "$runs"); do "$bin" --tokens 1 -n 129 --ignore-eos -t "$t" 2>&1 >/dev/null | rate decode; done | median)
 		eval "bw=\$bw_$t"
 		echo "$t $pf $dc $bytes $bw" | awk '{gbs = $3 * $4 / 1e9; printf "%-8s %14.1f %14.2f %12.1f %13.0f%%\n", $1, $2, $3, gbs, 100 * gbs / $5}'
 	done

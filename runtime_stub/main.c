@@ -57,6 +57,7 @@ struct options {
 	int seed_given;
 	const char *logits_path;
 	int use_mmap;
+	int ignore_eos;          /* --ignore-eos: generate exactly -n tokens */
 };
 
 /* ----------------------------------------------------------------- errors */
@@ -94,6 +95,7 @@ static void usage(FILE *f)
 	        "  --repeat-last-n N   penalty window, 0 = off, -1 = all (default %d)\n"
 	        "  -s SEED             sampling seed (default: random, printed)\n"
 	        "  --logits FILE.npy   write the logits of every prompt position and exit\n"
+	        "  --ignore-eos        keep generating after eos (for benchmarks)\n"
 	        "  --mmap, --no-mmap   map the weights file instead of reading it (default: read)\n"
 	        "Generated ids go to stdout as one comma-separated line (eos included);\n"
 	        "timings go to stderr.  Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
@@ -228,6 +230,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		} else if (!strcmp(flag, "--logits")) {
 			VALUE();
 			o->logits_path = val;
+		} else if (!strcmp(flag, "--ignore-eos")) {
+			o->ignore_eos = 1;
 		} else if (!strcmp(flag, "--mmap")) {
 			o->use_mmap = 1;
 		} else if (!strcmp(flag, "--no-mmap")) {
@@ -351,7 +355,7 @@ static int run_generate(struct options *o, lfm2_session *s, double load_s, const
 		lfm2_sampler_accept(smp, tok);
 		printf(i ? ",%d" : "%d", (int)tok);
 		fflush(stdout);
-		if (tok == model->eos_id || i + 1 == o->n_predict)
+		if ((tok == model->eos_id && !o->ignore_eos) || i + 1 == o->n_predict)
 			break;
 		double t = now();
 		if (lfm2_session_eval(s, &tok, 1, logits, 0, &err) != 0) {
