@@ -165,7 +165,11 @@ typedef struct SynthOptions {
 	const char **set_keys;  /* --set key=JSON overrides */
 	const char **set_values;
 	int n_set;
+	bool dry_run;           /* resolve and print sizes only; write nothing */
+	bool config_only;       /* write config.json + generation_config.json only */
 } SynthOptions;
+
+/* The safetensors writer synth uses is declared in st_write.h. */
 
 int lfm_synth(const SynthOptions *o, FILE *log, LfmError *err);
 
