@@ -12,6 +12,10 @@
 #   synth_check.sh seed LFM2C OUT
 #       same --seed twice => identical bytes; another seed => same size and
 #       header, different data.
+#   synth_check.sh roundtrip LFM2C NPYCMP OUT [SYNTH ARGS...]
+#       a synth checkpoint goes through the whole pipeline: lfm2c compile,
+#       then lfm2-run's logits for 12 tokens must match lfm2c interp's
+#       (rel 1e-4).
 #   synth_check.sh nospace LFM2C OUT
 #       synth under a 64 KiB file-size limit must fail with one error line
 #       (File too large) and leave no file and no directory behind.
@@ -78,6 +82,18 @@ seed)
 	echo "seed 7 vs 8: $ndiff of $sa bytes differ"
 	# nearly every bf16 weight differs: demand more than half the data bytes
 	[ "$ndiff" -gt $(((sa - 8 - hdr) / 2)) ] || die "a different seed changed only $ndiff bytes"
+	rm -rf "$out"
+	;;
+roundtrip)
+	lfm2c=$1 npycmp=$2 out=$3
+	shift 3
+	rm -rf "$out"
+	tokens=1,2,3,500,7,7,42,511,0,9,100,6
+	run "$lfm2c" synth "$@" -o "$out/model"
+	run "$lfm2c" compile "$out/model" -o "$out/bin"
+	run "$out/bin/lfm2-run" --tokens "$tokens" --logits "$out/got.npy"
+	run "$lfm2c" interp "$out/model" --tokens "$tokens" --logits "$out/want.npy"
+	run "$npycmp" "$out/got.npy" "$out/want.npy" --rel 1e-4
 	rm -rf "$out"
 	;;
 nospace)
