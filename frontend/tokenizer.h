@@ -1,0 +1,44 @@
+/*
+ * tokenizer.h — compiling a checkpoint's tokenizer ahead of time.
+ *
+ * lfm2c reads tokenizer.json (Hugging Face format), tokenizer_config.json
+ * and the chat template once, checks that they use only what LFM2's
+ * tokenizer uses (byte-level BPE, the Llama-3 split regex, a BOS
+ * post-processor, the ByteLevel decoder), and writes a compact binary table
+ * (format: runtime_stub/lfm2_tokenizer.h) that the runtime opens without
+ * parsing JSON.  Unicode character classes for the split regex come from
+ * libutf8proc here, at compile time, and travel inside the table.
+ *
+ * Anything outside that subset (another model type, a normalizer, another
+ * pre-tokenizer or regex, byte_fallback, ...) is one clear error naming the
+ * unsupported part.  Where the table is stored (weights blob or a file) is
+ * the caller's business: it is just bytes.
+ */
+#ifndef LFM2C_TOKENIZER_H
+#define LFM2C_TOKENIZER_H
+
+#include <stddef.h>
+
+#include "frontend.h"
+
+/* Builds the table for the checkpoint in model_dir.
+ * Returns 1 and a malloc'd table in *bytes / *n (free() it); 0 if the
+ * directory has no tokenizer.json (token-id I/O only; *bytes = NULL); -1 on
+ * error (message in err, nothing allocated). */
+int lfm_tokenizer_build(const char *model_dir, void **bytes, size_t *n, LfmError *err);
+
+/* The same from texts in memory: tokenizer.json (required), the
+ * tokenizer_config.json text and the chat template text (each NULL if
+ * absent; a chat_template.jinja takes precedence over the config's
+ * "chat_template" key).  `path` names tokenizer.json in messages.
+ * Returns 1 or -1 as above. */
+int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
+                             const char *config_json, size_t config_len,
+                             const char *chat_template, size_t template_len,
+                             const char *path, void **bytes, size_t *n, LfmError *err);
+
+/* The Unicode version of the libutf8proc the class tables come from,
+ * e.g. "15.0.0". */
+const char *lfm_tokenizer_unicode_version(void);
+
+#endif
