@@ -1,9 +1,193 @@
-/* cmd_tokenize.c — `lfm2c tokenize` (placeholder until its owner lands it). */
+/*
+ * cmd_tokenize.c — `lfm2c tokenize`: the model's tokenizer from the command
+ * line, for checking what a prompt turns into.
+ *
+ *   lfm2c tokenize MODEL_DIR TEXT            ids, comma-separated (with BOS)
+ *   lfm2c tokenize MODEL_DIR --decode IDS    the text of comma/space-separated ids
+ *   options: --no-special  encode without BOS; decode without special tokens
+ *            --split-special  encode special-token text as plain text
+ *   TEXT "-" reads standard input; "--" ends the options (for a TEXT that
+ *   starts with '-').
+ *
+ * It goes through exactly the path a compiled model uses: tokenizer.json is
+ * compiled to the binary table (frontend/tokenizer_json.c) and the table is
+ * opened by the runtime tokenizer (runtime_stub/tokenizer.c), so what this
+ * prints is what lfm2-run will feed the model.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "driver.h"
+#include "lfm2_tokenizer.h"
+#include "tokenizer.h"
+
+static int usage(void)
+{
+	return driver_fail("usage: lfm2c tokenize MODEL_DIR [--no-special] [--split-special] "
+	                   "(TEXT | - | --decode IDS)");
+}
+
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, stdin);
+		if (n < cap)
+			break;
+		char *p = realloc(buf, cap *= 2);
+		if (!p) {
+			free(buf);
+			return NULL;
+		}
+		buf = p;
+	}
+	if (buf && ferror(stdin)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* "1,2 3" -> ids; -1 with a message on a bad id. */
+static int parse_ids(const lfm2_tokenizer *t, const char *s, int32_t **ids, size_t *n)
+{
+	size_t cap = 16;
+	*n = 0;
+	*ids = malloc(cap * sizeof **ids);
+	if (!*ids)
+		return driver_fail("tokenize: out of memory");
+	for (;;) {
+		while (*s == ',' || *s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (!*s)
+			return 0;
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || errno || v < 0 || v >= lfm2_tokenizer_n_tokens(t) ||
+		    (*end && *end != ',' && *end != ' ' && *end != '\t' && *end != '\n')) {
+			int k = (int)strcspn(s, ", \t\n");
+			free(*ids);
+			return driver_fail("tokenize: bad token id '%.*s' (ids are 0..%d)", k, s,
+			                   lfm2_tokenizer_n_tokens(t) - 1);
+		}
+		if (*n == cap) {
+			int32_t *p = realloc(*ids, (cap *= 2) * sizeof *p);
+			if (!p) {
+				free(*ids);
+				return driver_fail("tokenize: out of memory");
+			}
+			*ids = p;
+		}
+		(*ids)[(*n)++] = (int32_t)v;
+		s = end;
+	}
+}
+
+static int open_tokenizer(const char *dir, lfm2_tokenizer **t)
+{
+	LfmError e;
+	void *bytes;
+	size_t n;
+	int rc = lfm_tokenizer_build(dir, &bytes, &n, &e);
+	if (rc < 0)
+		return driver_fail("%s", e.msg);
+	if (rc == 0)
+		return driver_fail("%s: no tokenizer.json (this model takes token ids only)", dir);
+	char err[256];
+	rc = lfm2_tokenizer_open(bytes, n, t, err, sizeof err);
+	free(bytes);
+	return rc ? driver_fail("%s: %s", dir, err) : 0;
+}
+
+static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
+{
+	size_t len = 0;
+	char *text = NULL;
+	if (strcmp(arg, "-") == 0) {
+		text = read_stdin(&len);
+		if (!text)
+			return driver_fail("tokenize: cannot read standard input");
+		arg = text;
+	} else {
+		len = strlen(arg);
+	}
+	int32_t *ids;
+	size_t n;
+	int rc = lfm2_tokenizer_encode(t, arg, len, flags, &ids, &n);
+	free(text);
+	if (rc)
+		return driver_fail("tokenize: out of memory");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%d", i ? "," : "", ids[i]);
+	putchar('\n');
+	free(ids);
+	return fflush(stdout) == 0 ? 0 : driver_fail("tokenize: cannot write the output");
+}
+
+static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
+{
+	int32_t *ids;
+	size_t n, len;
+	if (parse_ids(t, arg, &ids, &n))
+		return 1;
+	char *text, err[256];
+	int rc = lfm2_tokenizer_decode(t, ids, n, flags, &text, &len, err, sizeof err);
+	free(ids);
+	if (rc)
+		return driver_fail("tokenize: %s", err);
+	fwrite(text, 1, len, stdout);
+	putchar('\n');
+	free(text);
+	return fflush(stdout) == 0 ? 0 : driver_fail("tokenize: cannot write the output");
+}
 
 int cmd_tokenize(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return driver_fail("tokenize: not built yet");
+	const char *dir = NULL, *text = NULL, *decode = NULL;
+	bool no_special = false, split_special = false, options = true;
+	for (int i = 1; i < argc; i++) {
+		if (options && !strcmp(argv[i], "--"))
+			options = false;
+		else if (!options)
+			goto positional;
+		else if (!strcmp(argv[i], "--no-special"))
+			no_special = true;
+		else if (!strcmp(argv[i], "--split-special"))
+			split_special = true;
+		else if (!strcmp(argv[i], "--decode") && i + 1 < argc && !decode)
+			decode = argv[++i];
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage();
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage();
+		else {
+positional:
+			if (!dir)
+				dir = argv[i];
+			else if (!text)
+				text = argv[i];
+			else
+				return usage();
+		}
+	}
+	if (!dir || (!text) == (!decode))
+		return usage();
+	lfm2_tokenizer *t;
+	if (open_tokenizer(dir, &t))
+		return 1;
+	int rc;
+	if (decode)
+		rc = do_decode(t, decode, no_special ? LFM2_DECODE_SKIP_SPECIAL : 0);
+	else
+		rc = do_encode(t, text, (no_special ? 0 : LFM2_ENCODE_ADD_SPECIAL) |
+		                                (split_special ? LFM2_ENCODE_SPLIT_SPECIAL : 0));
+	lfm2_tokenizer_close(t);
+	return rc;
 }
