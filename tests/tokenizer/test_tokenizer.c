@@ -26,6 +26,7 @@
  *   table DIR              truncated / corrupt tables are errors, never crashes
  *   badjson DIR TMP        unsupported or malformed tokenizer.json -> the right
  *                          one-line error; a directory without a tokenizer -> 0
+ *   dump DIR FILE          writes DIR's table to FILE (for cross_build.sh)
  */
 #define _GNU_SOURCE   /* memmem */
 #include <stdarg.h>
@@ -1071,6 +1072,15 @@ int main(int argc, char **argv)
 		test_table(argv[2]);
 	else if (!strcmp(mode, "badjson") && argc == 4)
 		test_badjson(argv[2], argv[3]);
+	else if (!strcmp(mode, "dump") && argc == 4) {
+		size_t n;
+		void *bytes = build_table(argv[2], &n);
+		FILE *f = fopen(argv[3], "wb");
+		if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0)
+			die("cannot write %s", argv[3]);
+		free(bytes);
+		return 0;
+	}
 	else
 		die("bad mode or arguments: %s", mode);
 	printf("%s: %s\n", mode, failures ? "FAILED" : "ok");
