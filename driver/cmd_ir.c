@@ -39,7 +39,7 @@ int cmd_ir(int argc, char **argv)
 		driver_fail("%s", err.msg);
 		goto out_ck;
 	}
-	PassOptions po = {dump, stdout};
+	PassOptions po = {.dump_after = dump, .dump = stdout};
 	if (passes_run(&g, &po, &err))
 		driver_fail("%s", err.msg);
 	else {
