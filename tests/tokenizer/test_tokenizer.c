@@ -14,6 +14,9 @@
  *   invalid DIR EXP        ill-formed UTF-8: raw round trip, lossy decode ==
  *                          TextDecoder, the split of the lossy text == the JS
  *                          pre-tokenizer's, raw split aligned with it
+ *   bytes DIR              any byte string (random bytes, every single byte,
+ *                          NULs) encodes and decodes back exactly with
+ *                          LFM2_DECODE_RAW; lossy decode is valid UTF-8
  *   uclass DIR EXP         our \p{L} \p{N} \s tables (utf8proc) against JS's;
  *                          differences only at code points utf8proc's older
  *                          Unicode has not assigned
@@ -453,6 +456,47 @@ static void test_invalid(const char *dir, const char *exp)
 	       l.n, bad_raw, bad_lossy, bad_split, bad_align);
 	CHECK(l.n >= 100 && !bad_raw && !bad_lossy && !bad_split && !bad_align, "invalid UTF-8 handling");
 	free_lines(&l);
+	lfm2_tokenizer_close(t);
+}
+
+/* ------------------------------------------------------------ byte round trip */
+
+static void test_bytes(const char *dir)
+{
+	lfm2_tokenizer *t = load(dir);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	size_t bad_raw = 0, bad_lossy = 0, cases = 0;
+	char buf[300];
+	for (int i = 0; i < 3000; i++, cases++) {
+		size_t len;
+		if (i < 256) {           /* every byte alone */
+			buf[0] = (char)i;
+			len = 1;
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			len = (size_t)(x % 300);
+			for (size_t k = 0; k < len; k++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				/* bias towards UTF-8 lead/continuation bytes, spaces, NUL */
+				static const uint8_t pool[] = {0, ' ', '\n', '\'', 's', 0x80, 0xBF, 0xC3, 0xE6, 0xF0, 0xFF, '<', '|'};
+				buf[k] = (char)((x >> 60) & 1 ? pool[(x >> 8) % sizeof pool] : (uint8_t)(x >> 16));
+			}
+		}
+		size_t n, dl;
+		int32_t *ids = enc(t, buf, len, 0, &n);
+		char *d = dec(t, ids, n, LFM2_DECODE_RAW, &dl);
+		if (dl != len || memcmp(d, buf, len) != 0)
+			bad_raw++;
+		free(d);
+		d = dec(t, ids, n, 0, &dl);
+		if (!valid_utf8(d, dl))
+			bad_lossy++;
+		free(d);
+		free(ids);
+	}
+	printf("bytes: %zu byte strings, %zu raw round-trip failures, %zu invalid lossy outputs\n", cases, bad_raw,
+	       bad_lossy);
+	CHECK(bad_raw == 0 && bad_lossy == 0, "byte round trip");
 	lfm2_tokenizer_close(t);
 }
 
@@ -1058,6 +1102,8 @@ int main(int argc, char **argv)
 		test_decode(argv[2], argv[3], argv[4]);
 	else if (!strcmp(mode, "invalid") && argc == 4)
 		test_invalid(argv[2], argv[3]);
+	else if (!strcmp(mode, "bytes") && argc == 3)
+		test_bytes(argv[2]);
 	else if (!strcmp(mode, "uclass") && argc == 4)
 		test_uclass(argv[2], argv[3]);
 	else if (!strcmp(mode, "fold") && argc == 3)
