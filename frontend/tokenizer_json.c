@@ -209,18 +209,13 @@ static void byte_alphabet(uint32_t byte_to_char[256])
 
 static int char_to_byte(uint32_t cp)
 {
-	static uint32_t fwd[256];
-	static int16_t inv[324];
-	static bool ready;
-	if (!ready) {
-		byte_alphabet(fwd);
-		for (int i = 0; i < 324; i++)
-			inv[i] = -1;
-		for (int b = 0; b < 256; b++)
-			inv[fwd[b]] = (int16_t)b;
-		ready = true;
-	}
-	return cp < 324 ? inv[cp] : -1;
+	bool printable = (cp >= '!' && cp <= '~') || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF);
+	if (printable)
+		return (int)cp;
+	if (cp < 256 || cp >= 256 + 68)
+		return -1;
+	uint32_t k = cp - 256;   /* the k-th non-printable byte: 0..32, 127..160, 173 */
+	return k < 33 ? (int)k : k < 67 ? (int)(127 + k - 33) : 173;
 }
 
 /* Decodes one UTF-8 character of s[0..n) (cJSON gives valid UTF-8 for
@@ -387,7 +382,8 @@ static const char *comp_type(const cJSON *o)
 
 /* ------------------------------------------------------ pipeline checks */
 
-static int check_normalizer(Builder *b, const cJSON *root)
+/* No normalizer, no truncation or padding settings. */
+static int check_top_level(Builder *b, const cJSON *root)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
 	if (!absent_or_null(n))
@@ -1085,7 +1081,7 @@ int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
 		fail(&b, "not a tokenizer.json (the top level is not an object)");
 		goto out;
 	}
-	if (check_normalizer(&b, root) || check_pre_tokenizer(&b, root) || read_model(&b, root) ||
+	if (check_top_level(&b, root) || check_pre_tokenizer(&b, root) || read_model(&b, root) ||
 	    check_decoder(&b, root) || read_added_tokens(&b, root) || read_post_processor(&b, root) ||
 	    read_config(&b, config_json, config_len, chat_template, template_len))
 		goto out;

@@ -763,6 +763,12 @@ int32_t lfm2_tokenizer_find(const lfm2_tokenizer *t, const char *text, size_t le
 
 /* ------------------------------------------------------------- encode */
 
+/* A candidate merge of symbols left and right (their versions when queued:
+ * the entry is stale once either symbol has changed). */
+typedef struct HeapItem {
+	uint32_t rank, left, right, result, vl, vr;
+} HeapItem;
+
 /* Per-call working memory (the tokenizer itself stays const). */
 typedef struct Work {
 	uint32_t *cp;        /* characters of the current piece */
@@ -773,48 +779,31 @@ typedef struct Work {
 	int32_t *prev, *next;
 	uint32_t *ver;
 	size_t scap;
-	struct HeapItem {
-		uint32_t rank, left, right, result, vl, vr;
-	} *heap;
+	HeapItem *heap;      /* binary min-heap by (rank, left) */
 	size_t hn, hcap;
 	Ids out;
 	bool oom;
 } Work;
 
-typedef struct HeapItem HeapItem;
-
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * elem);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = c;
-	return true;
-}
-
+/* Room for n characters (+1 for the end offset). */
 static bool work_chars(Work *w, size_t n)
 {
 	if (n + 1 <= w->ccap)
 		return true;
-	size_t c = w->ccap;
-	void *a = w->cp, *b = w->cls, *o = w->off;
-	bool ok = grow(&a, &c, n + 1, sizeof *w->cp);
-	w->cp = a;
-	size_t c2 = w->ccap;
-	ok = ok && grow(&b, &c2, n + 1, 1);
-	w->cls = b;
-	size_t c3 = w->ccap;
-	ok = ok && grow(&o, &c3, n + 1, sizeof *w->off);
-	w->off = o;
-	if (ok)
-		w->ccap = c;
-	return ok;
+	size_t c = pow2_at_least(n + 1);
+	uint32_t *cp = realloc(w->cp, c * sizeof *cp);
+	if (cp)
+		w->cp = cp;
+	uint8_t *cls = realloc(w->cls, c);
+	if (cls)
+		w->cls = cls;
+	size_t *off = realloc(w->off, c * sizeof *off);
+	if (off)
+		w->off = off;
+	if (!cp || !cls || !off)
+		return false;
+	w->ccap = c;
+	return true;
 }
 
 static bool work_symbols(Work *w, size_t n)
@@ -847,9 +836,15 @@ static bool heap_less(const HeapItem *a, const HeapItem *b)
 
 static void heap_push(Work *w, HeapItem it)
 {
-	if (!grow((void **)&w->heap, &w->hcap, w->hn + 1, sizeof *w->heap)) {
-		w->oom = true;
-		return;
+	if (w->hn == w->hcap) {
+		size_t c = w->hcap ? 2 * w->hcap : 64;
+		HeapItem *h = realloc(w->heap, c * sizeof *h);
+		if (!h) {
+			w->oom = true;
+			return;
+		}
+		w->heap = h;
+		w->hcap = c;
 	}
 	size_t i = w->hn++;
 	while (i > 0) {
@@ -901,7 +896,7 @@ static void bpe_word(const lfm2_tokenizer *t, Work *w, const uint8_t *p, size_t 
 			return;
 		}
 	}
-	if (!work_symbols(w, n)) {
+	if (n > INT32_MAX / 2 || !work_symbols(w, n)) {   /* (a 1 GiB word: treat as no memory) */
 		w->oom = true;
 		return;
 	}
