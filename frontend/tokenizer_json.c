@@ -545,8 +545,8 @@ static int read_merges(Builder *b, const cJSON *model)
 	size_t rank = 0;
 	char shown[80];
 	for (const cJSON *m = merges->child; m; m = m->next, rank++) {
-		const char *a, *c;
-		size_t al, cl;
+		const char *a = NULL, *c = NULL;
+		size_t al = 0, cl = 0;
 		if (merge_parts(b, m, rank, &a, &al, &c, &cl))
 			goto out;
 		int32_t ia = strmap_get(&b->vocab, a, al), ic = strmap_get(&b->vocab, c, cl);

@@ -697,6 +697,7 @@ int lfm2_tokenizer_open(const void *bytes, size_t n, lfm2_tokenizer **out, char 
 		return -1;
 	}
 	View sec[N_SEC];
+	memset(sec, 0, sizeof sec);
 	if (read_directory(bytes, n, sec, err, errlen))
 		return -1;
 	lfm2_tokenizer *t = calloc(1, sizeof *t);
