@@ -21,7 +21,9 @@
 
 #include "frontend.h"
 
-/* Builds the table for the checkpoint in model_dir.
+/* Builds the table for the checkpoint in model_dir (tokenizer.json, and
+ * tokenizer_config.json, chat_template.jinja, generation_config.json when
+ * present).
  * Returns 1 and a malloc'd table in *bytes / *n (free() it); 0 if the
  * directory has no tokenizer.json (token-id I/O only; *bytes = NULL); -1 on
  * error (message in err, nothing allocated). */
@@ -36,6 +38,27 @@ int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
                              const char *config_json, size_t config_len,
                              const char *chat_template, size_t template_len,
                              const char *path, void **bytes, size_t *n, LfmError *err);
+
+/* Everything a table is built from, as texts in memory.  tokenizer_json is
+ * required; every other text is NULL when its file is absent.  `path`
+ * names tokenizer.json in messages (the side files are named as its
+ * siblings).  generation_config.json contributes the sampling defaults
+ * (temperature, top_k, top_p, min_p, repetition_penalty, do_sample); its
+ * other keys are ignored. */
+typedef struct LfmTokenizerSources {
+	const char *tokenizer_json;
+	size_t json_len;
+	const char *config_json;         /* tokenizer_config.json */
+	size_t config_len;
+	const char *chat_template;       /* chat_template.jinja */
+	size_t template_len;
+	const char *generation_config;   /* generation_config.json */
+	size_t generation_len;
+	const char *path;
+} LfmTokenizerSources;
+
+/* Returns 1 (table in *bytes / *n) or -1 as above. */
+int lfm_tokenizer_build_sources(const LfmTokenizerSources *src, void **bytes, size_t *n, LfmError *err);
 
 /* The Unicode version of the libutf8proc the class tables come from,
  * e.g. "15.0.0". */

@@ -14,6 +14,9 @@
  *     checked against the vocabulary the way tokenizers' BPE builder does;
  *   - the added tokens and the ids the post-processor adds (BOS);
  *   - bos/eos/pad from tokenizer_config.json and the chat template's style;
+ *   - the sampling defaults of generation_config.json (temperature, top_k,
+ *     top_p, min_p, repetition_penalty, do_sample), if the file has any,
+ *     so the inference program samples the way the model's authors say;
  *   - the Unicode classes of the split regex (\p{L}, \p{N}, \s) as
  *     code-point runs, and the case-folding pairs for its (?i:...) part,
  *     both computed with libutf8proc so the runtime carries no tables of
@@ -293,6 +296,8 @@ typedef struct Builder {
 	uint32_t flags;
 	lfm2_chat_style chat_style;
 	uint64_t template_hash;
+	const char *gen_path; /* generation_config.json, for its messages */
+	lfm2_generation_defaults gen;
 } Builder;
 
 static int fail(Builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -858,6 +863,79 @@ out:
 	return rc;
 }
 
+/* -------------------------------------------------- generation_config */
+
+/* One optional number of generation_config.json: absent or null leaves it
+ * unset; otherwise it must be a number (an integer if `integer`) in
+ * [lo, hi] (lo itself excluded if `open_lo`) that stays in that range as a
+ * float.  `expect` describes the range for the message. */
+static int gen_number(Builder *b, const cJSON *cfg, const char *key, unsigned bit, double lo, bool open_lo,
+                      double hi, bool integer, const char *expect, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+	if (absent_or_null(v))
+		return 0;
+	double x = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	float f = (float)x;
+	bool ok = cJSON_IsNumber(v) && x >= lo && x <= hi && !(open_lo && x == lo) &&
+	          (!integer || fe_json_is_int_in(v, lo, hi)) &&
+	          f <= 3.0e38f && !(open_lo && f == (float)lo);
+	if (!ok) {
+		char q[80];
+		fe_json_quote(v, q, sizeof q);
+		return lfm_error(b->err, b->gen_path, "%s is %s (expected %s)", key, q, expect);
+	}
+	*out = x;
+	b->gen.present |= bit;
+	return 0;
+}
+
+/* The sampling keys of generation_config.json; every other key (eos ids,
+ * max_length, ...) is ignored. */
+static int read_generation_config(Builder *b, const char *text, size_t len)
+{
+	if (!text)
+		return 0;
+	cJSON *cfg = fe_parse_json(text, len, b->gen_path, "generation_config.json", b->err);
+	if (!cfg)
+		return -1;
+	int rc = -1;
+	double t = 0, k = 0, p = 0, m = 0, r = 0;
+	if (!cJSON_IsObject(cfg)) {
+		lfm_error(b->err, b->gen_path, "not a JSON object");
+		goto out;
+	}
+	const cJSON *ds = cJSON_GetObjectItemCaseSensitive(cfg, "do_sample");
+	if (!absent_or_null(ds)) {
+		if (!cJSON_IsBool(ds)) {
+			char q[80];
+			fe_json_quote(ds, q, sizeof q);
+			lfm_error(b->err, b->gen_path, "do_sample is %s (expected true or false)", q);
+			goto out;
+		}
+		b->gen.present |= LFM2_GEN_DO_SAMPLE;
+		b->gen.do_sample = cJSON_IsTrue(ds);
+	}
+	if (gen_number(b, cfg, "temperature", LFM2_GEN_TEMPERATURE, 0, false, 1e38, false,
+	               "a number >= 0", &t) ||
+	    gen_number(b, cfg, "top_k", LFM2_GEN_TOP_K, 0, false, 2147483647.0, true,
+	               "an integer >= 0", &k) ||
+	    gen_number(b, cfg, "top_p", LFM2_GEN_TOP_P, 0, true, 1, false, "a number in (0, 1]", &p) ||
+	    gen_number(b, cfg, "min_p", LFM2_GEN_MIN_P, 0, false, 1, false, "a number in [0, 1]", &m) ||
+	    gen_number(b, cfg, "repetition_penalty", LFM2_GEN_REPETITION_PENALTY, 0, true, 1e38, false,
+	               "a number > 0", &r))
+		goto out;
+	b->gen.temperature = (float)t;
+	b->gen.top_k = (int32_t)k;
+	b->gen.top_p = (float)p;
+	b->gen.min_p = (float)m;
+	b->gen.repetition_penalty = (float)r;
+	rc = 0;
+out:
+	cJSON_Delete(cfg);
+	return rc;
+}
+
 /* ------------------------------------------------------ Unicode tables */
 
 static unsigned unicode_class(utf8proc_int32_t cp)
@@ -935,7 +1013,27 @@ static uint64_t fnv1a64(const uint8_t *p, size_t n)
 	return h;
 }
 
-enum { N_SECTIONS = 10 };
+enum { N_SECTIONS = 11 };
+
+static uint32_t f32_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+/* GCFG: absent fields are written as 0 (the reader insists). */
+static void write_generation(const lfm2_generation_defaults *g, Buf *out)
+{
+	unsigned p = g->present;
+	buf_u32(out, p);
+	buf_u32(out, (p & LFM2_GEN_DO_SAMPLE) && g->do_sample ? 1u : 0u);
+	buf_u32(out, (p & LFM2_GEN_TEMPERATURE) ? f32_bits(g->temperature) : 0u);
+	buf_u32(out, (p & LFM2_GEN_TOP_K) ? (uint32_t)g->top_k : 0u);
+	buf_u32(out, (p & LFM2_GEN_TOP_P) ? f32_bits(g->top_p) : 0u);
+	buf_u32(out, (p & LFM2_GEN_MIN_P) ? f32_bits(g->min_p) : 0u);
+	buf_u32(out, (p & LFM2_GEN_REPETITION_PENALTY) ? f32_bits(g->repetition_penalty) : 0u);
+}
 
 typedef struct Section {
 	uint32_t tag;
@@ -944,8 +1042,8 @@ typedef struct Section {
 
 static void fill_sections(Builder *b, Section *s)
 {
-	static const char tags[N_SECTIONS][5] = {"META", "POFF", "PBYT", "TFLG", "MRGE",
-	                                         "ADDT", "UCLS", "FOLD", "PREF", "SUFF"};
+	static const char tags[N_SECTIONS][5] = {"META", "POFF", "PBYT", "TFLG", "MRGE", "ADDT",
+	                                         "UCLS", "FOLD", "PREF", "SUFF", "GCFG"};
 	for (int i = 0; i < N_SECTIONS; i++)
 		s[i].tag = LFM2_TOK_TAG(tags[i][0], tags[i][1], tags[i][2], tags[i][3]);
 	Buf *meta = &s[0].data, *poff = &s[1].data, *pbyt = &s[2].data, *tflg = &s[3].data;
@@ -993,6 +1091,7 @@ static void fill_sections(Builder *b, Section *s)
 		buf_u32(&s[8].data, b->prefix[i]);
 	for (size_t i = 0; i < b->n_suffix; i++)
 		buf_u32(&s[9].data, b->suffix[i]);
+	write_generation(&b->gen, &s[10].data);
 }
 
 static int write_table(Builder *b, void **bytes, size_t *n)
@@ -1063,18 +1162,17 @@ static char *sibling_path(const char *path, const char *name)
 	return p;
 }
 
-int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
-                             const char *config_json, size_t config_len,
-                             const char *chat_template, size_t template_len,
-                             const char *path, void **bytes, size_t *n, LfmError *err)
+int lfm_tokenizer_build_sources(const LfmTokenizerSources *src, void **bytes, size_t *n, LfmError *err)
 {
 	*bytes = NULL;
 	*n = 0;
-	Builder b = {.path = path ? path : "tokenizer.json", .err = err, .bos = -1, .eos = -1, .pad = -1};
+	Builder b = {.path = src->path ? src->path : "tokenizer.json", .err = err, .bos = -1, .eos = -1, .pad = -1};
 	char *cfg_path = sibling_path(b.path, "tokenizer_config.json");
+	char *gen_path = sibling_path(b.path, "generation_config.json");
 	b.cfg_path = cfg_path ? cfg_path : "tokenizer_config.json";
+	b.gen_path = gen_path ? gen_path : "generation_config.json";
 	int rc = -1;
-	cJSON *root = fe_parse_json(tokenizer_json, json_len, b.path, "tokenizer.json", err);
+	cJSON *root = fe_parse_json(src->tokenizer_json, src->json_len, b.path, "tokenizer.json", err);
 	if (!root)
 		goto out;
 	if (!cJSON_IsObject(root)) {
@@ -1083,7 +1181,8 @@ int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
 	}
 	if (check_top_level(&b, root) || check_pre_tokenizer(&b, root) || read_model(&b, root) ||
 	    check_decoder(&b, root) || read_added_tokens(&b, root) || read_post_processor(&b, root) ||
-	    read_config(&b, config_json, config_len, chat_template, template_len))
+	    read_config(&b, src->config_json, src->config_len, src->chat_template, src->template_len) ||
+	    read_generation_config(&b, src->generation_config, src->generation_len))
 		goto out;
 	if (b.n_tokens == 0) {
 		fail(&b, "the vocabulary is empty");
@@ -1096,7 +1195,22 @@ out:
 	builder_free(&b);
 	cJSON_Delete(root);
 	free(cfg_path);
+	free(gen_path);
 	return rc;
+}
+
+int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
+                             const char *config_json, size_t config_len,
+                             const char *chat_template, size_t template_len,
+                             const char *path, void **bytes, size_t *n, LfmError *err)
+{
+	LfmTokenizerSources src = {
+		.tokenizer_json = tokenizer_json, .json_len = json_len,
+		.config_json = config_json, .config_len = config_len,
+		.chat_template = chat_template, .template_len = template_len,
+		.path = path,
+	};
+	return lfm_tokenizer_build_sources(&src, bytes, n, err);
 }
 
 static bool file_exists(const char *path)
@@ -1105,37 +1219,49 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* Reads dir/name into *text if the file exists (NULL otherwise). */
+static int read_optional(const char *path, char **text, size_t *len, LfmError *err)
+{
+	*text = NULL;
+	*len = 0;
+	return file_exists(path) ? fe_read_small_file(path, LFM_MAX_JSON_FILE, text, len, err) : 0;
+}
+
 int lfm_tokenizer_build(const char *model_dir, void **bytes, size_t *n, LfmError *err)
 {
 	*bytes = NULL;
 	*n = 0;
-	char *tj = fe_join_path(model_dir, "tokenizer.json");
-	char *tc = fe_join_path(model_dir, "tokenizer_config.json");
-	char *ct = fe_join_path(model_dir, "chat_template.jinja");
-	char *jt = NULL, *ctext = NULL, *ttext = NULL;
-	size_t jl = 0, cl = 0, tl = 0;
+	static const char *const names[4] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+	                                     "generation_config.json"};
+	char *path[4] = {NULL}, *text[4] = {NULL};
+	size_t len[4] = {0};
 	int rc = -1;
-	if (!tj || !tc || !ct) {
-		lfm_error(err, model_dir, "out of memory");
-		goto out;
-	}
-	if (!file_exists(tj)) {
+	for (int i = 0; i < 4; i++)
+		if (!(path[i] = fe_join_path(model_dir, names[i]))) {
+			lfm_error(err, model_dir, "out of memory");
+			goto out;
+		}
+	if (!file_exists(path[0])) {
 		rc = 0;
 		goto out;
 	}
-	if (fe_read_small_file(tj, LFM_MAX_JSON_FILE, &jt, &jl, err))
+	if (fe_read_small_file(path[0], LFM_MAX_JSON_FILE, &text[0], &len[0], err))
 		goto out;
-	if (file_exists(tc) && fe_read_small_file(tc, LFM_MAX_JSON_FILE, &ctext, &cl, err))
-		goto out;
-	if (file_exists(ct) && fe_read_small_file(ct, LFM_MAX_JSON_FILE, &ttext, &tl, err))
-		goto out;
-	rc = lfm_tokenizer_build_text(jt, jl, ctext, cl, ttext, tl, tj, bytes, n, err);
+	for (int i = 1; i < 4; i++)
+		if (read_optional(path[i], &text[i], &len[i], err))
+			goto out;
+	LfmTokenizerSources src = {
+		.tokenizer_json = text[0], .json_len = len[0],
+		.config_json = text[1], .config_len = len[1],
+		.chat_template = text[2], .template_len = len[2],
+		.generation_config = text[3], .generation_len = len[3],
+		.path = path[0],
+	};
+	rc = lfm_tokenizer_build_sources(&src, bytes, n, err);
 out:
-	free(tj);
-	free(tc);
-	free(ct);
-	free(jt);
-	free(ctext);
-	free(ttext);
+	for (int i = 0; i < 4; i++) {
+		free(path[i]);
+		free(text[i]);
+	}
 	return rc;
 }

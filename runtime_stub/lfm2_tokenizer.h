@@ -74,9 +74,20 @@ extern "C" {
  *         (U+017F -> 's', U+212A -> 'k'), for the (?i:...) contractions
  *   PREF  u32[]  ids the post-processor puts before the text (BOS)
  *   SUFF  u32[]  ids it puts after the text
+ *   GCFG  (version 2) sampling defaults from generation_config.json, 28
+ *         bytes: u32 present (LFM2_GEN_* bits: which keys the file set),
+ *         u32 do_sample (0/1), f32 temperature, i32 top_k, f32 top_p,
+ *         f32 min_p, f32 repetition_penalty (f32 = IEEE-754 bits as u32).
+ *         A field whose bit is clear is stored as 0; a set one is in the
+ *         range the sampler accepts (temperature >= 0, top_k >= 0, top_p in
+ *         (0,1], min_p in [0,1], repetition_penalty > 0, all finite).
+ *
+ * Version history: 1 = without GCFG; 2 = GCFG added.  A runtime reads
+ * exactly its own version (re-run `lfm2c compile` for an older table).
  */
 #define LFM2_TOK_MAGIC "LFM2TOK"      /* 7 chars + NUL = 8 bytes */
-#define LFM2_TOK_VERSION 1u
+#define LFM2_TOK_VERSION 2u
+#define LFM2_TOK_GCFG_BYTES 28u
 #define LFM2_TOK_HEADER 32u
 #define LFM2_TOK_MAX_TOKENS (1u << 24)
 
@@ -121,6 +132,29 @@ typedef enum lfm2_chat_style {
 	LFM2_CHAT_LFM25 = 2,
 } lfm2_chat_style;
 
+/* ------------------------------------------- generation (sampling) defaults
+ * What the checkpoint's generation_config.json says about sampling, as
+ * compiled into the GCFG section.  Only keys present in the file (with a
+ * non-null value) have their bit set; the inference program decides what
+ * an absent key means (lfm2-run: the LFM2 model card's values). */
+#define LFM2_GEN_TEMPERATURE 1u
+#define LFM2_GEN_TOP_K 2u
+#define LFM2_GEN_TOP_P 4u
+#define LFM2_GEN_MIN_P 8u
+#define LFM2_GEN_REPETITION_PENALTY 16u
+#define LFM2_GEN_DO_SAMPLE 32u
+#define LFM2_GEN_ALL 63u
+
+typedef struct lfm2_generation_defaults {
+	unsigned present;          /* LFM2_GEN_* bits */
+	int do_sample;             /* 0 = greedy (HF do_sample=false) */
+	float temperature;
+	int32_t top_k;
+	float top_p;
+	float min_p;
+	float repetition_penalty;
+} lfm2_generation_defaults;
+
 /* ------------------------------------------------------------- tokenizer */
 
 typedef struct lfm2_tokenizer lfm2_tokenizer;
@@ -139,6 +173,8 @@ int32_t lfm2_tokenizer_bos(const lfm2_tokenizer *tok);       /* -1 = none */
 int32_t lfm2_tokenizer_eos(const lfm2_tokenizer *tok);
 int32_t lfm2_tokenizer_pad(const lfm2_tokenizer *tok);
 lfm2_chat_style lfm2_tokenizer_chat_style(const lfm2_tokenizer *tok);
+/* The sampling defaults of the GCFG section (present == 0: none given). */
+lfm2_generation_defaults lfm2_tokenizer_generation_defaults(const lfm2_tokenizer *tok);
 
 /* The bytes one id decodes to (not NUL-terminated; *len set), or NULL if
  * the id does not exist.  Model tokens: the raw bytes (maybe a fragment of

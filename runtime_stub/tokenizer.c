@@ -280,6 +280,7 @@ struct lfm2_tokenizer {
 	size_t n_fold;
 	int32_t *prefix, *suffix;
 	size_t n_prefix, n_suffix;
+	lfm2_generation_defaults gen;
 };
 
 static const uint8_t *piece_of(const lfm2_tokenizer *t, uint32_t id, size_t *len)
@@ -353,7 +354,7 @@ static int fold_ascii(const lfm2_tokenizer *t, uint32_t cp)
 
 /* ------------------------------------------------------- table checks */
 
-enum { S_META, S_POFF, S_PBYT, S_TFLG, S_MRGE, S_ADDT, S_UCLS, S_FOLD, S_PREF, S_SUFF, N_SEC };
+enum { S_META, S_POFF, S_PBYT, S_TFLG, S_MRGE, S_ADDT, S_UCLS, S_FOLD, S_PREF, S_SUFF, S_GCFG, N_SEC };
 
 typedef struct View {
 	const uint8_t *p;
@@ -362,8 +363,8 @@ typedef struct View {
 
 static int read_directory(const uint8_t *b, size_t n, View *sec, char *err, size_t errlen)
 {
-	static const char tags[N_SEC][5] = {"META", "POFF", "PBYT", "TFLG", "MRGE",
-	                                    "ADDT", "UCLS", "FOLD", "PREF", "SUFF"};
+	static const char tags[N_SEC][5] = {"META", "POFF", "PBYT", "TFLG", "MRGE", "ADDT",
+	                                    "UCLS", "FOLD", "PREF", "SUFF", "GCFG"};
 	if (n < LFM2_TOK_HEADER || memcmp(b, LFM2_TOK_MAGIC, 8) != 0) {
 		set_err(err, errlen, "tokenizer table: bad magic (not an lfm2 tokenizer table)");
 		return -1;
@@ -513,6 +514,51 @@ static int read_specials(lfm2_tokenizer *t, View pref, View suff, char *err, siz
 			}
 			(*dst[k])[i] = id;
 		}
+	}
+	return 0;
+}
+
+/* A finite IEEE-754 single from its bits (false for inf/NaN). */
+static bool rd_finite_f32(const uint8_t *p, float *out)
+{
+	uint32_t bits = rd32(p);
+	memcpy(out, &bits, sizeof *out);
+	return (bits >> 23 & 0xFF) != 0xFF;
+}
+
+/* GCFG: every field either absent (bit clear, stored as 0) or in range. */
+static int read_generation(lfm2_tokenizer *t, View g, char *err, size_t errlen)
+{
+	lfm2_generation_defaults *d = &t->gen;
+	if (g.n != LFM2_TOK_GCFG_BYTES) {
+		set_err(err, errlen, "tokenizer table: GCFG section has %u bytes, expected %u", g.n,
+		        LFM2_TOK_GCFG_BYTES);
+		return -1;
+	}
+	uint32_t present = rd32(g.p), do_sample = rd32(g.p + 4);
+	d->present = present;
+	d->do_sample = (int)do_sample;
+	d->top_k = (int32_t)rd32(g.p + 12);
+	bool fin = rd_finite_f32(g.p + 8, &d->temperature) & rd_finite_f32(g.p + 16, &d->top_p) &
+	           rd_finite_f32(g.p + 20, &d->min_p) & rd_finite_f32(g.p + 24, &d->repetition_penalty);
+	bool ok = fin && !(present & ~LFM2_GEN_ALL) && do_sample <= 1;
+	static const unsigned bit[6] = {LFM2_GEN_DO_SAMPLE, LFM2_GEN_TEMPERATURE, LFM2_GEN_TOP_K,
+	                                LFM2_GEN_TOP_P, LFM2_GEN_MIN_P, LFM2_GEN_REPETITION_PENALTY};
+	for (int i = 0; i < 6 && ok; i++)   /* an absent field is stored as 0 bits */
+		ok = (present & bit[i]) || rd32(g.p + 4 + 4 * (size_t)i) == 0;
+	if (ok && (present & LFM2_GEN_TEMPERATURE))
+		ok = d->temperature >= 0;
+	if (ok && (present & LFM2_GEN_TOP_K))
+		ok = d->top_k >= 0;
+	if (ok && (present & LFM2_GEN_TOP_P))
+		ok = d->top_p > 0 && d->top_p <= 1;
+	if (ok && (present & LFM2_GEN_MIN_P))
+		ok = d->min_p >= 0 && d->min_p <= 1;
+	if (ok && (present & LFM2_GEN_REPETITION_PENALTY))
+		ok = d->repetition_penalty > 0;
+	if (!ok) {
+		set_err(err, errlen, "tokenizer table: corrupt GCFG (generation defaults) section");
+		return -1;
 	}
 	return 0;
 }
@@ -709,7 +755,8 @@ int lfm2_tokenizer_open(const void *bytes, size_t n, lfm2_tokenizer **out, char 
 	    read_pieces(t, sec[S_POFF], sec[S_PBYT], sec[S_TFLG], err, errlen) ||
 	    read_specials(t, sec[S_PREF], sec[S_SUFF], err, errlen) || build_vocab_index(t, err, errlen) ||
 	    build_merge_index(t, sec[S_MRGE], err, errlen) || build_added(t, sec[S_ADDT], err, errlen) ||
-	    read_unicode(t, sec[S_UCLS], sec[S_FOLD], err, errlen)) {
+	    read_unicode(t, sec[S_UCLS], sec[S_FOLD], err, errlen) ||
+	    read_generation(t, sec[S_GCFG], err, errlen)) {
 		lfm2_tokenizer_close(t);
 		return -1;
 	}
@@ -740,6 +787,7 @@ int32_t lfm2_tokenizer_bos(const lfm2_tokenizer *t) { return t->bos; }
 int32_t lfm2_tokenizer_eos(const lfm2_tokenizer *t) { return t->eos; }
 int32_t lfm2_tokenizer_pad(const lfm2_tokenizer *t) { return t->pad; }
 lfm2_chat_style lfm2_tokenizer_chat_style(const lfm2_tokenizer *t) { return t->chat_style; }
+lfm2_generation_defaults lfm2_tokenizer_generation_defaults(const lfm2_tokenizer *t) { return t->gen; }
 
 const char *lfm2_tokenizer_piece(const lfm2_tokenizer *t, int32_t id, size_t *len)
 {
