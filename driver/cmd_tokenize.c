@@ -4,6 +4,9 @@
  *
  *   lfm2c tokenize MODEL_DIR TEXT            ids, comma-separated (with BOS)
  *   lfm2c tokenize MODEL_DIR --decode IDS    the text of comma/space-separated ids
+ *   lfm2c tokenize MODEL_DIR --write-table FILE
+ *                                            the compiled tokenizer table (what
+ *                                            lfm2-run loads as tokenizer.bin)
  *   options: --no-special  encode without BOS; decode without special tokens
  *            --split-special  encode special-token text as plain text
  *   TEXT "-" reads standard input; "--" ends the options (for a TEXT that
@@ -12,14 +15,20 @@
  * It goes through exactly the path a compiled model uses: tokenizer.json is
  * compiled to the binary table (frontend/tokenizer_json.c) and the table is
  * opened by the runtime tokenizer (runtime_stub/tokenizer.c), so what this
- * prints is what lfm2-run will feed the model.
+ * prints is what lfm2-run will feed the model.  --write-table writes that
+ * table itself, byte for byte what `lfm2c compile` puts in OUT/tokenizer.bin,
+ * through a temporary file renamed into place (nothing half-written is
+ * left behind on failure).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "lfm2_tokenizer.h"
@@ -28,7 +37,7 @@
 static int usage(void)
 {
 	return driver_fail("usage: lfm2c tokenize MODEL_DIR [--no-special] [--split-special] "
-	                   "(TEXT | - | --decode IDS)");
+	                   "(TEXT | - | --decode IDS | --write-table FILE)");
 }
 
 static char *read_stdin(size_t *len)
@@ -90,20 +99,82 @@ static int parse_ids(const lfm2_tokenizer *t, const char *s, int32_t **ids, size
 	}
 }
 
-static int open_tokenizer(const char *dir, lfm2_tokenizer **t)
+/* The compiled table of dir's tokenizer (malloc'd), or 1 after a message. */
+static int build_table(const char *dir, void **bytes, size_t *n)
 {
 	LfmError e;
-	void *bytes;
-	size_t n;
-	int rc = lfm_tokenizer_build(dir, &bytes, &n, &e);
+	int rc = lfm_tokenizer_build(dir, bytes, n, &e);
 	if (rc < 0)
 		return driver_fail("%s", e.msg);
 	if (rc == 0)
 		return driver_fail("%s: no tokenizer.json (this model takes token ids only)", dir);
+	return 0;
+}
+
+static int open_tokenizer(const char *dir, lfm2_tokenizer **t)
+{
+	void *bytes;
+	size_t n;
+	if (build_table(dir, &bytes, &n))
+		return 1;
 	char err[256];
-	rc = lfm2_tokenizer_open(bytes, n, t, err, sizeof err);
+	int rc = lfm2_tokenizer_open(bytes, n, t, err, sizeof err);
 	free(bytes);
 	return rc ? driver_fail("%s: %s", dir, err) : 0;
+}
+
+/* Writes bytes to path via "path.XXXXXX" + rename. */
+static int write_file_atomic(const char *path, const void *bytes, size_t n)
+{
+	size_t len = strlen(path) + sizeof ".XXXXXX";
+	char *tmp = malloc(len);
+	if (!tmp)
+		return driver_fail("tokenize: out of memory");
+	snprintf(tmp, len, "%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int rc = driver_fail("%s: cannot create: %s", path, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	const char *p = bytes;
+	size_t left = n;
+	int saved = 0;
+	while (left > 0) {
+		ssize_t k = write(fd, p, left);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			saved = k < 0 ? errno : ENOSPC;
+			break;
+		}
+		p += k;
+		left -= (size_t)k;
+	}
+	if (!saved && fchmod(fd, 0644) != 0)
+		saved = errno;
+	if (close(fd) != 0 && !saved)
+		saved = errno;
+	if (!saved && rename(tmp, path) != 0)
+		saved = errno;
+	if (saved) {
+		unlink(tmp);
+		free(tmp);
+		return driver_fail("%s: cannot write: %s", path, strerror(saved));
+	}
+	free(tmp);
+	return 0;
+}
+
+static int do_write_table(const char *dir, const char *path)
+{
+	void *bytes;
+	size_t n;
+	if (build_table(dir, &bytes, &n))
+		return 1;
+	int rc = write_file_atomic(path, bytes, n);
+	free(bytes);
+	return rc;
 }
 
 static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
@@ -150,7 +221,7 @@ static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 
 int cmd_tokenize(int argc, char **argv)
 {
-	const char *dir = NULL, *text = NULL, *decode = NULL;
+	const char *dir = NULL, *text = NULL, *decode = NULL, *table = NULL;
 	bool no_special = false, split_special = false, options = true;
 	for (int i = 1; i < argc; i++) {
 		if (options && !strcmp(argv[i], "--"))
@@ -163,6 +234,8 @@ int cmd_tokenize(int argc, char **argv)
 			split_special = true;
 		else if (!strcmp(argv[i], "--decode") && i + 1 < argc && !decode)
 			decode = argv[++i];
+		else if (!strcmp(argv[i], "--write-table") && i + 1 < argc && !table)
+			table = argv[++i];
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return usage();
 		else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -177,8 +250,10 @@ positional:
 				return usage();
 		}
 	}
-	if (!dir || (!text) == (!decode))
+	if (!dir || (text != NULL) + (decode != NULL) + (table != NULL) != 1)
 		return usage();
+	if (table)
+		return (no_special || split_special) ? usage() : do_write_table(dir, table);
 	lfm2_tokenizer *t;
 	if (open_tokenizer(dir, &t))
 		return 1;
