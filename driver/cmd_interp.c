@@ -1,10 +1,13 @@
 /*
- * cmd_interp.c — `lfm2c interp MODEL_DIR --tokens IDS [--chunks 3,1,..] --logits OUT.npy`
+ * cmd_interp.c — `lfm2c interp MODEL_DIR --tokens IDS [--chunks 3,1,..] --logits OUT.npy
+ *                [-q FORMAT] [--quant-override PATTERN=FORMAT]... [--schedule FILE]`
  *
  * Runs the reference interpreter (double precision) and writes the logits
  * of every position as a float64 .npy [n_tokens, vocab].  With --chunks the
  * tokens are fed in chunks of those sizes (the last repeats), which is how
- * the tests check that incremental evaluation equals one pass.
+ * the tests check that incremental evaluation equals one pass.  With -q
+ * (etc.) matrix weights are stored in that format and the interpreter uses
+ * their quantize-then-dequantize values (activations stay unquantized).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 #include "driver.h"
 #include "passes.h"
+#include "quant_cli.h"
 
 /* Parses "1,2,3" into a malloc'd array. */
 static int parse_ids(const char *s, int32_t **out, int *n)
@@ -74,29 +78,49 @@ static int write_npy_f64(const char *path, const double *d, int64_t rows, int64_
 int cmd_interp(int argc, char **argv)
 {
 	const char *dir = NULL, *tok_s = NULL, *out = NULL, *chunk_s = NULL;
+	QuantCli qc = {0};
 	for (int i = 1; i < argc; i++) {
-		int v = i + 1 < argc;
+		int v = i + 1 < argc, q = quant_cli_arg(&qc, "interp", argc, argv, &i);
+		if (q < 0) {
+			quant_cli_free(&qc);
+			return 1;
+		}
+		if (q)
+			continue;
 		if (!strcmp(argv[i], "--tokens") && v)
 			tok_s = argv[++i];
 		else if (!strcmp(argv[i], "--logits") && v)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--chunks") && v)
 			chunk_s = argv[++i];
-		else if (argv[i][0] == '-')
-			return driver_fail("interp: unknown option '%s'", argv[i]);
-		else if (!dir)
-			dir = argv[i];
-		else
-			return driver_fail("interp: unexpected argument '%s'", argv[i]);
+		else {
+			int rc = 0;
+			if (argv[i][0] == '-')
+				rc = driver_fail("interp: unknown option '%s'", argv[i]);
+			else if (!dir)
+				dir = argv[i];
+			else
+				rc = driver_fail("interp: unexpected argument '%s'", argv[i]);
+			if (rc) {
+				quant_cli_free(&qc);
+				return rc;
+			}
+		}
 	}
-	if (!dir || !tok_s || !out)
-		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..]");
+	if (!dir || !tok_s || !out) {
+		quant_cli_free(&qc);
+		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] "
+		                   QUANT_CLI_USAGE);
+	}
 	int32_t *toks = NULL, *chunks = NULL;
 	int n = 0, n_chunks = 0;
-	if (parse_ids(tok_s, &toks, &n))
+	if (parse_ids(tok_s, &toks, &n)) {
+		quant_cli_free(&qc);
 		return driver_fail("interp: --tokens must be comma-separated non-negative integers");
+	}
 	if (chunk_s && (parse_ids(chunk_s, &chunks, &n_chunks) || chunks[0] == 0)) {
 		free(toks);
+		quant_cli_free(&qc);
 		return driver_fail("interp: --chunks must be comma-separated positive integers");
 	}
 	LfmError err = {{0}};
@@ -114,6 +138,7 @@ int cmd_interp(int argc, char **argv)
 		goto out1;
 	}
 	PassOptions po = {0};
+	quant_cli_options(&qc, &po);
 	int V = ck.cfg.vocab_size;
 	if (passes_run(&g, &po, &err) || !(st = interp_new(&g, n, &err))) {
 		driver_fail("%s", err.msg);
@@ -150,5 +175,6 @@ out1:
 out0:
 	free(toks);
 	free(chunks);
+	quant_cli_free(&qc);
 	return rc;
 }

@@ -1,45 +1,64 @@
 /*
- * cmd_ir.c — `lfm2c ir MODEL_DIR [-d PASS|all]`: print the graph.
+ * cmd_ir.c — `lfm2c ir MODEL_DIR [-d PASS|all] [-q FORMAT ...]`: print the graph.
  *
  * Without -d it prints the graph after the whole pass list; -d NAME prints
  * it after that pass ("build" is the graph as built), -d all after each.
+ * The weight-format flags (quant_cli.h) show each weight's stored format
+ * and size as the quantize and layout passes choose them.
  */
 #include <string.h>
 
 #include "driver.h"
 #include "passes.h"
+#include "quant_cli.h"
 
 int cmd_ir(int argc, char **argv)
 {
 	const char *dir = NULL, *dump = NULL;
+	QuantCli qc = {0};
+	int rc = 1;
 	for (int i = 1; i < argc; i++) {
+		int q = quant_cli_arg(&qc, "ir", argc, argv, &i);
+		if (q < 0)
+			goto out_args;
+		if (q)
+			continue;
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			dump = argv[++i];
 			int known = !strcmp(dump, "all");
 			for (int k = 0; pass_names[k]; k++)
 				known |= !strcmp(dump, pass_names[k]);
-			if (!known)
-				return driver_fail("ir: unknown pass '%s' for -d", dump);
-		} else if (argv[i][0] == '-')
-			return driver_fail("ir: unknown option '%s'", argv[i]);
-		else if (!dir)
+			if (!known) {
+				driver_fail("ir: unknown pass '%s' for -d", dump);
+				goto out_args;
+			}
+		} else if (argv[i][0] == '-') {
+			driver_fail("ir: unknown option '%s'", argv[i]);
+			goto out_args;
+		} else if (!dir)
 			dir = argv[i];
-		else
-			return driver_fail("ir: unexpected argument '%s'", argv[i]);
+		else {
+			driver_fail("ir: unexpected argument '%s'", argv[i]);
+			goto out_args;
+		}
 	}
-	if (!dir)
-		return driver_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all]");
+	if (!dir) {
+		driver_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all] " QUANT_CLI_USAGE);
+		goto out_args;
+	}
 	LfmError err = {{0}};
 	Checkpoint ck;
 	Graph g;
-	if (lfm_checkpoint_open(dir, &ck, stderr, &err))
-		return driver_fail("%s", err.msg);
-	int rc = 1;
+	if (lfm_checkpoint_open(dir, &ck, stderr, &err)) {
+		driver_fail("%s", err.msg);
+		goto out_args;
+	}
 	if (ir_build(&g, &ck, &err)) {
 		driver_fail("%s", err.msg);
 		goto out_ck;
 	}
 	PassOptions po = {.dump_after = dump, .dump = stdout};
+	quant_cli_options(&qc, &po);
 	if (passes_run(&g, &po, &err))
 		driver_fail("%s", err.msg);
 	else {
@@ -50,5 +69,7 @@ int cmd_ir(int argc, char **argv)
 	ir_free(&g);
 out_ck:
 	lfm_checkpoint_close(&ck);
+out_args:
+	quant_cli_free(&qc);
 	return rc;
 }

@@ -9,9 +9,11 @@
 #define LFM2C_DRIVER_H
 
 int cmd_compile(int argc, char **argv);
+int cmd_dequant(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_interp(int argc, char **argv);
+int cmd_quant_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 

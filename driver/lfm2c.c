@@ -17,9 +17,11 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"compile", cmd_compile, "MODEL_DIR -o OUT_DIR   emit C + weights, build OUT_DIR/lfm2-run"},
+	{"dequant", cmd_dequant, "MODEL_DIR -q FORMAT -o OUT_DIR   checkpoint of quantize-dequantized weights"},
 	{"inspect", cmd_inspect, "MODEL_DIR              resolved config, layers, tensors, hashes"},
 	{"ir", cmd_ir, "MODEL_DIR [-d PASSES]  print the IR (after the passes)"},
 	{"interp", cmd_interp, "MODEL_DIR --tokens IDS --logits F.npy   reference interpreter"},
+	{"quant-report", cmd_quant_report, "MODEL_DIR -q FORMAT...   accuracy of weight formats vs f32"},
 	{"synth", cmd_synth, "PRESET -o DIR [--dtype f32|bf16|f16] [--seed N] [--set k=JSON]"},
 	{"tokenize", cmd_tokenize, "MODEL_DIR TEXT         print token ids"},
 };
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "lfm2c %s — ahead-of-time compiler for LFM2 models\n\nusage:\n", LFM2C_VERSION);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  lfm2c %-9s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  lfm2c %-12s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)

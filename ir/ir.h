@@ -38,7 +38,18 @@ const char *op_name(Op op);
 int op_arity(Op op);
 const char *op_semantics(Op op);
 
-typedef enum DType { DT_F32 = 0, DT_I32 = 1 } DType;   /* grows: f16, bf16, q8_0, ... */
+/* Value and storage types.  Values are f32 (i32 for token ids); a weight
+ * may be *stored* in any format of passes/quant.h (specs/formats.md).
+ * Append only: the numbering is part of dumps and hashes. */
+typedef enum DType {
+	DT_F32 = 0,
+	DT_I32 = 1,
+	DT_F16 = 2,
+	DT_BF16 = 3,
+	DT_Q8_0 = 4,   /* blocks of 32: f16 scale + 32 int8 */
+	DT_Q4_0 = 5,   /* blocks of 32: f16 scale + 32 nibbles, value (q-8)*d */
+	DT_Q4_1 = 6,   /* blocks of 32: f16 scale + f16 min + 32 nibbles, q*d+m */
+} DType;
 const char *dtype_name(DType t);
 
 /* Symbolic dimensions. */
@@ -118,6 +129,9 @@ typedef struct InterpState InterpState;
 InterpState *interp_new(const Graph *g, int ctx, LfmError *err);
 void interp_free(InterpState *s);
 int interp_pos(const InterpState *s);
+/* Starts a new sequence: position 0, zero conv state and KV cache (the
+ * weights, converted once by interp_new, are kept). */
+void interp_reset(InterpState *s);
 /* Runs tokens[0..n) at the current position; writes rows x vocab logits
  * (rows = 1: last token, rows = n: every token) and advances. */
 int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows,

@@ -5,14 +5,24 @@
  * order the builder created them), so decoding one token streams the blob
  * front to back.  Each starts at a multiple of LAYOUT_ALIGN bytes, which
  * is what vector loads and the runtime's 64-byte aligned buffers assume.
- * Every weight is stored as f32 for now; the quantization pass will choose
- * per-tensor formats before this one runs.
+ * A weight's size follows the format the quantize pass chose: rows of its
+ * last axis, each quant_bytes_per_row bytes (4 per value for f32).
  */
 #include "passes.h"
+#include "quant.h"
 
 #define LAYOUT_ALIGN 64u
 
-static uint64_t dtype_bytes(DType t) { return t == DT_F32 || t == DT_I32 ? 4 : 0; }
+/* Bytes of a weight stored in its format; 0 if it cannot be stored so. */
+static uint64_t weight_bytes(const Weight *w)
+{
+	int64_t numel = ir_shape_numel(w->shape, 0, 0);
+	int64_t K = w->shape.ndim ? w->shape.d[w->shape.ndim - 1] : numel;
+	int64_t row = quant_bytes_per_row(w->dtype, K);
+	if (numel <= 0 || K <= 0 || row < 0)
+		return 0;
+	return (uint64_t)(numel / K) * (uint64_t)row;
+}
 
 int pass_layout(Graph *g, const PassOptions *o, LfmError *err)
 {
@@ -20,9 +30,10 @@ int pass_layout(Graph *g, const PassOptions *o, LfmError *err)
 	uint64_t off = 0;
 	for (int i = 0; i < g->n_weights; i++) {
 		Weight *w = &g->weights[i];
-		uint64_t size = (uint64_t)ir_shape_numel(w->shape, 0, 0) * dtype_bytes(w->dtype);
+		uint64_t size = weight_bytes(w);
 		if (!size)
-			return lfm_error(err, NULL, "layout: weight %s has no size", w->name);
+			return lfm_error(err, NULL, "layout: weight %s cannot be stored as %s", w->name,
+			                 dtype_name(w->dtype));
 		off = (off + LAYOUT_ALIGN - 1) / LAYOUT_ALIGN * LAYOUT_ALIGN;
 		w->offset = off;
 		w->bytes = size;

@@ -13,10 +13,11 @@ static const struct {
 	const char *name;
 	int (*run)(Graph *, const PassOptions *, LfmError *);
 } pass_list[] = {
-	{"layout", pass_layout},   /* weights -> blob offsets and formats */
+	{"quantize", pass_quantize},   /* weights -> stored formats */
+	{"layout", pass_layout},       /* weights -> blob offsets and sizes */
 };
 
-const char *const pass_names[] = {"build", "layout", NULL};
+const char *const pass_names[] = {"build", "quantize", "layout", NULL};
 
 static void maybe_dump(const Graph *g, const PassOptions *o, const char *name)
 {
