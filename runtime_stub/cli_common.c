@@ -1,0 +1,96 @@
+/*
+ * cli_common.c — lfm2-run's small shared helpers: one-line errors, the
+ * files next to the program, the clock, and opening weights + thread pool
+ * + session for a run.
+ *
+ * They live apart from main.c so that every runtime source except main.c
+ * (the "library" the tests and tools link, see tests/session/run.sh) links
+ * on its own.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* POSIX + readlink under -std=c11 too */
+#endif
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("lfm2-run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+char *cli_exe_sibling(const char *name)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash = NULL;
+	if (n > 0) {
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+	}
+	if (!slash)
+		return strdup(name);
+	slash[1] = 0;
+	size_t len = strlen(exe) + strlen(name) + 1;
+	char *path = malloc(len);
+	if (path)
+		snprintf(path, len, "%s%s", exe, name);
+	return path;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double cli_rate(long n, double secs)
+{
+	return secs > 0 ? (double)n / secs : 0;
+}
+
+int cli_open_runtime(const cli_options *o, const lfm2_model_info *m, cli_runtime *rt)
+{
+	memset(rt, 0, sizeof *rt);
+	char *default_path = o->weights ? NULL : cli_exe_sibling("weights.bin");
+	const char *path = o->weights ? o->weights : default_path;
+	if (!path)
+		return cli_fail(CLI_RUNTIME, "out of memory");
+	lfm2_err err;
+	double t0 = cli_now();
+	rt->weights = lfm2_weights_open(path, m, o->use_mmap ? LFM2_WEIGHTS_MMAP : LFM2_WEIGHTS_READ, &err);
+	free(default_path);
+	if (!rt->weights)
+		return cli_fail(CLI_RUNTIME, "%s", err.msg);
+	rt->load_s = cli_now() - t0;
+	rt->load_mode = lfm2_weights_mode_name(rt->weights);
+	rt->pool = lfm2_pool_create((int)o->threads, &err);
+	rt->session = rt->pool ? lfm2_session_create(m, rt->weights, (int32_t)o->ctx, (int32_t)o->chunk, rt->pool, &err)
+	                       : NULL;
+	if (!rt->session) {
+		cli_close_runtime(rt);
+		return cli_fail(CLI_RUNTIME, "%s", err.msg);
+	}
+	return 0;
+}
+
+void cli_close_runtime(cli_runtime *rt)
+{
+	lfm2_session_free(rt->session);
+	lfm2_pool_destroy(rt->pool);
+	lfm2_weights_close(rt->weights);
+	memset(rt, 0, sizeof *rt);
+}
