@@ -511,7 +511,7 @@ int cmd_quant_report(int argc, char **argv)
 	for (int k = 0; k < nf; k++) {
 		FormatResult *r = &res[k];
 		r->f = fmts[k];
-		po = (PassOptions){.weight_format = fmts[k]};
+		po = (PassOptions){.weight_format = fmts[k], .warn = stderr};
 		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->m)) {
 			driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;

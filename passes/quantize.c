@@ -52,7 +52,7 @@ void quant_override_free(QuantOverride *o)
 }
 
 /* Marks the weights used as matrices (MATMUL's W, EMBED's table). */
-static int mark_matrices(const Graph *g, bool *is_matrix)
+static void mark_matrices(const Graph *g, bool *is_matrix)
 {
 	for (Ref r = 1; r < g->n_nodes; r++) {
 		const Node *n = &g->nodes[r];
@@ -62,7 +62,6 @@ static int mark_matrices(const Graph *g, bool *is_matrix)
 		if (w->op == OP_WEIGHT && w->shape.ndim == 2)
 			is_matrix[w->aux] = true;
 	}
-	return 0;
 }
 
 int pass_quantize(Graph *g, const PassOptions *o, LfmError *err)
