@@ -47,8 +47,15 @@ static int write_zeros(FILE *f, uint64_t n, XXH3_state_t *st, const char *path, 
 	return 0;
 }
 
+typedef struct Progress {
+	ProgressFn fn;
+	void *ctx;
+	uint64_t done, total;
+} Progress;
+
 /* Converts one weight to its blob format in chunks and streams it out. */
-static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, const char *path, LfmError *err)
+static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, Progress *pr, const char *path,
+                        LfmError *err)
 {
 	const StTensor *t = w->src;
 	enum { CHUNK = 1 << 16 };
@@ -65,13 +72,18 @@ static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, const char *
 		part.nbytes = (size_t)n * esz;
 		lfm_tensor_to_f32(&part, buf);
 		rc = write_all(f, buf, (size_t)n * sizeof(float), st, path, err);
+		pr->done += (uint64_t)n * sizeof(float);
+		if (pr->fn)
+			pr->fn(pr->ctx, pr->done, pr->total);
 	}
 	free(buf);
 	return rc;
 }
 
-int blob_write(const Graph *g, const char *path, uint64_t *hash, LfmError *err)
+int blob_write(const Graph *g, const char *path, uint64_t *hash, ProgressFn progress, void *pctx,
+               LfmError *err)
 {
+	Progress pr = {progress, pctx, 0, g->blob_bytes};
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return lfm_error(err, path, "cannot create file");
@@ -88,7 +100,7 @@ int blob_write(const Graph *g, const char *path, uint64_t *hash, LfmError *err)
 	uint64_t at = 0;
 	for (int i = 0; i < g->n_weights; i++) {
 		const Weight *w = &g->weights[i];
-		if (write_zeros(f, w->offset - at, st, path, err) || write_weight(f, w, st, path, err))
+		if (write_zeros(f, w->offset - at, st, path, err) || write_weight(f, w, st, &pr, path, err))
 			goto out;
 		at = w->offset + w->bytes;
 	}

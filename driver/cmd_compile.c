@@ -261,10 +261,16 @@ static int emit_model(const CompileArgs *a, const Graph *g, const Checkpoint *ck
 			fclose(fh);
 		return -1;
 	}
+	Target t;
+	if (target_resolve(&t, NULL, strcmp(a->cpu, "native") ? a->cpu : NULL, NULL, err)) {
+		fclose(fc);
+		fclose(fh);
+		return -1;
+	}
 	char target[160];
 	snprintf(target, sizeof target, "c,%s", a->cpu);
 	CodegenOptions co = {a->symbol, target, LFM2C_VERSION};
-	int rc = emit_c_model(g, ck, blob_hash, &co, fc, fh, err);
+	int rc = codegen_c(g, ck, &t, blob_hash, &co, 0, fc, fh, err);
 	int c1 = fclose(fc), c2 = fclose(fh);
 	if (!rc && (c1 || c2))
 		rc = lfm_error(err, model_c, "write failed");
@@ -305,7 +311,7 @@ int cmd_compile(int argc, char **argv)
 		goto fail;
 	have_stage = 1;
 	const char *blob = stage_file(&st, "weights.bin", &err);
-	if (!blob || blob_write(&g, blob, &blob_hash, &err))
+	if (!blob || blob_write(&g, blob, &blob_hash, NULL, NULL, &err))
 		goto fail;
 	if (emit_model(&a, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &err))
 		goto fail;

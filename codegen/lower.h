@@ -1,0 +1,74 @@
+/*
+ * lower.h — the lowering from the graph to the loop-level form (internal
+ * to codegen/).
+ *
+ * lower.c builds the model's structure (ABI types, weight tables, one
+ * function per layer kind, forward, the model info); lower_kernels.c
+ * builds the per-shape kernels those call.  Every schedule decision lives
+ * in a Tiling value chosen from the Target here, so a search (or a
+ * person with a benchmark) changes numbers, not code.
+ */
+#ifndef LFM2C_LOWER_H
+#define LFM2C_LOWER_H
+
+#include "codegen.h"
+#include "loops.h"
+#include "target.h"
+
+/* How the matmul and the other kernels are tiled and vectorized. */
+typedef struct Tiling {
+	int vw;            /* f32 lanes of a vector */
+	int mm_mr, mm_nr;  /* matmul register tile for several rows: MR x NR dot products */
+	int mm_ku;         /* ... with the K loop unrolled KU times (KU*MR*NR accumulators) */
+	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
+	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
+	int par_min_flops;     /* below this, a kernel runs on the calling thread */
+	int vector_exp;        /* silu/softmax use the polynomial vector exp */
+} Tiling;
+
+typedef struct Lower {
+	LModule *m;
+	const Graph *g;
+	const LfmConfig *cfg;
+	const Target *t;
+	Tiling sch;
+	LfmError *err;
+
+	/* ABI and helper types */
+	LStr s_call, s_fwd_args, s_info, s_pool, s_task_fn, s_mm_args, s_attn_args;
+	LStr s_layer_w[2];        /* struct conv_weights / attn_weights */
+	LF f_parallel_for, f_run, f_W;
+} Lower;
+
+/* Shorthands for types. */
+static inline LType T_I64(void) { return lt_scalar(LK_I64); }
+static inline LType T_I32(void) { return lt_scalar(LK_I32); }
+static inline LType T_F32(void) { return lt_scalar(LK_F32); }
+static inline LType T_F64(void) { return lt_scalar(LK_F64); }
+static inline LType T_PF(void) { return lt_ptr(LK_F32, 0); }      /* float * */
+static inline LType T_CPF(void) { return lt_ptr(LK_F32, 1); }     /* const float * */
+
+/* lower_kernels.c: each returns the kernel function for the shape,
+ * creating it on first use. */
+LF kernel_matmul(Lower *L, int64_t N, int64_t K);
+LF kernel_rmsnorm(Lower *L, int64_t n);
+LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
+LF kernel_rope(Lower *L, int64_t heads, int64_t d);
+LF kernel_attention(Lower *L);
+LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
+void kernel_helpers(Lower *L);      /* W(), run(), the ABI externs */
+
+/* lower.c: the whole model for the target (NULL and err on failure). */
+LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
+                     const CodegenOptions *o, LfmError *err);
+
+/* print_c.c, header.c, print_llvm.c */
+int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err);
+int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_t blob_hash,
+                 const CodegenOptions *o, int embedded, FILE *h, LfmError *err);
+
+/* Exponential of a float vector or scalar, expanded into the loop form
+ * (range reduction + polynomial, ~1 ulp): the same code in every backend. */
+LE lower_exp(Lower *L, LE x);
+
+#endif

@@ -1,0 +1,598 @@
+/*
+ * lower_kernels.c — the kernels of the model, written once, in the loop
+ * form.
+ *
+ * Each kernel_* function returns the function for one shape, building it
+ * the first time it is asked for: matmul_3072x1024, rmsnorm_1024, ...  The
+ * sizes are constants in the body, so both backends compile loops of known
+ * trip counts.  How a kernel is tiled comes from L->sch (lower.h); the
+ * structure of each kernel is described above its builder.
+ *
+ * Hot loops are explicit vectors: a dot product keeps MR x NR x KU vector
+ * accumulators, each a `vw`-lane FMA chain, reduced to scalars once at the
+ * end; a tail of K % vw elements, if any, is done in scalars.  Elementwise
+ * kernels are a vector loop plus a scalar tail.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lower.h"
+
+/* The largest power of two <= max that divides n (1 if n is odd). */
+static int pick_lanes(int max, int64_t n)
+{
+	int v = max;
+	while (v > 1 && n % v)
+		v /= 2;
+	return v;
+}
+
+static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
+static LE V(Lower *L, LV v) { return le_var(L->m, v); }
+
+/* ------------------------------------------------------------ helpers */
+
+/* The ABI's externs and two helpers every model uses:
+ *   W(c, offset)   a weight: the blob payload + a byte offset, as floats;
+ *   run(c, n, flops, fn, arg)   fn over [0, n) on the thread pool, or on
+ *                  the calling thread when the work is too small to share. */
+void kernel_helpers(Lower *L)
+{
+	LModule *m = L->m;
+	LF pf = lm_func(m, "lfm2_parallel_for", lt_scalar(LK_VOID), LL_EXTERN, NULL);
+	lm_param(m, pf, "pool", lt_struct_ptr(L->s_pool, 0));
+	lm_param(m, pf, "n", T_I64());
+	lm_param(m, pf, "fn", lt_named(L->s_task_fn));
+	lm_param(m, pf, "arg", lt_ptr(LK_VOID, 0));
+	L->f_parallel_for = pf;
+
+	LF w = lm_func(m, "W", T_CPF(), LL_STATIC, "A weight: the blob payload at a byte offset.");
+	m->f[w].is_inline = 1;
+	LV c = lm_param(m, w, "c", lt_struct_ptr(L->s_call, 1));
+	LV off = lm_param(m, w, "offset", T_I64());
+	lb_begin(m, w);
+	LE bytes = le_field(m, V(L, c), "weights");
+	LE at = le_at(m, bytes, V(L, off));
+	lb_return(m, le_ptr_cast(m, at, T_CPF()));
+	lb_finish(m);
+	L->f_W = w;
+
+	LF run = lm_func(m, "run", lt_scalar(LK_VOID), LL_STATIC,
+	                 "Runs fn over [0, n) on the pool when the work is worth waking threads for.");
+	c = lm_param(m, run, "c", lt_struct_ptr(L->s_call, 1));
+	LV n = lm_param(m, run, "n", T_I64());
+	LV flops = lm_param(m, run, "flops", T_I64());
+	LV fn = lm_param(m, run, "fn", lt_named(L->s_task_fn));
+	LV arg = lm_param(m, run, "arg", lt_ptr(LK_VOID, 0));
+	lb_begin(m, run);
+	lb_if(m, le_bin(m, LE_LT, V(L, flops), I(L, L->sch.par_min_flops)));
+	LE direct[3] = {V(L, arg), I(L, 0), V(L, n)};
+	lb_eval(m, le_callp(m, V(L, fn), direct, 3));
+	lb_else(m);
+	LE pool = le_field(m, V(L, c), "pool");
+	LE par[4] = {pool, V(L, n), V(L, fn), V(L, arg)};
+	lb_eval(m, le_call(m, pf, par, 4));
+	lb_end(m);
+	lb_finish(m);
+	L->f_run = run;
+}
+
+/* ------------------------------------------------------------ matmul
+ * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]).
+ *
+ * matmul_NxK(c, y, ldy, x, w, rows) splits the N outputs into tiles of PU
+ * columns and runs matmul_NxK_task over them on the pool.  A task walks
+ * its columns in blocks of NB weight rows (about mm_block_floats floats,
+ * so a block stays in L2 while every row tile passes over it); inside a
+ * block, rows go in tiles of MR and columns in tiles of NR (MR x NR
+ * dot products at once: each weight vector loaded is used MR times, each
+ * activation vector NR times), then the leftover rows one at a time with
+ * the single-row tile 1 x GNR — the decode case, where the weights stream
+ * from memory and only the number of independent loads matters.
+ */
+typedef struct MM {
+	Lower *L;
+	int64_t N, K;
+	int vw;
+	LE y, ldy, x, w;
+} MM;
+
+#define MAX_TILE 8
+
+/* One MR x NR tile at rows t.., columns n.. */
+static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
+{
+	Lower *L = mm->L;
+	LModule *m = L->m;
+	int vw = mm->vw;
+	int64_t K = mm->K;
+	int64_t step = (int64_t)vw * KU, Ku = K / step * step, Kv = K / vw * vw;
+	LType vt = lt_vec(LK_F32, vw);
+	LV wr[MAX_TILE], xr[MAX_TILE], acc[4][MAX_TILE][MAX_TILE], s[MAX_TILE][MAX_TILE];
+
+	for (int j = 0; j < NR; j++)
+		wr[j] = lb_let(m, lm_fmt(m, "w%d", j), T_CPF(),
+		               le_at(m, mm->w, le_mul(m, le_add(m, n, I(L, j)), I(L, K))));
+	for (int r = 0; r < MR; r++)
+		xr[r] = lb_let(m, lm_fmt(m, "x%d", r), T_CPF(),
+		               le_at(m, mm->x, le_mul(m, le_add(m, t, I(L, r)), I(L, K))));
+	if (Kv) {
+		LE zero = le_splat(m, le_f32(m, 0), vw);
+		for (int u = 0; u < KU; u++)
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					acc[u][r][j] = lb_let(m, KU > 1 ? lm_fmt(m, "acc%d%d_%d", r, j, u)
+					                                : lm_fmt(m, "acc%d%d", r, j), vt, zero);
+	}
+	/* the K loop: KU steps of vw per iteration, then single steps to Kv */
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t lo = pass ? Ku : 0, hi = pass ? Kv : Ku;
+		int ku = pass ? 1 : KU;
+		if (hi <= lo)
+			continue;
+		LV k = lm_local(m, "k", T_I64());
+		lb_for(m, k, I(L, lo), I(L, hi), (int64_t)vw * ku);
+		for (int u = 0; u < ku; u++) {
+			LE ko = u ? le_add(m, V(L, k), I(L, (int64_t)u * vw)) : V(L, k);
+			LV wv[MAX_TILE], xv[MAX_TILE];
+			for (int j = 0; j < NR; j++)
+				wv[j] = lb_let(m, ku > 1 ? lm_fmt(m, "wv%d_%d", j, u) : lm_fmt(m, "wv%d", j), vt, le_load(m, le_at(m, V(L, wr[j]), ko), vw));
+			for (int r = 0; r < MR; r++)
+				xv[r] = lb_let(m, ku > 1 ? lm_fmt(m, "xv%d_%d", r, u) : lm_fmt(m, "xv%d", r), vt, le_load(m, le_at(m, V(L, xr[r]), ko), vw));
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					lb_assign(m, acc[u][r][j],
+					          le_fma(m, V(L, xv[r]), V(L, wv[j]), V(L, acc[u][r][j])));
+		}
+		lb_end(m);
+	}
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++) {
+			LE sum = le_f32(m, 0);
+			if (Kv) {
+				LE v = V(L, acc[0][r][j]);
+				for (int u = 1; u < KU; u++)
+					v = le_add(m, v, V(L, acc[u][r][j]));
+				sum = le_reduce_add(m, v);
+			}
+			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d", r, j), T_F32(), sum);
+		}
+	if (K > Kv) {   /* scalar tail */
+		LV k = lm_local(m, "k", T_I64());
+		lb_for(m, k, I(L, Kv), I(L, K), 1);
+		for (int r = 0; r < MR; r++)
+			for (int j = 0; j < NR; j++)
+				lb_assign(m, s[r][j], le_fma(m, le_load(m, le_at(m, V(L, xr[r]), V(L, k)), 1),
+				                              le_load(m, le_at(m, V(L, wr[j]), V(L, k)), 1),
+				                              V(L, s[r][j])));
+		lb_end(m);
+	}
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++) {
+			LE row = le_mul(m, le_add(m, t, I(L, r)), mm->ldy);
+			LE at = le_add(m, row, le_add(m, n, I(L, j)));
+			lb_store(m, le_at(m, mm->y, at), V(L, s[r][j]));
+		}
+}
+
+/* Columns [nb, ne) of rows t.. in tiles of NR, then one at a time. */
+static void mm_columns(MM *mm, int MR, int NR, int KU, LE t, LE nb, LE ne)
+{
+	Lower *L = mm->L;
+	LModule *m = L->m;
+	LV n = lb_let(m, "n", T_I64(), nb);
+	if (NR > 1) {
+		lb_for(m, n, 0, le_sub(m, ne, I(L, NR - 1)), NR);
+		mm_tile(mm, MR, NR, KU, t, V(L, n));
+		lb_end(m);
+	}
+	lb_for(m, n, 0, ne, 1);
+	mm_tile(mm, MR, 1, KU, t, V(L, n));
+	lb_end(m);
+}
+
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+LF kernel_matmul(Lower *L, int64_t N, int64_t K)
+{
+	LModule *m = L->m;
+	const Tiling *s = &L->sch;
+	const char *name = lm_fmt(m, "matmul_%lldx%lld", (long long)N, (long long)K);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	int vw = pick_lanes(s->vw, K);
+	if (vw < 4)
+		vw = s->vw;   /* odd K: full vectors and a scalar tail */
+	int MR = s->mm_mr, NR = s->mm_nr, GNR = s->gv_nr;
+	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);   /* parallel unit: a multiple of both tiles */
+	int64_t NB = s->mm_block_floats / K / PU * PU;
+	if (NB < PU)
+		NB = PU;
+	int64_t tiles = (N + PU - 1) / PU;
+
+	/* the task */
+	LF task = lm_func(m, lm_fmt(m, "%s_task", name), lt_scalar(LK_VOID), LL_STATIC,
+	                  lm_fmt(m, "y[rows][%lld] = x[rows][%lld] . w[%lld][%lld]^T for the columns of "
+	                         "tiles [i0, i1) of %lld.\n"
+	                         "Blocks of %lld weight rows; row tiles %dx%d (K unrolled %d), then "
+	                         "single rows 1x%d (K unrolled %d); f32 x %d vectors.",
+	                         (long long)N, (long long)K, (long long)N, (long long)K, (long long)PU,
+	                         (long long)NB, MR, NR, s->mm_ku, GNR, s->gv_ku, vw));
+	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, task, "i0", T_I64());
+	LV i1 = lm_param(m, task, "i1", T_I64());
+	lb_begin(m, task);
+	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1),
+	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
+	MM mm = {L, N, K, vw, 0, 0, 0, 0};
+	mm.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
+	mm.ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
+	mm.x = V(L, lb_let(m, "x", T_CPF(), le_field(m, V(L, a), "x")));
+	mm.w = V(L, lb_let(m, "w", T_CPF(), le_field(m, V(L, a), "w")));
+	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
+	LV n0 = lb_let(m, "n0", T_I64(), le_mul(m, V(L, i0), I(L, PU)));
+	LV n1 = lb_let(m, "n1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, PU)), I(L, N)));
+	LV nb = lm_local(m, "nb", T_I64());
+	lb_for(m, nb, V(L, n0), V(L, n1), NB);
+	LV ne = lb_let(m, "ne", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, nb), I(L, NB)), V(L, n1)));
+	LV t = lb_let(m, "t", T_I64(), I(L, 0));
+	if (MR > 1) {
+		lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, MR - 1)), MR);
+		mm_columns(&mm, MR, NR, s->mm_ku, V(L, t), V(L, nb), V(L, ne));
+		lb_end(m);
+	}
+	lb_for(m, t, 0, V(L, rows), 1);
+	mm_columns(&mm, 1, GNR, s->gv_ku, V(L, t), V(L, nb), V(L, ne));
+	lb_end(m);
+	lb_end(m);
+	lb_finish(m);
+
+	/* the entry */
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[rows][%lld] (row stride ldy) = x[rows][%lld] . w[%lld][%lld]^T",
+	                   (long long)N, (long long)K, (long long)N, (long long)K));
+	LV c = lm_param(m, f, "c", lt_struct_ptr(L->s_call, 1));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV ldy = lm_param(m, f, "ldy", T_I64());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", T_CPF());
+	LV r = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), V(L, w), V(L, r)};
+	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 5, NULL));
+	LE call[5] = {V(L, c), I(L, tiles), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
+	lb_eval(m, le_call(m, L->f_run, call, 5));
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ rmsnorm
+ * y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS) for each of `rows` rows
+ * of n.  The sum of squares is accumulated in f64 vectors (cheap, and the
+ * normalisation is then exact to f32 rounding for any row length). */
+LF kernel_rmsnorm(Lower *L, int64_t n)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "rmsnorm_%lld", (long long)n);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS), rows of %lld; "
+	                   "sum of squares in double", (long long)n));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", T_CPF());
+	LV rows = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	int vd = pick_lanes(L->sch.vw / 2 > 1 ? L->sch.vw / 2 : 2, n);   /* f64 lanes */
+	int vf = pick_lanes(L->sch.vw, n);
+	LV r = lm_local(m, "r", T_I64());
+	lb_for(m, r, I(L, 0), V(L, rows), 1);
+	LV xr = lb_let(m, "xr", T_CPF(), le_at(m, V(L, x), le_mul(m, V(L, r), I(L, n))));
+	LV yr = lb_let(m, "yr", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, r), I(L, n))));
+	LE ss;
+	int64_t nv = vd > 1 ? n / vd * vd : 0;
+	if (nv) {
+		LV acc = lb_let(m, "ss", lt_vec(LK_F64, vd), le_splat(m, le_f64(m, 0), vd));
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, 0), I(L, nv), vd);
+		LV xd = lb_let(m, "xd", lt_vec(LK_F64, vd),
+		               le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), vd), lt_vec(LK_F64, vd)));
+		lb_assign(m, acc, le_fma(m, V(L, xd), V(L, xd), V(L, acc)));
+		lb_end(m);
+		ss = le_reduce_add(m, V(L, acc));
+	} else {
+		ss = le_f64(m, 0);
+	}
+	LV sum = lb_let(m, "sum", T_F64(), ss);
+	if (nv < n) {
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, nv), I(L, n), 1);
+		LV xd = lb_let(m, "xd", T_F64(), le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), 1), T_F64()));
+		lb_assign(m, sum, le_fma(m, V(L, xd), V(L, xd), V(L, sum)));
+		lb_end(m);
+	}
+	LE mean = le_div(m, V(L, sum), le_f64(m, (double)n));
+	LE inv = le_div(m, le_f64(m, 1), le_math(m, LE_SQRT, le_add(m, mean, le_named(m, "NORM_EPS"))));
+	LV s = lb_let(m, "inv", T_F32(), le_convert(m, inv, T_F32()));
+	for (int pass = 0; pass < 2; pass++) {
+		int lanes = pass ? 1 : vf;
+		int64_t lo = pass ? (vf > 1 ? n / vf * vf : 0) : 0, hi = pass ? n : (vf > 1 ? n / vf * vf : 0);
+		if (hi <= lo)
+			continue;
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, lo), I(L, hi), lanes);
+		LE xv = le_load(m, le_at(m, V(L, xr), V(L, i)), lanes);
+		LE wv = le_load(m, le_at(m, V(L, w), V(L, i)), lanes);
+		lb_store(m, le_at(m, V(L, yr), V(L, i)), le_mul(m, wv, le_mul(m, xv, le_splat(m, V(L, s), lanes))));
+		lb_end(m);
+	}
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ short conv
+ * Causal depthwise cross-correlation of z [T][H] with taps w [H][L]:
+ *   y[t][c] = sum_k w[c][k] * zz[t+k][c],  zz = [state (L-1 rows); z]
+ * then state = the last L-1 rows of zz.  The newest row meets tap L-1.
+ * The taps are unrolled (L is a constant); the channel loop is left to the
+ * backend's vectorizer (the taps are strided by L in memory). */
+LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "short_conv_%lld", (long long)H);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[t][c] = sum_k w[c][k] * zz[t+k][c], zz = [state; z]; then state = "
+	                   "last %lld rows of zz.\nstate: [%lld][%lld], z, y: [T][%lld], w: [%lld][%lld]",
+	                   (long long)(Lc - 1), (long long)(Lc - 1), (long long)H, (long long)H,
+	                   (long long)H, (long long)Lc));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV z = lm_param(m, f, "z", T_CPF());
+	LV w = lm_param(m, f, "w", T_CPF());
+	LV state = lm_param(m, f, "state", T_PF());
+	LV T = lm_param(m, f, "T", T_I64());
+	lb_begin(m, f);
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), V(L, T), 1);
+	LV src[16];
+	for (int64_t k = 0; k < Lc && k < 16; k++) {
+		/* row t + k - (L-1) of zz: from the state while negative */
+		LE row = le_add(m, V(L, t), I(L, k - (Lc - 1)));
+		LE from_state = le_at(m, V(L, state), le_mul(m, le_add(m, row, I(L, Lc - 1)), I(L, H)));
+		LE from_z = le_at(m, V(L, z), le_mul(m, row, I(L, H)));
+		LE p = k == Lc - 1 ? from_z
+		                   : le_select(m, le_bin(m, LE_LT, row, I(L, 0)), le_ptr_cast(m, from_state, T_CPF()), from_z);
+		src[k] = lb_let(m, lm_fmt(m, "z%lld", (long long)k), T_CPF(), p);
+	}
+	LV yt = lb_let(m, "yt", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, t), I(L, H))));
+	LV c = lm_local(m, "c", T_I64());
+	lb_for(m, c, I(L, 0), I(L, H), 1);
+	LE sum = 0;
+	for (int64_t k = 0; k < Lc && k < 16; k++) {
+		LE tap = le_load(m, le_at(m, V(L, w), le_add(m, le_mul(m, V(L, c), I(L, Lc)), I(L, k))), 1);
+		LE term = le_mul(m, tap, le_load(m, le_at(m, V(L, src[k]), V(L, c)), 1));
+		sum = sum ? le_add(m, sum, term) : term;
+	}
+	lb_store(m, le_at(m, V(L, yt), V(L, c)), sum);
+	lb_end(m);
+	lb_end(m);
+	/* the new state: the last L-1 rows of zz */
+	for (int64_t r = 0; r < Lc - 1; r++) {
+		LE srow = le_add(m, V(L, T), I(L, r - (Lc - 1)));   /* row of z, or < 0: keep older state */
+		LE dst = le_at(m, V(L, state), I(L, r * H));
+		LE bytes = I(L, H * 4);
+		lb_if(m, le_bin(m, LE_LE, I(L, 0), srow));
+		lb_memcpy(m, dst, le_at(m, V(L, z), le_mul(m, srow, I(L, H))), bytes);
+		lb_else(m);
+		lb_memmove(m, dst, le_at(m, V(L, state), le_mul(m, le_add(m, I(L, r), V(L, T)), I(L, H))), bytes);
+		lb_end(m);
+	}
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------------ rope
+ * NeoX rotate-half RoPE on x [T][heads][d]: element i pairs with i + d/2;
+ * cs, sn: [T][d/2] tables of this call's positions. */
+LF kernel_rope(Lower *L, int64_t heads, int64_t d)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "rope_%lldx%lld", (long long)heads, (long long)d);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "NeoX RoPE on [T][%lld][%lld]: y[i] = x[i] cos - x[i+%lld] sin, "
+	                   "y[i+%lld] = x[i+%lld] cos + x[i] sin", (long long)heads, (long long)d,
+	                   (long long)d / 2, (long long)d / 2, (long long)d / 2));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV cs = lm_param(m, f, "cs", T_CPF());
+	LV sn = lm_param(m, f, "sn", T_CPF());
+	LV T = lm_param(m, f, "T", T_I64());
+	lb_begin(m, f);
+	int64_t half = d / 2;
+	int lanes = pick_lanes(L->sch.vw, half);
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), V(L, T), 1);
+	LV c = lb_let(m, "cos_t", T_CPF(), le_at(m, V(L, cs), le_mul(m, V(L, t), I(L, half))));
+	LV s = lb_let(m, "sin_t", T_CPF(), le_at(m, V(L, sn), le_mul(m, V(L, t), I(L, half))));
+	LV h = lm_local(m, "h", T_I64());
+	lb_for(m, h, I(L, 0), I(L, heads), 1);
+	LE row = le_mul(m, le_add(m, le_mul(m, V(L, t), I(L, heads)), V(L, h)), I(L, d));
+	LV xi = lb_let(m, "xi", T_CPF(), le_at(m, V(L, x), row));
+	LV yi = lb_let(m, "yi", T_PF(), le_at(m, V(L, y), row));
+	LV i = lm_local(m, "i", T_I64());
+	lb_for(m, i, I(L, 0), I(L, half), lanes);
+	LE ih = le_add(m, V(L, i), I(L, half));
+	LV a = lb_let(m, "a", lt_vec(LK_F32, lanes), le_load(m, le_at(m, V(L, xi), V(L, i)), lanes));
+	LV b = lb_let(m, "b", lt_vec(LK_F32, lanes), le_load(m, le_at(m, V(L, xi), ih), lanes));
+	LV cv = lb_let(m, "cv", lt_vec(LK_F32, lanes), le_load(m, le_at(m, V(L, c), V(L, i)), lanes));
+	LV sv = lb_let(m, "sv", lt_vec(LK_F32, lanes), le_load(m, le_at(m, V(L, s), V(L, i)), lanes));
+	lb_store(m, le_at(m, V(L, yi), V(L, i)),
+	         le_sub(m, le_mul(m, V(L, a), V(L, cv)), le_mul(m, V(L, b), V(L, sv))));
+	lb_store(m, le_at(m, V(L, yi), ih), le_add(m, le_mul(m, V(L, b), V(L, cv)), le_mul(m, V(L, a), V(L, sv))));
+	lb_end(m);
+	lb_end(m);
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------- attention
+ * For query row t (position pos+t) and head h (kv head h / GROUP):
+ *   y = softmax_j(q . K[j] * ATTN_SCALE) V[j]   over j = 0 .. pos+t,
+ * in one pass over the keys with a running maximum (the "online
+ * softmax"), in blocks of 64 keys.  K, V: [ctx][KV_DIM].  q and the output
+ * row are held in d/dv vector registers each. */
+LF kernel_attention(Lower *L)
+{
+	LModule *m = L->m;
+	LF f = lm_find_func(m, "attention_task");
+	if (f)
+		return f;
+	const LfmConfig *cfg = L->cfg;
+	int64_t nh = cfg->n_heads, d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads;
+	int64_t kvd = (int64_t)cfg->n_kv_heads * d;
+	enum { BLOCK = 64 };
+	f = lm_func(m, "attention_task", lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "Causal GQA attention for items [i0, i1) of T x N_HEADS (query row, head):\n"
+	                   "y = softmax_j(q . K[j] * ATTN_SCALE) V[j], j <= pos + t; online softmax over "
+	                   "blocks of %d keys.", BLOCK));
+	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, f, "i0", T_I64());
+	LV i1 = lm_param(m, f, "i1", T_I64());
+	lb_begin(m, f);
+	LV a = lb_let(m, "a", lt_struct_ptr(L->s_attn_args, 1),
+	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_attn_args, 1)));
+	LV s = lm_array(m, "s", T_F32(), BLOCK);
+	int dv = pick_lanes(L->sch.vw, d);
+	int nv = (int)(d / dv);
+	LType vt = lt_vec(LK_F32, dv);
+	LV i = lm_local(m, "i", T_I64());
+	lb_for(m, i, V(L, i0), V(L, i1), 1);
+	LV t = lb_let(m, "t", T_I64(), le_div(m, V(L, i), le_named(m, "N_HEADS")));
+	LV h = lb_let(m, "h", T_I64(), le_bin(m, LE_REM, V(L, i), le_named(m, "N_HEADS")));
+	LV kh = lb_let(m, "kh", T_I64(), le_div(m, V(L, h), I(L, group)));
+	LE row = le_mul(m, le_add(m, le_mul(m, V(L, t), I(L, nh)), V(L, h)), I(L, d));
+	LV q = lb_let(m, "q", T_CPF(), le_at(m, le_field(m, V(L, a), "q"), row));
+	LV y = lb_let(m, "y", T_PF(), le_at(m, le_field(m, V(L, a), "y"), row));
+	LV S = lb_let(m, "S", T_I64(), le_add(m, le_add(m, le_field(m, V(L, a), "pos"), V(L, t)), I(L, 1)));
+	LV Kp = lb_let(m, "K", T_CPF(), le_at(m, le_field(m, V(L, a), "K"), le_mul(m, V(L, kh), I(L, d))));
+	LV Vp = lb_let(m, "V", T_CPF(), le_at(m, le_field(m, V(L, a), "V"), le_mul(m, V(L, kh), I(L, d))));
+	LV qv[64], yv[64];
+	for (int e = 0; e < nv && e < 64; e++)
+		qv[e] = lb_let(m, lm_fmt(m, "q%d", e), vt, le_load(m, le_at(m, V(L, q), I(L, (int64_t)e * dv)), dv));
+	for (int e = 0; e < nv && e < 64; e++)
+		yv[e] = lb_let(m, lm_fmt(m, "y%d", e), vt, le_splat(m, le_f32(m, 0), dv));
+	LV mx = lb_let(m, "m", T_F32(), le_f32(m, -INFINITY));
+	LV l = lb_let(m, "l", T_F32(), le_f32(m, 0));
+	LV j0 = lm_local(m, "j0", T_I64());
+	lb_for(m, j0, I(L, 0), V(L, S), BLOCK);
+	LV nb = lb_let(m, "nb", T_I64(), le_bin(m, LE_MIN, le_sub(m, V(L, S), V(L, j0)), I(L, BLOCK)));
+	LV bm = lb_let(m, "bm", T_F32(), le_f32(m, -INFINITY));
+	LV j = lm_local(m, "j", T_I64());
+	lb_for(m, j, I(L, 0), V(L, nb), 1);
+	LV kr = lb_let(m, "kr", T_CPF(), le_at(m, V(L, Kp), le_mul(m, le_add(m, V(L, j0), V(L, j)), I(L, kvd))));
+	LE dot = 0;
+	for (int e = 0; e < nv && e < 64; e++) {
+		LE kv = le_load(m, le_at(m, V(L, kr), I(L, (int64_t)e * dv)), dv);
+		dot = dot ? le_fma(m, V(L, qv[e]), kv, dot) : le_mul(m, V(L, qv[e]), kv);
+	}
+	LV sj = lb_let(m, "sj", T_F32(), le_mul(m, le_reduce_add(m, dot), le_named(m, "ATTN_SCALE")));
+	lb_store(m, le_at(m, le_addr(m, s), V(L, j)), V(L, sj));
+	lb_assign(m, bm, le_bin(m, LE_MAX, V(L, sj), V(L, bm)));
+	lb_end(m);
+	LV nm = lb_let(m, "nm", T_F32(), le_bin(m, LE_MAX, V(L, bm), V(L, mx)));
+	LV corr = lb_let(m, "corr", T_F32(), le_math(m, LE_EXP, le_sub(m, V(L, mx), V(L, nm))));
+	lb_assign(m, l, le_mul(m, V(L, l), V(L, corr)));
+	for (int e = 0; e < nv && e < 64; e++)
+		lb_assign(m, yv[e], le_mul(m, V(L, yv[e]), le_splat(m, V(L, corr), dv)));
+	LV j2 = lm_local(m, "j", T_I64());
+	lb_for(m, j2, I(L, 0), V(L, nb), 1);
+	LV p = lb_let(m, "p", T_F32(),
+	              le_math(m, LE_EXP, le_sub(m, le_load(m, le_at(m, le_addr(m, s), V(L, j2)), 1), V(L, nm))));
+	LV vr = lb_let(m, "vr", T_CPF(), le_at(m, V(L, Vp), le_mul(m, le_add(m, V(L, j0), V(L, j2)), I(L, kvd))));
+	lb_assign(m, l, le_add(m, V(L, l), V(L, p)));
+	LV pv = lb_let(m, "pv", vt, le_splat(m, V(L, p), dv));
+	for (int e = 0; e < nv && e < 64; e++)
+		lb_assign(m, yv[e], le_fma(m, V(L, pv), le_load(m, le_at(m, V(L, vr), I(L, (int64_t)e * dv)), dv),
+		                          V(L, yv[e])));
+	lb_end(m);
+	lb_assign(m, mx, V(L, nm));
+	lb_end(m);
+	LV lv = lb_let(m, "lv", vt, le_splat(m, V(L, l), dv));
+	for (int e = 0; e < nv && e < 64; e++)
+		lb_store(m, le_at(m, V(L, y), I(L, (int64_t)e * dv)), le_div(m, V(L, yv[e]), V(L, lv)));
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* --------------------------------------------------------- elementwise
+ * map kernels over rows of `width` floats, each row a vector loop plus a
+ * scalar tail:
+ *   mul_W(y, ldy, a, lda, b, ldb, rows)   y = a * b
+ *   add_W(y, ldy, a, lda, b, ldb, rows)   y = a + b  (ldb = 0: b is one row, a bias)
+ *   silu_W(y, ldy, a, lda, rows)          y = a / (1 + exp(-a))
+ */
+LF kernel_map(Lower *L, const char *op, int64_t width)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "%s_%lld", op, (long long)width);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	int unary = !strcmp(op, "silu");
+	const char *what = !strcmp(op, "mul") ? "y = a * b" : !strcmp(op, "add") ? "y = a + b (ldb 0: b is a bias row)"
+	                                                                         : "y = silu(a) = a / (1 + exp(-a))";
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "%s over rows of %lld", what, (long long)width));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV ldy = lm_param(m, f, "ldy", T_I64());
+	LV a = lm_param(m, f, "a", T_CPF());
+	LV lda = lm_param(m, f, "lda", T_I64());
+	LV b = 0, ldb = 0;
+	if (!unary) {
+		b = lm_param(m, f, "b", T_CPF());
+		ldb = lm_param(m, f, "ldb", T_I64());
+	}
+	LV rows = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), V(L, rows), 1);
+	LV yr = lb_let(m, "yr", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, t), V(L, ldy))));
+	LV ar = lb_let(m, "ar", T_CPF(), le_at(m, V(L, a), le_mul(m, V(L, t), V(L, lda))));
+	LV br = unary ? 0 : lb_let(m, "br", T_CPF(), le_at(m, V(L, b), le_mul(m, V(L, t), V(L, ldb))));
+	int vw = unary ? 1 : pick_lanes(L->sch.vw, width) >= 4 ? pick_lanes(L->sch.vw, width) : L->sch.vw;
+	int64_t nv = vw > 1 ? width / vw * vw : 0;
+	for (int pass = 0; pass < 2; pass++) {
+		int lanes = pass ? 1 : vw;
+		int64_t lo = pass ? nv : 0, hi = pass ? width : nv;
+		if (hi <= lo)
+			continue;
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, lo), I(L, hi), lanes);
+		LE av = le_load(m, le_at(m, V(L, ar), V(L, i)), lanes);
+		LE v;
+		if (unary) {
+			LV x = lb_let(m, "x", lt_vec(LK_F32, lanes), av);
+			LE e = le_math(m, LE_EXP, le_neg(m, V(L, x)));
+			v = le_div(m, V(L, x), le_add(m, le_splat(m, le_f32(m, 1), lanes), e));
+		} else {
+			LE bv = le_load(m, le_at(m, V(L, br), V(L, i)), lanes);
+			v = le_bin(m, !strcmp(op, "mul") ? LE_MUL : LE_ADD, av, bv);
+		}
+		lb_store(m, le_at(m, V(L, yr), V(L, i)), v);
+		lb_end(m);
+	}
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}

@@ -1,0 +1,840 @@
+/*
+ * print_c.c — the C backend: prints the loop-level form as C.
+ *
+ * The output is C11 with GNU vector extensions (GCC and Clang): a vector
+ * type f32x16 is `float __attribute__((vector_size(64)))`, arithmetic on
+ * it is lane-wise, and a few static inline helpers per vector type load,
+ * store, broadcast and sum them (load_f32x16, splat_f32x16, hsum_f32x16).
+ * Loads and stores go through memcpy, which compilers turn into single
+ * unaligned vector moves and which keeps the code free of aliasing
+ * questions.  Expressions are printed with C's precedence, so only the
+ * parentheses C needs appear; FMA prints as a * b + c and is fused by the
+ * C compiler where the target has FMA.
+ *
+ * Everything the code does is in the module; this file only spells it.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+
+typedef struct CP {
+	const LModule *m;
+	const Target *t;
+	FILE *f;
+	int depth;
+	unsigned char used[LK_NAMED + 1][65];   /* vector types used: [kind][lanes] */
+	unsigned char exp_used[LK_NAMED + 1][65];
+	int *assign_count;                       /* per variable */
+} CP;
+
+enum { P_COND = 3, P_OR = 4, P_AND = 5, P_EQ = 9, P_REL = 10, P_ADD = 12, P_MUL = 13, P_UNARY = 15,
+       P_POSTFIX = 16, P_PRIMARY = 17 };
+
+static void out(CP *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(CP *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(p->f, fmt, ap);
+	va_end(ap);
+}
+
+static void indent(CP *p)
+{
+	for (int i = 0; i < p->depth; i++)
+		fputc('\t', p->f);
+}
+
+/* ------------------------------------------------------------ types */
+
+static const char *scalar_c(LKind k)
+{
+	switch (k) {
+	case LK_VOID: return "void";
+	case LK_BOOL: return "int";
+	case LK_I8: return "int8_t";
+	case LK_U8: return "uint8_t";
+	case LK_I16: return "int16_t";
+	case LK_I32: return "int32_t";
+	case LK_U32: return "uint32_t";
+	case LK_I64: return "int64_t";
+	case LK_U64: return "uint64_t";
+	case LK_F32: return "float";
+	case LK_F64: return "double";
+	default: return "?";
+	}
+}
+
+static const char *vec_prefix(LKind k)
+{
+	switch (k) {
+	case LK_F32: return "f32";
+	case LK_F64: return "f64";
+	case LK_I8: return "i8";
+	case LK_U8: return "u8";
+	case LK_I16: return "i16";
+	case LK_I32: return "i32";
+	case LK_I64: return "i64";
+	case LK_BOOL: return "b";
+	default: return "v";
+	}
+}
+
+static const char *struct_c(const LModule *m, int sid, char *buf, size_t n)
+{
+	const LStruct *s = &m->st[sid];
+	snprintf(buf, n, s->c_extern ? "%s" : "struct %s", s->name);
+	return buf;
+}
+
+static const char *ctype(CP *p, LType t, char *buf, size_t n)
+{
+	char sb[96];
+	switch (t.kind) {
+	case LK_PTR: {
+		const char *base;
+		if (t.elem == LK_STRUCT)
+			base = struct_c(p->m, t.sid, sb, sizeof sb);
+		else if (t.elem == LK_I8)
+			base = "char";
+		else
+			base = scalar_c((LKind)t.elem);
+		snprintf(buf, n, "%s%s *", t.is_const ? "const " : "", base);
+		return buf;
+	}
+	case LK_STRUCT:
+		return struct_c(p->m, t.sid, buf, n);
+	case LK_NAMED:
+		snprintf(buf, n, "%s", p->m->st[t.sid].name);
+		return buf;
+	default:
+		if (t.lanes > 1)
+			snprintf(buf, n, "%sx%d", vec_prefix((LKind)t.kind), t.lanes);
+		else
+			snprintf(buf, n, "%s", scalar_c((LKind)t.kind));
+		return buf;
+	}
+}
+
+/* "type name" / "type *name" spacing */
+static void decl(CP *p, LType t, const char *name)
+{
+	char tb[128];
+	ctype(p, t, tb, sizeof tb);
+	size_t n = strlen(tb);
+	out(p, "%s%s%s", tb, n && tb[n - 1] == '*' ? "" : " ", name);
+}
+
+/* ------------------------------------------------------------ constants */
+
+/* Shortest decimal that reads back as the same value. */
+static void print_float(CP *p, double v, int is_f32)
+{
+	if (isinf(v)) {
+		out(p, "%sINFINITY", v < 0 ? "-" : "");
+		return;
+	}
+	char buf[64];
+	for (int prec = is_f32 ? 6 : 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, v);
+		if (is_f32 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+			break;
+	}
+	if (!strpbrk(buf, ".e"))
+		strcat(buf, ".0");
+	out(p, "%s%s", buf, is_f32 ? "f" : "");
+}
+
+static void print_const(CP *p, const LExpr *x)
+{
+	if (x->s) {
+		out(p, "%s", x->s);
+		return;
+	}
+	switch (x->type.kind) {
+	case LK_F32: print_float(p, x->f, 1); return;
+	case LK_F64: print_float(p, x->f, 0); return;
+	case LK_U64:
+	case LK_U32:
+		if ((uint64_t)x->i >= (1ull << 32))
+			out(p, "0x%016" PRIx64 "ull", (uint64_t)x->i);
+		else
+			out(p, "%" PRIu64 "u", (uint64_t)x->i);
+		return;
+	default:
+		out(p, "%" PRId64, x->i);
+		return;
+	}
+}
+
+static void print_string(CP *p, const char *s)
+{
+	fputc('"', p->f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			out(p, "\\%c", *s);
+		else if ((unsigned char)*s < 32)
+			out(p, "\\%03o", (unsigned char)*s);
+		else
+			fputc(*s, p->f);
+	}
+	fputc('"', p->f);
+}
+
+/* ---------------------------------------------------------- expressions */
+
+static int prec_of(const LModule *m, LE e)
+{
+	const LExpr *x = &m->e[e];
+	switch (x->op) {
+	case LE_CONST:
+		if (x->s)
+			return P_PRIMARY;
+		if (lt_is_float(x->type))
+			return x->f < 0 || (x->f == 0 && signbit(x->f)) ? P_UNARY : P_PRIMARY;
+		return x->i < 0 ? P_UNARY : P_PRIMARY;
+	case LE_ADD: case LE_SUB: case LE_PTR_ADD: case LE_FMA: return P_ADD;
+	case LE_MUL: case LE_DIV: case LE_REM: return P_MUL;
+	case LE_MIN: case LE_MAX: case LE_SELECT: return P_COND;
+	case LE_NEG: case LE_ADDR: case LE_PTR_CAST: return P_UNARY;
+	case LE_CONVERT: return x->type.lanes > 1 ? P_PRIMARY : P_UNARY;
+	case LE_LT: case LE_LE: return P_REL;
+	case LE_EQ: case LE_NE: return P_EQ;
+	case LE_AND: return P_AND;
+	case LE_OR: return P_OR;
+	case LE_LOAD:
+		if (x->type.lanes > 1)
+			return P_PRIMARY;
+		return m->e[x->a].op == LE_PTR_ADD ? P_POSTFIX : P_UNARY;
+	case LE_FIELD: return P_POSTFIX;
+	default: return P_PRIMARY;
+	}
+}
+
+static void pe(CP *p, LE e, int min);
+
+static void args_list(CP *p, const LExpr *x)
+{
+	for (int i = 0; i < x->nargs; i++) {
+		if (i)
+			out(p, ", ");
+		pe(p, lm_arg(p->m, x, i), 0);
+	}
+}
+
+static void binop(CP *p, const LExpr *x, const char *op, int prec)
+{
+	pe(p, x->a, prec);
+	out(p, " %s ", op);
+	pe(p, x->b, prec + 1);
+}
+
+static void helper_call(CP *p, const char *what, LType t, LE a)
+{
+	char tb[32];
+	out(p, "%s_%s(", what, ctype(p, t, tb, sizeof tb));
+	pe(p, a, 0);
+	out(p, ")");
+}
+
+static void math_call(CP *p, const LExpr *x, const char *name)
+{
+	if (x->type.lanes > 1) {
+		p->exp_used[x->type.kind][x->type.lanes] = 1;
+		helper_call(p, name, x->type, x->a);
+		return;
+	}
+	out(p, "%s%s(", name, x->type.kind == LK_F32 ? "f" : "");
+	pe(p, x->a, 0);
+	out(p, ")");
+}
+
+static void print_agg(CP *p, const LExpr *x);
+
+static void pe(CP *p, LE e, int min)
+{
+	const LModule *m = p->m;
+	const LExpr *x = &m->e[e];
+	int prec = prec_of(m, e);
+	int paren = prec < min;
+	char tb[128];
+	if (paren)
+		out(p, "(");
+	switch (x->op) {
+	case LE_CONST: print_const(p, x); break;
+	case LE_VAR: out(p, "%s", m->v[x->i].name); break;
+	case LE_ADDR:
+		if (m->v[x->i].count)
+			out(p, "%s", m->v[x->i].name);   /* an array is its address */
+		else
+			out(p, "&%s", m->v[x->i].name);
+		break;
+	case LE_ADD: binop(p, x, "+", P_ADD); break;
+	case LE_SUB: binop(p, x, "-", P_ADD); break;
+	case LE_MUL: binop(p, x, "*", P_MUL); break;
+	case LE_DIV: binop(p, x, "/", P_MUL); break;
+	case LE_REM: binop(p, x, "%", P_MUL); break;
+	case LE_LT: binop(p, x, "<", P_REL); break;
+	case LE_LE: binop(p, x, "<=", P_REL); break;
+	case LE_EQ: binop(p, x, "==", P_EQ); break;
+	case LE_NE: binop(p, x, "!=", P_EQ); break;
+	case LE_AND: binop(p, x, "&&", P_AND); break;
+	case LE_OR: binop(p, x, "||", P_OR); break;
+	case LE_MIN:
+	case LE_MAX:
+		pe(p, x->a, P_REL + 1);
+		out(p, x->op == LE_MIN ? " < " : " > ");
+		pe(p, x->b, P_REL + 1);
+		out(p, " ? ");
+		pe(p, x->a, P_COND + 1);
+		out(p, " : ");
+		pe(p, x->b, P_COND);
+		break;
+	case LE_NEG:
+		out(p, "-");
+		pe(p, x->a, P_POSTFIX);
+		break;
+	case LE_SELECT:
+		pe(p, x->a, P_COND + 1);
+		out(p, " ? ");
+		pe(p, x->b, P_COND + 1);
+		out(p, " : ");
+		pe(p, x->c, P_COND);
+		break;
+	case LE_FMA:
+		pe(p, x->a, P_MUL);
+		out(p, " * ");
+		pe(p, x->b, P_MUL + 1);
+		out(p, " + ");
+		pe(p, x->c, P_ADD + 1);
+		break;
+	case LE_CONVERT:
+		if (x->type.lanes > 1) {
+			out(p, "__builtin_convertvector(");
+			pe(p, x->a, 0);
+			out(p, ", %s)", ctype(p, x->type, tb, sizeof tb));
+		} else {
+			out(p, "(%s)", ctype(p, x->type, tb, sizeof tb));
+			pe(p, x->a, P_UNARY);
+		}
+		break;
+	case LE_PTR_ADD: binop(p, x, "+", P_ADD); break;
+	case LE_PTR_CAST:
+		out(p, "(%s)", ctype(p, x->type, tb, sizeof tb));
+		pe(p, x->a, P_UNARY);
+		break;
+	case LE_LOAD:
+		if (x->type.lanes > 1) {
+			helper_call(p, "load", x->type, x->a);
+		} else if (m->e[x->a].op == LE_PTR_ADD) {
+			pe(p, m->e[x->a].a, P_POSTFIX);
+			out(p, "[");
+			pe(p, m->e[x->a].b, 0);
+			out(p, "]");
+		} else {
+			out(p, "*");
+			pe(p, x->a, P_UNARY);
+		}
+		break;
+	case LE_FIELD: {
+		const LExpr *s = &m->e[x->a];
+		const char *field = m->st[s->type.sid].fields[x->i].name;
+		if (s->op == LE_ADDR) {
+			out(p, "%s.%s", m->v[s->i].name, field);
+		} else {
+			pe(p, x->a, P_POSTFIX);
+			out(p, "->%s", field);
+		}
+		break;
+	}
+	case LE_SPLAT: helper_call(p, "splat", x->type, x->a); break;
+	case LE_REDUCE_ADD: helper_call(p, "hsum", m->e[x->a].type, x->a); break;
+	case LE_EXP: math_call(p, x, "exp"); break;
+	case LE_SQRT: math_call(p, x, "sqrt"); break;
+	case LE_COS: math_call(p, x, "cos"); break;
+	case LE_SIN: math_call(p, x, "sin"); break;
+	case LE_CALL:
+		out(p, "%s(", m->f[x->i].name);
+		args_list(p, x);
+		out(p, ")");
+		break;
+	case LE_CALLP:
+		pe(p, x->a, P_POSTFIX);
+		out(p, "(");
+		args_list(p, x);
+		out(p, ")");
+		break;
+	case LE_FUNC: out(p, "%s", m->f[x->i].name); break;
+	case LE_GLOBAL: out(p, "%s%s", m->g[x->i].count ? "" : "&", m->g[x->i].name); break;
+	case LE_STR: print_string(p, x->s); break;
+	case LE_AGG: print_agg(p, x); break;
+	case LE_DOT4_I8:
+	case LE_DOT2_BF16:
+		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? "dot4_i8" : "dot2_bf16", ctype(p, x->type, tb, sizeof tb));
+		pe(p, x->a, 0);
+		out(p, ", ");
+		pe(p, x->b, 0);
+		out(p, ", ");
+		pe(p, x->c, 0);
+		out(p, ")");
+		break;
+	default:
+		out(p, "/* ? */0");
+		break;
+	}
+	if (paren)
+		out(p, ")");
+}
+
+/* {a, b, c}; struct values of ABI types use designated fields, arrays of
+ * structs one row per line with the row's comment. */
+static void print_agg(CP *p, const LExpr *x)
+{
+	const LModule *m = p->m;
+	int is_struct = x->type.kind == LK_STRUCT;
+	const LStruct *s = is_struct ? &m->st[x->type.sid] : NULL;
+	int rows = x->nargs && m->e[lm_arg(m, x, 0)].op == LE_AGG;
+	int designated = s && s->c_extern;
+	if (rows || designated) {
+		out(p, "{\n");
+		for (int i = 0; i < x->nargs; i++) {
+			LE it = lm_arg(m, x, i);
+			out(p, "\t");
+			if (designated)
+				out(p, ".%s = ", s->fields[i].name);
+			pe(p, it, 0);
+			out(p, ",");
+			if (m->e[it].op == LE_AGG && m->e[it].s)
+				out(p, "   /* %s */", m->e[it].s);
+			out(p, "\n");
+		}
+		out(p, "}");
+		return;
+	}
+	int wrap = !is_struct && x->nargs > 8;
+	out(p, "{");
+	for (int i = 0; i < x->nargs; i++) {
+		if (wrap && i % 4 == 0)
+			out(p, "%s\n\t", i ? "," : "");
+		else if (i)
+			out(p, ", ");
+		pe(p, lm_arg(m, x, i), 0);
+	}
+	out(p, wrap ? "\n}" : "}");
+}
+
+/* ----------------------------------------------------------- statements */
+
+static void block(CP *p, LS s);
+
+static int single_simple(const LModule *m, LS s)
+{
+	return s && !m->s[s].next && m->s[s].op != LS_IF && m->s[s].op != LS_COMMENT;
+}
+
+/* A nested block: braces unless it is one simple statement. */
+static void body(CP *p, LS s)
+{
+	if (single_simple(p->m, s)) {
+		out(p, "\n");
+		p->depth++;
+		block(p, s);
+		p->depth--;
+		return;
+	}
+	out(p, " {\n");
+	p->depth++;
+	block(p, s);
+	p->depth--;
+	indent(p);
+	out(p, "}\n");
+}
+
+static void stmt_for(CP *p, const LStmt *st)
+{
+	const LModule *m = p->m;
+	const char *v = m->v[st->var].name;
+	out(p, "for (");
+	if (st->a) {
+		if (!m->v[st->var].assigned)
+			out(p, "int64_t ");
+		out(p, "%s = ", v);
+		pe(p, st->a, 0);
+	}
+	out(p, "; %s < ", v);
+	pe(p, st->b, P_REL + 1);
+	if (st->step == 1)
+		out(p, "; %s++)", v);
+	else
+		out(p, "; %s += %" PRId64 ")", v, st->step);
+	body(p, st->body);
+}
+
+static void stmt(CP *p, LS s)
+{
+	const LModule *m = p->m;
+	const LStmt *st = &m->s[s];
+	char tb[128];
+	indent(p);
+	switch (st->op) {
+	case LS_FOR:
+		stmt_for(p, st);
+		return;
+	case LS_IF:
+		out(p, "if (");
+		pe(p, st->a, 0);
+		out(p, ")");
+		if (!st->orelse) {
+			body(p, st->body);
+			return;
+		}
+		out(p, " {\n");
+		p->depth++;
+		block(p, st->body);
+		p->depth--;
+		indent(p);
+		out(p, "} else");
+		body(p, st->orelse);
+		return;
+	case LS_ASSIGN: {
+		const LVar *v = &m->v[st->var];
+		int agg = m->e[st->a].op == LE_AGG;
+		if (st->decl) {
+			decl(p, v->type, v->name);
+			out(p, " = ");
+		} else {
+			out(p, "%s = ", v->name);
+			if (agg)
+				out(p, "(%s)", ctype(p, v->type, tb, sizeof tb));
+		}
+		pe(p, st->a, 0);
+		out(p, ";\n");
+		return;
+	}
+	case LS_STORE: {
+		LType t = m->e[st->b].type;
+		if (t.lanes > 1) {
+			out(p, "store_%s(", ctype(p, t, tb, sizeof tb));
+			pe(p, st->a, 0);
+			out(p, ", ");
+			pe(p, st->b, 0);
+			out(p, ");\n");
+			return;
+		}
+		if (m->e[st->a].op == LE_PTR_ADD) {
+			pe(p, m->e[st->a].a, P_POSTFIX);
+			out(p, "[");
+			pe(p, m->e[st->a].b, 0);
+			out(p, "]");
+		} else {
+			out(p, "*");
+			pe(p, st->a, P_UNARY);
+		}
+		out(p, " = ");
+		pe(p, st->b, 0);
+		out(p, ";\n");
+		return;
+	}
+	case LS_EVAL:
+		pe(p, st->a, 0);
+		out(p, ";\n");
+		return;
+	case LS_RETURN:
+		out(p, "return");
+		if (st->a) {
+			out(p, " ");
+			pe(p, st->a, 0);
+		}
+		out(p, ";\n");
+		return;
+	case LS_MEMCPY:
+	case LS_MEMMOVE:
+		out(p, "%s(", st->op == LS_MEMCPY ? "memcpy" : "memmove");
+		pe(p, st->a, 0);
+		out(p, ", ");
+		pe(p, st->b, 0);
+		out(p, ", (size_t)(");
+		pe(p, st->c, 0);
+		out(p, "));\n");
+		return;
+	case LS_COMMENT:
+		out(p, "/* %s */\n", st->text);
+		return;
+	default:
+		out(p, "/* ? */\n");
+	}
+}
+
+static void block(CP *p, LS s)
+{
+	for (; s; s = p->m->s[s].next)
+		stmt(p, s);
+}
+
+/* ------------------------------------------------------------ functions */
+
+static void comment_block(CP *p, const char *text, const char *lead)
+{
+	if (!text || !*text)
+		return;
+	if (!strchr(text, '\n')) {
+		out(p, "%s/* %s */\n", lead, text);
+		return;
+	}
+	out(p, "%s/*", lead);
+	const char *s = text;
+	int first = 1;
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+		out(p, "%s%.*s\n", first ? " " : " * ", (int)n, s);
+		first = 0;
+		s += n;
+		if (*s == '\n') {
+			s++;
+			out(p, "%s", lead);
+		}
+	}
+	out(p, "%s */\n", lead);
+}
+
+static void signature(CP *p, const LFunc *f)
+{
+	out(p, "%s", f->linkage == LL_EXPORT ? "" : f->is_inline ? "static inline " : "static ");
+	decl(p, f->ret, f->name);
+	out(p, "(");
+	for (int i = 0; i < f->nparams; i++) {
+		if (i)
+			out(p, ", ");
+		decl(p, p->m->v[f->params[i]].type, p->m->v[f->params[i]].name);
+	}
+	out(p, f->nparams ? ")" : "void)");
+}
+
+static void function(CP *p, LF fi)
+{
+	const LModule *m = p->m;
+	const LFunc *f = &m->f[fi];
+	comment_block(p, f->comment, "");
+	signature(p, f);
+	out(p, "\n{\n");
+	p->depth = 1;
+	for (LV v = 1; v < m->nv; v++)
+		if (m->v[v].func == fi && m->v[v].count) {
+			indent(p);
+			decl(p, m->v[v].type, m->v[v].name);
+			out(p, "[%" PRId64 "];\n", m->v[v].count);
+		}
+	/* unused parameters (scratch_bytes' ctx, n_threads) */
+	for (int i = 0; i < f->nparams; i++) {
+		LV pv = f->params[i];
+		int used = 0;
+		for (LE e = 1; e < m->ne && !used; e++)
+			used = m->e[e].op == LE_VAR && m->e[e].i == pv;
+		if (!used) {
+			indent(p);
+			out(p, "(void)%s;\n", m->v[pv].name);
+		}
+	}
+	block(p, f->body);
+	p->depth = 0;
+	out(p, "}\n\n");
+}
+
+/* ---------------------------------------------------------- preamble */
+
+static void collect_vectors(CP *p)
+{
+	const LModule *m = p->m;
+	for (LE e = 1; e < m->ne; e++) {
+		LType t = m->e[e].type;
+		if (t.lanes > 1 && t.kind <= LK_F64)
+			p->used[t.kind][t.lanes] = 1;
+		/* hsum halves down to 2 lanes; convert needs its source type too */
+		if (m->e[e].op == LE_REDUCE_ADD)
+			for (LType s = m->e[m->e[e].a].type; s.lanes >= 2; s.lanes /= 2)
+				p->used[s.kind][s.lanes] = 1;
+	}
+	for (LV v = 1; v < m->nv; v++)
+		if (m->v[v].type.lanes > 1)
+			p->used[m->v[v].type.kind][m->v[v].type.lanes] = 1;
+}
+
+static void vector_helpers(CP *p)
+{
+	int any = 0;
+	for (int k = 0; k <= LK_F64; k++)
+		for (int l = 2; l <= 64; l++)
+			any |= p->used[k][l];
+	if (!any)
+		return;
+	out(p, "/* ------------------------------------------------------ vector types\n"
+	       " * GNU C vectors; loads and stores through memcpy (unaligned, alias-safe). */\n\n"
+	       "#pragma GCC diagnostic ignored \"-Wpsabi\"\n\n");
+	for (int k = 0; k <= LK_F64; k++)
+		for (int l = 2; l <= 64; l++)
+			if (p->used[k][l])
+				out(p, "typedef %s %sx%d __attribute__((vector_size(%d)));\n", scalar_c((LKind)k),
+				    vec_prefix((LKind)k), l, l * lt_bytes((LKind)k));
+	out(p, "\n");
+	for (int k = 0; k <= LK_F64; k++)
+		for (int l = 2; l <= 64; l++) {
+			if (!p->used[k][l])
+				continue;
+			const char *s = scalar_c((LKind)k);
+			const char *pre = vec_prefix((LKind)k);
+			out(p, "static inline %sx%d load_%sx%d(const %s *p) { %sx%d v; memcpy(&v, p, sizeof v); return v; }\n",
+			    pre, l, pre, l, k == LK_I8 ? "int8_t" : s, pre, l);
+			out(p, "static inline void store_%sx%d(%s *p, %sx%d v) { memcpy(p, &v, sizeof v); }\n", pre, l,
+			    s, pre, l);
+			out(p, "static inline %sx%d splat_%sx%d(%s s) { return (%sx%d){0} + s; }\n", pre, l, pre, l, s,
+			    pre, l);
+			if (k == LK_F32 || k == LK_F64 || k == LK_I32) {
+				if (l == 2)
+					out(p, "static inline %s hsum_%sx2(%sx2 v) { return v[0] + v[1]; }\n", s, pre, pre);
+				else if (p->used[k][l / 2])
+					out(p, "static inline %s hsum_%sx%d(%sx%d v)\n{\n\t%sx%d lo, hi;\n"
+					       "\tmemcpy(&lo, &v, sizeof lo);\n\tmemcpy(&hi, (char *)&v + sizeof lo, sizeof hi);\n"
+					       "\treturn hsum_%sx%d(lo + hi);\n}\n",
+					    s, pre, l, pre, l, pre, l / 2, pre, l / 2);
+			}
+			if (p->exp_used[k][l]) {
+				static const char *const fns[] = {"exp", "sqrt", "cos", "sin"};
+				for (int i = 0; i < 4; i++)
+					out(p, "static inline %sx%d %s_%sx%d(%sx%d v)\n{\n\tfor (int i = 0; i < %d; i++)\n"
+					       "\t\tv[i] = %s%s(v[i]);\n\treturn v;\n}\n",
+					    pre, l, fns[i], pre, l, pre, l, l, fns[i], k == LK_F32 ? "f" : "");
+			}
+		}
+	out(p, "\n");
+}
+
+static void defines(CP *p)
+{
+	const LModule *m = p->m;
+	out(p, "/* ---------------------------------------------------------------- sizes */\n\n");
+	for (int i = 0; i < m->nd; i++) {
+		const LDefine *d = &m->d[i];
+		out(p, "#define %-24s ", d->name);
+		print_const(p, &m->e[d->value]);
+		if (d->comment && *d->comment)
+			out(p, "   /* %s */", d->comment);
+		out(p, "\n");
+	}
+	out(p, "\n");
+}
+
+static void structs(CP *p)
+{
+	const LModule *m = p->m;
+	for (LStr s = 1; s < m->nst; s++) {
+		const LStruct *st = &m->st[s];
+		if (st->c_extern)
+			continue;
+		comment_block(p, st->comment, "");
+		out(p, "struct %s {\n", st->name);
+		for (int i = 0; i < st->nfields; i++) {
+			out(p, "\t");
+			decl(p, st->fields[i].type, st->fields[i].name);
+			out(p, ";");
+			if (st->fields[i].comment && *st->fields[i].comment)
+				out(p, "   /* %s */", st->fields[i].comment);
+			out(p, "\n");
+		}
+		out(p, "};\n\n");
+	}
+}
+
+static int refers_to_functions(const LModule *m, LE e)
+{
+	const LExpr *x = &m->e[e];
+	if (x->op == LE_FUNC)
+		return 1;
+	for (int i = 0; i < x->nargs; i++)
+		if (refers_to_functions(m, lm_arg(m, x, i)))
+			return 1;
+	return 0;
+}
+
+static void global(CP *p, LG gi)
+{
+	const LModule *m = p->m;
+	const LGlobal *g = &m->g[gi];
+	comment_block(p, g->comment, "");
+	out(p, "%sconst ", g->exported ? "" : "static ");
+	decl(p, g->type, g->name);
+	if (g->count)
+		out(p, "[%" PRId64 "]", g->count);
+	out(p, " = ");
+	pe(p, g->init, 0);
+	out(p, ";\n\n");
+}
+
+int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
+{
+	CP p = {0};
+	p.m = m;
+	p.t = t;
+	p.f = f;
+	collect_vectors(&p);
+	for (LE e = 1; e < m->ne; e++)
+		if (m->e[e].type.lanes > 1 && (m->e[e].op == LE_EXP || m->e[e].op == LE_SQRT || m->e[e].op == LE_COS
+		                               || m->e[e].op == LE_SIN))
+			p.exp_used[m->e[e].type.kind][m->e[e].type.lanes] = 1;
+
+	comment_block(&p, m->comment, "");
+	out(&p, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"lfm2_abi.h\"\n"
+	        "#include \"model.h\"\n\n");
+	defines(&p);
+	vector_helpers(&p);
+	out(&p, "/* ---------------------------------------------------------------- types */\n\n");
+	structs(&p);
+	out(&p, "/* --------------------------------------------------------------- tables */\n\n");
+	for (LG g = 1; g < m->ng; g++)
+		if (!m->g[g].exported && !refers_to_functions(m, m->g[g].init))
+			global(&p, g);
+	out(&p, "/* ------------------------------------------------------------ functions */\n\n");
+	for (LF fi = 1; fi < m->nf; fi++)
+		if (m->f[fi].linkage == LL_STATIC) {
+			signature(&p, &m->f[fi]);
+			out(&p, ";\n");
+		}
+	out(&p, "\n");
+	for (LF fi = 1; fi < m->nf; fi++)
+		if (m->f[fi].linkage != LL_EXTERN)
+			function(&p, fi);
+	out(&p, "/* ----------------------------------------------------------- the model */\n\n");
+	for (LG g = 1; g < m->ng; g++)
+		if (m->g[g].exported || refers_to_functions(m, m->g[g].init))
+			global(&p, g);
+	if (ferror(f))
+		return lfm_error(err, NULL, "C backend: write failed");
+	return 0;
+}
+
+int codegen_c(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
+              const CodegenOptions *o, int embedded, FILE *c_out, FILE *h_out, LfmError *err)
+{
+	LModule *m = lower_model(g, ck, t, blob_hash, o, err);
+	if (!m)
+		return -1;
+	int rc = print_c(m, t, c_out, err);
+	if (!rc)
+		rc = write_header(m, g, ck, blob_hash, o, embedded, h_out, err);
+	lm_free(m);
+	return rc;
+}
+
+int codegen_loops(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
+                  const CodegenOptions *o, FILE *out, LfmError *err)
+{
+	LModule *m = lower_model(g, ck, t, blob_hash, o, err);
+	if (!m)
+		return -1;
+	lm_dump(out, m);
+	lm_free(m);
+	return ferror(out) ? lfm_error(err, NULL, "write failed") : 0;
+}
