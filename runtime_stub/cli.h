@@ -157,6 +157,8 @@ int cli_gen_turn(cli_gen *g, const int32_t *prompt, int32_t n, long n_predict);
  * --verbose-prompt id lines and the timing line (stderr). */
 int cli_print_json(const cli_gen *g);
 void cli_print_ids(const char *what, const int32_t *ids, size_t n);
+/* "lfm2-run: sampling: temp T, top-k K, ..." (--verbose-prompt). */
+void cli_print_sampling(const lfm2_sampler_params *p);
 void cli_print_turn_timing(const cli_gen *g, const char *label);
 
 /* ------------------------------------------------- cli_chat.c */

@@ -229,8 +229,11 @@ int cli_run_chat(cli_options *o, const lfm2_model_info *m, const lfm2_tokenizer 
 		goto out;
 	}
 	bool prompt = isatty(0) && !o->json;
-	fprintf(stderr, "lfm2-run: chat: threads %ld, ctx %ld, load %.3f s (%s)%s\n", o->threads, o->ctx,
-	        rt.load_s, rt.load_mode, prompt ? "; \"/exit\" or Ctrl-D ends, '\\' at the end of a line continues" : "");
+	if (o->verbose_prompt)
+		cli_print_sampling(&o->sp);
+	if (prompt)
+		fprintf(stderr, "lfm2-run: chat: threads %ld, ctx %ld, load %.3f s (%s); \"/exit\" or Ctrl-D ends, "
+		        "'\\' at the end of a line continues\n", o->threads, o->ctx, rt.load_s, rt.load_mode);
 	for (int turn = 1;; ) {
 		char *user;
 		if (first) {

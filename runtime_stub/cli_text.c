@@ -228,6 +228,13 @@ static int prompt_ids(const cli_options *o, const lfm2_tokenizer *tok, const cha
 
 /* ------------------------------------------------------------ reports */
 
+void cli_print_sampling(const lfm2_sampler_params *p)
+{
+	fprintf(stderr, "lfm2-run: sampling: temp %g, top-k %d, top-p %g, min-p %g, repeat-penalty %g (last %d), "
+	        "seed %" PRIu64 "\n", (double)p->temperature, (int)p->top_k, (double)p->top_p, (double)p->min_p,
+	        (double)p->repeat_penalty, (int)p->repeat_last_n, p->seed);
+}
+
 void cli_print_ids(const char *what, const int32_t *ids, size_t n)
 {
 	fprintf(stderr, "lfm2-run: %s (%zu):", what, n);
@@ -542,8 +549,10 @@ static int run_once(cli_options *o, const lfm2_model_info *m, const lfm2_tokeniz
 		return cli_fail(CLI_USAGE, "the prompt is %zu tokens, longer than the context of %ld tokens "
 		                "(raise it with -c; the model's max_position is %d)", n, o->ctx, m->max_position);
 	}
-	if (o->verbose_prompt)
+	if (o->verbose_prompt) {
+		cli_print_sampling(&o->sp);
 		cli_print_ids("prompt ids", ids, n);
+	}
 	cli_runtime rt;
 	cli_gen g;
 	if ((rc = cli_open_runtime(o, m, &rt)) != 0) {
