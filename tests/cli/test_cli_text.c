@@ -466,7 +466,8 @@ static void test_tokenize(void)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(expected, "tokenize")) {
 		const char *text = json_str(c, "text");
 		Ids ids = json_ids(c, "ids");
-		char *want = fmt("%s\n", ids_str(ids.v, ids.n));
+		char *list = ids_str(ids.v, ids.n), *want = fmt("%s\n", list);
+		free(list);
 		Run r = run(NULL, exe, "--tokenize", text, NULL);
 		CHECK(r.status == 0 && !strcmp(r.out, want) && !r.err[0], "--tokenize '%s': '%s' want '%s' (%s)", text,
 		      r.out, want, r.err);
