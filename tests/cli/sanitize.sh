@@ -1,9 +1,10 @@
 #!/bin/sh
 # sanitize.sh OUT_DIR TMP — lfm2-run's text paths under ASan + UBSan.
 #
-# OUT_DIR is a compiled model (model.c, runtime/, weights.bin,
-# tokenizer.bin).  Its sources are built again with
-# -fsanitize=address,undefined, next to copies of weights.bin and
+# OUT_DIR is a compiled model (model.c or model.o, runtime/, weights.bin,
+# tokenizer.bin).  Its runtime sources are built again with
+# -fsanitize=address,undefined (and model.c too; an object file from
+# another backend is linked as it is), next to copies of weights.bin and
 # tokenizer.bin, and every text mode runs once: raw greedy, chat with
 # sampling and --json, interactive with several turns, --tokenize,
 # --detokenize, and the error paths (prompt too long, no tokenizer, a
@@ -14,7 +15,15 @@ rm -rf "$tmp"
 mkdir -p "$tmp/bin" "$tmp/notok"
 cc=${CC:-cc}
 flags="-std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-if ! $cc $flags -I"$out/runtime" -I"$out" "$out/model.c" "$out"/runtime/*.c -lm -lpthread -o "$tmp/bin/lfm2-run" \
+if [ -f "$out/model.c" ]; then
+	model=$out/model.c
+elif [ -f "$out/model.o" ]; then
+	model=$out/model.o
+else
+	echo "FAIL: $out has neither model.c nor model.o" >&2
+	exit 1
+fi
+if ! $cc $flags -I"$out/runtime" -I"$out" "$model" "$out"/runtime/*.c -lm -lpthread -o "$tmp/bin/lfm2-run" \
 	2>"$tmp/build.log"; then
 	cat "$tmp/build.log" >&2
 	echo "FAIL: sanitized build" >&2
