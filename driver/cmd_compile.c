@@ -1,19 +1,49 @@
 /*
- * cmd_compile.c — `lfm2c compile MODEL_DIR -o OUT_DIR`.
+ * cmd_compile.c — `lfm2c compile MODEL_DIR -o OUT`.
  *
- * The whole pipeline in order: open and validate the checkpoint, build the
- * graph, run the passes, write the weights blob (its hash is baked into
- * the code), emit model.c/model.h, write the runtime sources beside them
- * and build OUT_DIR/lfm2-run with the system C compiler.
+ *   lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE]
+ *         [--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops]
+ *         [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]
  *
- * The C compiler is $CC (default cc) with -O3 -march=CPU; $LFM2C_CFLAGS
- * adds flags (the test suite uses it for sanitizers).
+ * The whole pipeline in order: resolve the target (LLVM checks the triple,
+ * CPU and features), open and hash the checkpoint, look the build up in the
+ * cache, build the graph, run the passes, write the weights blob (its hash
+ * is baked into the code), lower the graph to the loop form and print it —
+ * as an LLVM object (default) or as C — with model.h, write the runtime's
+ * sources beside them, and for --emit exe build OUT/lfm2-run with the C
+ * compiler for the target (cross-compiling for aarch64 with
+ * aarch64-linux-gnu-gcc).  --embed-weights links the blob into the program
+ * (weights.o, an ELF object lfm2c writes itself; see codegen/elf_blob.c).
  *
- * Every output file is written under a temporary name and renamed into
- * place only when everything succeeded, so a failed compile leaves no
- * half-written artifact behind.
+ * Outputs per --emit (all with model.h, runtime/ and weights.bin, or
+ * weights.o + embed.c when embedding):
+ *   exe   lfm2-run, and model.o (llvm) or model.c (c)
+ *   obj   model.o            asm  model.s         llvm  model.ll (llvm only)
+ *   c     model.c (c only; --emit c alone selects the C backend)
+ *   loops model.loops, the loop-level form as text (for debugging)
+ *
+ * Reproducible: the same inputs and options give byte-identical files.
+ * The C compiler runs inside the staging directory on relative paths, so
+ * no temporary path ends up in an object; LLVM output is deterministic.
+ * Cached: the outputs are stored in $XDG_CACHE_HOME/lfm2c (else
+ * ~/.cache/lfm2c) under the XXH3 of everything they depend on; a repeated
+ * compile copies them back and says so.  --no-cache neither reads nor
+ * writes the cache.
+ *
+ * The C compiler is --cc, else $CC on the host, else cc (host) or
+ * aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc (cross).  $LFM2C_CFLAGS adds
+ * flags to host builds (the test suite uses it for sanitizers).
+ *
+ * Every output file is first written into a staging directory OUT/.lfm2c-PID
+ * and renamed into place only when everything succeeded, so a failed compile
+ * leaves no half-written artifact behind.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +51,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <llvm-c/Core.h>
+
+#include "cache.h"
 #include "codegen.h"
 #include "driver.h"
 #include "passes.h"
@@ -29,39 +62,51 @@
 #define LFM2C_VERSION "dev"
 #endif
 
+typedef enum Emit { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_C, EMIT_LOOPS } Emit;
+static const char *const emit_names[] = {"exe", "obj", "asm", "llvm", "c", "loops"};
+
 typedef struct CompileArgs {
 	const char *model_dir, *out_dir;
-	const char *cc;        /* C compiler for the generated code */
-	const char *cpu;       /* -march= value ("native" by default) */
+	int backend_c;         /* 1: C backend, 0: LLVM */
+	int backend_given;
+	const char *triple, *cpu, *features;
+	Emit emit;
+	int embed;
+	int no_cache;
+	const char *cc;        /* --cc, or NULL */
 	const char *symbol;
-	int emit_exe;          /* 0: stop after model.c/model.h/weights.bin */
 	int verbose;
 } CompileArgs;
 
-/* Every output is first written into a staging directory OUT/.lfm2c-PID
+/* ------------------------------------------------------------ staging
+ * Every output is first written into a staging directory OUT/.lfm2c-PID
  * under its final relative name (so the C compiler sees the real layout),
- * then renamed into OUT when everything succeeded, or removed. */
+ * then renamed into OUT when everything succeeded, or removed.  Files
+ * marked temporary (the blob, when it is embedded) are not kept. */
 #define MAX_OUTPUTS 64
 typedef struct Stage {
 	char root[1024];          /* the staging directory */
 	char out[1024];           /* the final directory */
 	char rel[MAX_OUTPUTS][128];
 	char path[MAX_OUTPUTS][1200];   /* root + "/" + rel */
+	int keep[MAX_OUTPUTS];
 	int n;
 	int created_out;          /* we created OUT itself */
 } Stage;
 
-/* Path of rel inside the staging dir, registered as an output. */
-static const char *stage_file(Stage *s, const char *rel, LfmError *err)
+static const char *stage_file(Stage *s, const char *rel, int keep, LfmError *err)
 {
 	if (s->n >= MAX_OUTPUTS) {
 		lfm_error(err, s->out, "too many output files");
 		return NULL;
 	}
+	char name[128];
+	snprintf(name, sizeof name, "%s", rel);
+	memcpy(s->rel[s->n], name, sizeof name);
 	char full[sizeof s->path[0]];
-	snprintf(full, sizeof full, "%s/%s", s->root, rel);
-	snprintf(s->rel[s->n], sizeof s->rel[0], "%s", rel);
+	snprintf(full, sizeof full, "%.1023s/%s", s->root, name);
 	memcpy(s->path[s->n], full, sizeof full);
+	s->keep[s->n] = keep;
 	return s->path[s->n++];
 }
 
@@ -93,10 +138,8 @@ static int stage_open(Stage *s, const char *out, LfmError *err)
 static void stage_discard(Stage *s)
 {
 	char p[1200];
-	for (int i = 0; i < s->n; i++) {
-		snprintf(p, sizeof p, "%s/%s", s->root, s->rel[i]);
-		unlink(p);
-	}
+	for (int i = 0; i < s->n; i++)
+		unlink(s->path[i]);
 	snprintf(p, sizeof p, "%s/runtime", s->root);
 	rmdir(p);
 	rmdir(s->root);
@@ -106,18 +149,21 @@ static void stage_discard(Stage *s)
 
 static int stage_commit(Stage *s, LfmError *err)
 {
-	char from[1200], to[1200];
+	char to[1200];
 	snprintf(to, sizeof to, "%s/runtime", s->out);
 	if (mkdir(to, 0777) && errno != EEXIST)
 		return lfm_error(err, to, "cannot create directory: %s", strerror(errno));
 	for (int i = 0; i < s->n; i++) {
-		snprintf(from, sizeof from, "%s/%s", s->root, s->rel[i]);
+		if (!s->keep[i]) {
+			unlink(s->path[i]);
+			continue;
+		}
 		snprintf(to, sizeof to, "%s/%s", s->out, s->rel[i]);
-		if (rename(from, to))
+		if (rename(s->path[i], to))
 			return lfm_error(err, to, "cannot move into place: %s", strerror(errno));
 	}
-	snprintf(from, sizeof from, "%s/runtime", s->root);
-	rmdir(from);
+	snprintf(to, sizeof to, "%s/runtime", s->root);
+	rmdir(to);
 	rmdir(s->root);
 	return 0;
 }
@@ -132,104 +178,236 @@ static int write_bytes(const char *path, const void *p, size_t n, LfmError *err)
 	return bad ? lfm_error(err, path, "write failed") : 0;
 }
 
-/* Runs argv; returns 0 when it exits with status 0. */
-static int run_command(char *const argv[], int verbose, LfmError *err)
+/* ------------------------------------------------------------ commands */
+
+/* Runs argv in directory dir (NULL: here); returns 0 when it exits 0.
+ * With out != NULL, the first line of its stdout goes there. */
+static int run_in(const char *dir, char *const argv[], int verbose, char *out, size_t outn)
 {
 	if (verbose) {
+		if (dir)
+			fprintf(stderr, "(in %s) ", dir);
 		for (int i = 0; argv[i]; i++)
 			fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
 		fputc('\n', stderr);
 	}
+	int fds[2] = {-1, -1};
+	if (out && pipe(fds))
+		return -1;
+	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0)
-		return lfm_error(err, NULL, "cannot start %s: %s", argv[0], strerror(errno));
+		return -1;
 	if (pid == 0) {
+		if (dir && chdir(dir))
+			_exit(126);
+		if (out) {
+			dup2(fds[1], 1);
+			close(fds[0]);
+			close(fds[1]);
+		}
 		execvp(argv[0], argv);
-		fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
+		if (!out)
+			fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
+	}
+	if (out) {
+		close(fds[1]);
+		size_t n = 0;
+		ssize_t k;
+		char buf[4096];
+		while ((k = read(fds[0], buf, sizeof buf)) > 0)
+			for (ssize_t i = 0; i < k; i++)
+				if (n + 1 < outn)
+					out[n++] = buf[i];
+		close(fds[0]);
+		out[n] = 0;
+		out[strcspn(out, "\n")] = 0;
 	}
 	int status;
 	if (waitpid(pid, &status, 0) < 0)
-		return lfm_error(err, NULL, "waiting for %s failed", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return lfm_error(err, NULL, "the C compiler (%s) failed building the inference binary", argv[0]);
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int in_path(const char *prog)
+{
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	const char *path = getenv("PATH");
+	char buf[2048];
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, prog);
+		if (n && access(buf, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
 	return 0;
 }
 
-static int build_executable(const CompileArgs *a, Stage *st, const char *exe, LfmError *err)
+/* The C compiler for the target. */
+static void choose_cc(const CompileArgs *a, const Target *t, char *buf, size_t n)
 {
-	static char args[MAX_OUTPUTS][1200];
-	char *argv[MAX_OUTPUTS + 16];
-	int n = 0;
-	argv[n++] = (char *)a->cc;
-	argv[n++] = "-std=gnu11";
-	argv[n++] = "-O3";
-	snprintf(args[0], sizeof args[0], "-march=%s", a->cpu);
-	argv[n++] = args[0];
-	argv[n++] = "-fno-math-errno";
-	snprintf(args[1], sizeof args[1], "-I%s/runtime", st->root);
-	argv[n++] = args[1];
-	snprintf(args[2], sizeof args[2], "-I%s", st->root);
-	argv[n++] = args[2];
-	/* extra flags from the environment, e.g. sanitizers in the test suite */
-	static char extra[1024];
+	if (a->cc)
+		snprintf(buf, n, "%s", a->cc);
+	else if (t->host && getenv("CC") && *getenv("CC"))
+		snprintf(buf, n, "%s", getenv("CC"));
+	else
+		target_default_cc(t, buf, n);
+}
+
+/* argv building */
+typedef struct Argv {
+	char *v[MAX_OUTPUTS + 48];
+	char store[MAX_OUTPUTS + 48][160];
+	int n;
+} Argv;
+
+static void arg(Argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(Argv *a, const char *fmt, ...)
+{
+	if (a->n >= (int)(sizeof a->v / sizeof a->v[0]) - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->store[a->n], sizeof a->store[0], fmt, ap);
+	va_end(ap);
+	a->v[a->n] = a->store[a->n];
+	a->v[++a->n] = NULL;
+}
+
+static void common_flags(Argv *v, const Target *t, int arch_flags)
+{
+	arg(v, "-std=gnu11");
+	arg(v, "-O3");
+	if (arch_flags) {
+		char fl[16][96];
+		int k = target_cc_flags(t, fl, 16);
+		for (int i = 0; i < k; i++)
+			arg(v, "%s", fl[i]);
+	}
+	arg(v, "-fno-math-errno");
+	arg(v, "-Iruntime");
+	arg(v, "-I.");
+	/* extra flags from the environment (host builds), e.g. sanitizers in the test suite */
 	const char *env = getenv("LFM2C_CFLAGS");
-	snprintf(extra, sizeof extra, "%s", env ? env : "");
-	for (char *tok = strtok(extra, " \t"); tok && n < MAX_OUTPUTS; tok = strtok(NULL, " \t"))
-		argv[n++] = tok;
-	int k = 3;
+	if (t->host && env) {
+		char extra[1024];
+		snprintf(extra, sizeof extra, "%s", env);
+		for (char *tok = strtok(extra, " \t"); tok; tok = strtok(NULL, " \t"))
+			arg(v, "%s", tok);
+	}
+}
+
+static int cc_failed(const char *cc, const char *what, LfmError *err)
+{
+	return lfm_error(err, NULL, "the C compiler (%s) failed %s", cc, what);
+}
+
+/* cc -c / -S model.c in the stage. */
+static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag, const char *out, int verbose,
+                    LfmError *err)
+{
+	Argv v = {0};
+	arg(&v, "%s", cc);
+	common_flags(&v, t, 1);
+	arg(&v, "%s", flag);
+	arg(&v, "model.c");
+	arg(&v, "-o");
+	arg(&v, "%s", out);
+	return run_in(st->root, v.v, verbose, NULL, 0) ? cc_failed(cc, "compiling model.c", err) : 0;
+}
+
+/* Links lfm2-run from the model, the runtime sources and (embedded) the
+ * blob object, all named relative to the stage. */
+static int cc_link(const CompileArgs *a, const char *cc, const Target *t, Stage *st, LfmError *err)
+{
+	Argv v = {0};
+	arg(&v, "%s", cc);
+	common_flags(&v, t, a->backend_c);
+	arg(&v, "%s", a->backend_c ? "model.c" : "model.o");
 	for (int i = 0; i < st->n; i++) {
 		size_t len = strlen(st->rel[i]);
-		if (len > 2 && !strcmp(st->rel[i] + len - 2, ".c")) {
-			snprintf(args[k], sizeof args[k], "%s/%s", st->root, st->rel[i]);
-			argv[n++] = args[k++];
-		}
+		if (!strncmp(st->rel[i], "runtime/", 8) && len > 2 && !strcmp(st->rel[i] + len - 2, ".c"))
+			arg(&v, "%s", st->rel[i]);
 	}
-	argv[n++] = "-o";
-	argv[n++] = (char *)exe;
-	argv[n++] = "-lm";
-	argv[n++] = "-lpthread";
-	argv[n] = NULL;
-	return run_command(argv, a->verbose, err);
+	if (a->embed) {
+		arg(&v, "embed.c");
+		arg(&v, "weights.o");
+		arg(&v, "-Wl,--wrap=lfm2_weights_open");
+		if (t->arch == ARCH_AARCH64)
+			arg(&v, "-Wl,-T,embed.ld");
+	}
+	if (strcmp(a->symbol, "lfm2_model"))
+		arg(&v, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
+	arg(&v, "-o");
+	arg(&v, "lfm2-run");
+	arg(&v, "-lm");
+	arg(&v, "-lpthread");
+	return run_in(st->root, v.v, a->verbose, NULL, 0) ? cc_failed(cc, "building the inference binary", err) : 0;
 }
+
+/* ------------------------------------------------------------ arguments */
 
 static int usage(void)
 {
-	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT_DIR [--cpu NAME] [--cc CC] "
-	                   "[--name SYMBOL] [--emit c|exe] [-v]");
+	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
+	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
+	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]");
 }
 
 static int parse_args(int argc, char **argv, CompileArgs *a)
 {
 	memset(a, 0, sizeof *a);
-	a->cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-	a->cpu = "native";
 	a->symbol = "lfm2_model";
-	a->emit_exe = 1;
+	a->emit = EMIT_EXE;
+	int emit_given = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		int has_val = i + 1 < argc;
 		if (!strcmp(s, "-o") && has_val)
 			a->out_dir = argv[++i];
+		else if (!strcmp(s, "--backend") && has_val) {
+			const char *b = argv[++i];
+			if (strcmp(b, "llvm") && strcmp(b, "c"))
+				return driver_fail("compile: --backend takes llvm or c (got '%s')", b);
+			a->backend_c = !strcmp(b, "c");
+			a->backend_given = 1;
+		} else if (!strcmp(s, "--target") && has_val)
+			a->triple = argv[++i];
 		else if (!strcmp(s, "--cpu") && has_val)
 			a->cpu = argv[++i];
+		else if (!strcmp(s, "--features") && has_val)
+			a->features = argv[++i];
 		else if (!strcmp(s, "--cc") && has_val)
 			a->cc = argv[++i];
 		else if (!strcmp(s, "--name") && has_val)
 			a->symbol = argv[++i];
 		else if (!strcmp(s, "--emit") && has_val) {
 			const char *e = argv[++i];
-			if (!strcmp(e, "c"))
-				a->emit_exe = 0;
-			else if (!strcmp(e, "exe"))
-				a->emit_exe = 1;
-			else
-				return driver_fail("compile: --emit takes c or exe (got '%s')", e);
-		} else if (!strcmp(s, "-v"))
+			int k = -1;
+			for (int j = 0; j < (int)(sizeof emit_names / sizeof emit_names[0]); j++)
+				if (!strcmp(e, emit_names[j]))
+					k = j;
+			if (k < 0)
+				return driver_fail("compile: --emit takes exe, obj, asm, llvm, c or loops (got '%s')", e);
+			a->emit = (Emit)k;
+			emit_given = 1;
+		} else if (!strcmp(s, "--embed-weights"))
+			a->embed = 1;
+		else if (!strcmp(s, "--no-cache"))
+			a->no_cache = 1;
+		else if (!strcmp(s, "-v"))
 			a->verbose = 1;
-		else if (s[0] == '-' && s[1])
-			return has_val || strcmp(s, "-o") ? driver_fail("compile: unknown option '%s'", s)
-			                                  : driver_fail("compile: -o needs a directory");
+		else if (s[0] == '-' && s[1]) {
+			static const char *const valued[] = {"-o", "--backend", "--target", "--cpu", "--features",
+			                                     "--cc", "--name", "--emit", NULL};
+			for (int j = 0; valued[j]; j++)
+				if (!strcmp(s, valued[j]))
+					return driver_fail("compile: %s needs a value", s);
+			return driver_fail("compile: unknown option '%s'", s);
+		}
 		else if (!a->model_dir)
 			a->model_dir = s;
 		else
@@ -237,6 +415,13 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 	}
 	if (!a->model_dir || !a->out_dir)
 		return usage();
+	if (a->emit == EMIT_C && !a->backend_given)
+		a->backend_c = 1;   /* --emit c names the backend */
+	if (a->emit == EMIT_C && !a->backend_c)
+		return driver_fail("compile: --emit c needs the C backend (--backend c)");
+	if (a->emit == EMIT_LLVM && a->backend_c)
+		return driver_fail("compile: --emit llvm needs the LLVM backend (--backend llvm)");
+	(void)emit_given;
 	for (const char *p = a->symbol; *p; p++)
 		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
 		      || (p != a->symbol && *p >= '0' && *p <= '9')))
@@ -244,49 +429,166 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 	return 0;
 }
 
-/* Emits model.c and model.h into the staging directory. */
-static int emit_model(const CompileArgs *a, const Graph *g, const Checkpoint *ck, uint64_t blob_hash,
-                      Stage *st, LfmError *err)
-{
-	const char *model_c = stage_file(st, "model.c", err);
-	const char *model_h = model_c ? stage_file(st, "model.h", err) : NULL;
-	if (!model_h)
-		return -1;
-	FILE *fc = fopen(model_c, "w"), *fh = fopen(model_h, "w");
-	if (!fc || !fh) {
-		lfm_error(err, fc ? model_h : model_c, "cannot create file: %s", strerror(errno));
-		if (fc)
-			fclose(fc);
-		if (fh)
-			fclose(fh);
-		return -1;
-	}
-	Target t;
-	if (target_resolve(&t, NULL, strcmp(a->cpu, "native") ? a->cpu : NULL, NULL, err)) {
-		fclose(fc);
-		fclose(fh);
-		return -1;
-	}
-	char target[160];
-	snprintf(target, sizeof target, "c,%s", a->cpu);
-	CodegenOptions co = {a->symbol, target, LFM2C_VERSION};
-	int rc = codegen_c(g, ck, &t, blob_hash, &co, 0, fc, fh, err);
-	int c1 = fclose(fc), c2 = fclose(fh);
-	if (!rc && (c1 || c2))
-		rc = lfm_error(err, model_c, "write failed");
-	return rc;
-}
+/* ------------------------------------------------------------ pieces */
 
-static int write_runtime(Stage *st, LfmError *err)
+static int write_runtime(Stage *st, const Target *t, LfmError *err)
 {
 	for (const struct lfm2c_embedded_file *f = lfm2c_runtime_files; f->name; f++) {
 		char rel[128];
 		snprintf(rel, sizeof rel, "runtime/%s", f->name);
-		const char *path = stage_file(st, rel, err);
+		const char *path = stage_file(st, rel, 1, err);
 		if (!path || write_bytes(path, f->bytes, f->size, err))
 			return -1;
 	}
+	/* The runtime includes <xxhash.h> (header-only).  A cross compiler does
+	 * not search the host's /usr/include, so the host's copy goes along. */
+	static const char *const candidates[] = {
+#ifdef LFM2C_XXHASH_DIR
+		LFM2C_XXHASH_DIR "/xxhash.h",
+#endif
+		"/usr/include/xxhash.h", "/usr/local/include/xxhash.h", NULL};
+	for (int i = 0; candidates[i]; i++)
+		if (access(candidates[i], R_OK) == 0) {
+			const char *path = stage_file(st, "runtime/xxhash.h", 1, err);
+			return path ? copy_file(candidates[i], path, 0, err) : -1;
+		}
+	if (!t->host)
+		return lfm_error(err, NULL, "cannot find xxhash.h (Debian package libxxhash-dev) to build the "
+		                 "runtime for %s", t->triple);
 	return 0;
+}
+
+/* The model code: C (model.c [+ .o/.s]) or LLVM (model.o/.s/.ll), and model.h. */
+static int emit_model(const CompileArgs *a, const Target *t, const char *cc, const Graph *g, const Checkpoint *ck,
+                      uint64_t blob_hash, Stage *st, LfmError *err)
+{
+	char desc[600];
+	char tdesc[400];
+	target_describe(t, tdesc, sizeof tdesc);
+	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
+	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION};
+	const char *model_h = stage_file(st, "model.h", 1, err);
+	if (!model_h)
+		return -1;
+	FILE *fh = fopen(model_h, "w");
+	if (!fh)
+		return lfm_error(err, model_h, "cannot create file: %s", strerror(errno));
+	int rc;
+	if (a->emit == EMIT_LOOPS) {
+		const char *path = stage_file(st, "model.loops", 1, err);
+		FILE *f = path ? fopen(path, "w") : NULL;
+		rc = f ? codegen_loops(g, ck, t, blob_hash, &co, f, err) : lfm_error(err, path, "cannot create file");
+		if (f && fclose(f) && !rc)
+			rc = lfm_error(err, path, "write failed");
+	} else if (a->backend_c) {
+		const char *path = stage_file(st, "model.c", 1, err);
+		FILE *f = path ? fopen(path, "w") : NULL;
+		rc = f ? codegen_c(g, ck, t, blob_hash, &co, a->embed, f, fh, err)
+		       : lfm_error(err, path, "cannot create file");
+		if (f && fclose(f) && !rc)
+			rc = lfm_error(err, path, "write failed");
+	} else {
+		const char *rel = a->emit == EMIT_ASM ? "model.s" : a->emit == EMIT_LLVM ? "model.ll" : "model.o";
+		LlvmEmit kind = a->emit == EMIT_ASM ? EMIT_LLVM_ASM : a->emit == EMIT_LLVM ? EMIT_LLVM_IR : EMIT_LLVM_OBJ;
+		const char *path = stage_file(st, rel, 1, err);
+		rc = path ? codegen_llvm(g, ck, t, blob_hash, &co, a->embed, kind, path, fh, err) : -1;
+	}
+	if (fclose(fh) && !rc)
+		rc = lfm_error(err, model_h, "write failed");
+	if (rc || !a->backend_c)
+		return rc;
+	if (a->emit == EMIT_OBJ || a->emit == EMIT_ASM) {
+		const char *rel = a->emit == EMIT_OBJ ? "model.o" : "model.s";
+		return stage_file(st, rel, 1, err) ? cc_model(cc, t, st, a->emit == EMIT_OBJ ? "-c" : "-S", rel,
+		                                                  a->verbose, err) : -1;
+	}
+	return 0;
+}
+
+/* --embed-weights: weights.o (+ embed.c, + embed.ld on aarch64). */
+static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const char *blob, LfmError *err)
+{
+	const char *obj = stage_file(st, "weights.o", 1, err);
+	const char *glue = obj ? stage_file(st, "embed.c", 1, err) : NULL;
+	if (!glue || elf_blob_write(blob, obj, t->arch, a->symbol, err) || embed_glue_write(glue, a->symbol, err))
+		return -1;
+	if (t->arch == ARCH_AARCH64) {
+		/* keep a multi-GB blob out of the +-4 GiB reach of code and data */
+		static const char script[] = "/* lfm2c --embed-weights: the blob after everything else */\n"
+		                             "SECTIONS { .lfm2_weights : { KEEP(*(.lfm2_weights)) } }\n"
+		                             "INSERT AFTER .bss;\n";
+		const char *ld = stage_file(st, "embed.ld", 1, err);
+		return ld ? write_bytes(ld, script, sizeof script - 1, err) : -1;
+	}
+	return 0;
+}
+
+/* Everything the outputs depend on, as text; its hash is the cache key. */
+static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const char *cc,
+                            int verbose)
+{
+	CacheKey k = {{0}, 0};
+	unsigned maj, min, pat;
+	LLVMGetVersion(&maj, &min, &pat);
+	cache_key_add(&k, "lfm2c-cache", "1");
+	cache_key_add(&k, "version", "%s", LFM2C_VERSION);
+	cache_key_add(&k, "lfm2c-binary", "%016" PRIx64, cache_file_hash("/proc/self/exe"));
+	cache_key_add(&k, "llvm", "%u.%u.%u", maj, min, pat);
+	cache_key_add(&k, "config", "%016" PRIx64, ck->config_hash);
+	cache_key_add(&k, "model", "%016" PRIx64, ck->model_hash);   /* config + every tensor's hash */
+	cache_key_add(&k, "backend", "%s", a->backend_c ? "c" : "llvm");
+	cache_key_add(&k, "emit", "%s", emit_names[a->emit]);
+	cache_key_add(&k, "embed", "%d", a->embed);
+	cache_key_add(&k, "symbol", "%s", a->symbol);
+	cache_key_add(&k, "triple", "%s", t->triple);
+	cache_key_add(&k, "cpu", "%s", t->cpu);
+	cache_key_add(&k, "features", "%s", t->features);
+	const char *env[] = {"LFM2C_SCHEDULE", "LFM2C_VECTOR_BITS", "LFM2C_CFLAGS"};
+	for (int i = 0; i < 3; i++)
+		cache_key_add(&k, env[i], "%s", getenv(env[i]) ? getenv(env[i]) : "");
+	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
+	if (needs_cc) {
+		char ver[256] = "";
+		char *argv[] = {(char *)cc, "--version", NULL};
+		if (run_in(NULL, argv, 0, ver, sizeof ver))
+			snprintf(ver, sizeof ver, "unknown");
+		cache_key_add(&k, "cc", "%s", cc);
+		cache_key_add(&k, "cc-version", "%s", ver);
+	}
+	if (verbose)
+		fprintf(stderr, "lfm2c: cache key text:\n%.*s", (int)k.len, k.text);
+	return cache_key_hash(&k);
+}
+
+/* Blob progress: bytes written -> overall percent 12..60. */
+static void blob_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	progress_percent(ctx, 12 + (int)(48.0 * (double)done / (double)(total ? total : 1)));
+}
+
+/* ------------------------------------------------------------ compile */
+
+static int try_cache(const CompileArgs *a, uint64_t key, Stage *st, LfmError *err)
+{
+	static char names[MAX_OUTPUTS][128];
+	int n = cache_fetch(key, st->root, names, MAX_OUTPUTS, err);
+	if (n <= 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (!stage_file(st, names[i], 1, err))
+			return -1;
+	(void)a;
+	return n;
+}
+
+static void store_cache(uint64_t key, const Stage *st)
+{
+	static char names[MAX_OUTPUTS][128];
+	int n = 0;
+	for (int i = 0; i < st->n; i++)
+		if (st->keep[i])
+			snprintf(names[n++], sizeof names[0], "%s", st->rel[i]);
+	cache_store(key, st->out, names, n);
 }
 
 int cmd_compile(int argc, char **argv)
@@ -295,40 +597,86 @@ int cmd_compile(int argc, char **argv)
 	if (parse_args(argc, argv, &a))
 		return 1;
 	LfmError err = {{0}};
+	Progress pr;
+	progress_init(&pr);
+	Target t;
 	Checkpoint ck;
 	Graph g;
 	Stage st;
-	int have_ck = 0, have_g = 0, have_stage = 0, rc = 1;
-	uint64_t blob_hash = 0;
+	int have_ck = 0, have_g = 0, have_stage = 0, rc = 1, cached = 0;
+	uint64_t blob_hash = 0, key = 0;
+	char cc[256];
+
+	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
+		goto fail;
+	choose_cc(&a, &t, cc, sizeof cc);
+	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
+	if (needs_cc && !in_path(cc)) {
+		lfm_error(&err, NULL, "--emit %s for %s needs the C compiler %s, which is not installed "
+		          "(use --emit obj, or --cc)", emit_names[a.emit], t.triple, cc);
+		goto fail;
+	}
+	progress_stage(&pr, "reading checkpoint", 0);
 	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
 		goto fail;
 	have_ck = 1;
-	if (ir_build(&g, &ck, &err))
-		goto fail;
-	have_g = 1;
-	PassOptions po = {0};
-	if (passes_run(&g, &po, &err) || stage_open(&st, a.out_dir, &err))
+	if (stage_open(&st, a.out_dir, &err))
 		goto fail;
 	have_stage = 1;
-	const char *blob = stage_file(&st, "weights.bin", &err);
-	if (!blob || blob_write(&g, blob, &blob_hash, NULL, NULL, &err))
-		goto fail;
-	if (emit_model(&a, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &err))
-		goto fail;
-	if (a.emit_exe) {
-		const char *exe = stage_file(&st, "lfm2-run", &err);
-		if (!exe || build_executable(&a, &st, exe, &err))
+	if (!a.no_cache) {
+		key = compute_key(&a, &t, &ck, cc, a.verbose);
+		int n = try_cache(&a, key, &st, &err);
+		if (n < 0)
 			goto fail;
+		cached = n > 0;
 	}
+	if (!cached) {
+		progress_stage(&pr, "building graph", 10);
+		if (ir_build(&g, &ck, &err))
+			goto fail;
+		have_g = 1;
+		PassOptions po;
+		memset(&po, 0, sizeof po);
+		if (passes_run(&g, &po, &err))
+			goto fail;
+		progress_stage(&pr, "writing weights", 12);
+		const char *blob = stage_file(&st, "weights.bin", !a.embed, &err);
+		if (!blob || blob_write(&g, blob, &blob_hash, blob_progress, &pr, &err))
+			goto fail;
+		if (a.embed) {
+			progress_stage(&pr, "embedding weights", 60);
+			if (emit_embedded(&a, &t, &st, blob, &err))
+				goto fail;
+		}
+		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
+		if (emit_model(&a, &t, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err))
+			goto fail;
+		if (a.emit == EMIT_EXE) {
+			progress_stage(&pr, "linking", 85);
+			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, &t, &st, &err))
+				goto fail;
+		}
+	}
+	progress_stage(&pr, "finishing", 98);
 	if (stage_commit(&st, &err))
 		goto fail;
 	have_stage = 0;
-	fprintf(stderr, "lfm2c: compiled %s -> %s/%s (weights.bin %.1f MiB, blob hash %016llx)\n",
-	        a.model_dir, a.out_dir, a.emit_exe ? "lfm2-run" : "model.c", (double)g.blob_bytes / 1048576.0,
-	        (unsigned long long)blob_hash);
+	if (!cached && !a.no_cache)
+		store_cache(key, &st);
+	progress_done(&pr);
+	if (cached)
+		fprintf(stderr, "lfm2c: cache hit: reused the outputs of an identical earlier compile "
+		        "(key %016" PRIx64 "; --no-cache rebuilds)\n", key);
+	else
+		fprintf(stderr, "lfm2c: compiled %s -> %s/%s (%s backend, %s, cpu %s; %s %.1f MiB, blob hash "
+		        "%016" PRIx64 ") in %.1f s\n",
+		        a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : "", a.backend_c ? "C" : "LLVM",
+		        t.triple, t.cpu, a.embed ? "embedded weights" : "weights.bin",
+		        (double)g.blob_bytes / 1048576.0, blob_hash, progress_elapsed(&pr));
 	rc = 0;
 	goto done;
 fail:
+	progress_done(&pr);
 	driver_fail("%s", err.msg);
 done:
 	if (have_stage)

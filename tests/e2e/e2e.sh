@@ -1,13 +1,16 @@
 #!/bin/sh
 # e2e.sh — one step of lfm2c's end-to-end test against the oracle fixtures.
 #
-#   e2e.sh compile LFM2C MODEL_DIR OUT_DIR
-#       lfm2c compile MODEL_DIR -o OUT_DIR (OUT_DIR is removed first) and
-#       check that OUT_DIR/lfm2-run was built.
+#   e2e.sh compile LFM2C MODEL_DIR OUT_DIR [OPTIONS...]
+#       lfm2c compile MODEL_DIR -o OUT_DIR --no-cache OPTIONS (OUT_DIR is
+#       removed first) and check that OUT_DIR/lfm2-run was built.
 #   e2e.sh logits OUT_DIR FIXTURE_DIR NPYCMP [REL]
 #       OUT_DIR/lfm2-run --tokens <FIXTURE_DIR/tokens.txt> --logits got.npy,
 #       then npycmp got.npy FIXTURE_DIR/logits.npy --rel REL (default 1e-4):
 #       every prompt position's logits against the f64 oracle.
+#   e2e.sh pair OUT_A OUT_B FIXTURE_DIR NPYCMP [REL]
+#       both builds' logits of FIXTURE_DIR/tokens.txt against each other
+#       (bound REL, default 1e-5): the LLVM and the C backend agree.
 #   e2e.sh greedy OUT_DIR FIXTURE_DIR [MIN_GAP]
 #       OUT_DIR/lfm2-run --tokens PROMPT -n N --temp 0, where PROMPT is
 #       FIXTURE_DIR/greedy_prompt.txt if present, else tokens.txt, and N the
@@ -32,12 +35,13 @@ first_line() {
 }
 
 cmd_compile() {
-	[ $# -eq 3 ] || die "usage: e2e.sh compile LFM2C MODEL_DIR OUT_DIR"
+	[ $# -ge 3 ] || die "usage: e2e.sh compile LFM2C MODEL_DIR OUT_DIR [OPTIONS...]"
 	lfm2c=$1 model=$2 out=$3
+	shift 3
 	[ -d "$model" ] || die "model directory $model does not exist"
 	rm -rf "$out" || die "cannot remove $out"
-	echo "$ $lfm2c compile $model -o $out"
-	"$lfm2c" compile "$model" -o "$out" || die "lfm2c compile $model exited with status $?"
+	echo "$ $lfm2c compile $model -o $out --no-cache $*"
+	"$lfm2c" compile "$model" -o "$out" --no-cache "$@" || die "lfm2c compile $model exited with status $?"
 	[ -x "$out/lfm2-run" ] || die "lfm2c compile succeeded but $out/lfm2-run is missing"
 }
 
@@ -52,6 +56,20 @@ cmd_logits() {
 	[ -f "$out/got.npy" ] || die "lfm2-run did not write $out/got.npy"
 	echo "$ npycmp $out/got.npy $fx/logits.npy --rel $rel"
 	"$npycmp" "$out/got.npy" "$fx/logits.npy" --rel "$rel" || die "logits differ from the oracle (npycmp status $?)"
+}
+
+cmd_pair() {
+	[ $# -ge 4 ] && [ $# -le 5 ] || die "usage: e2e.sh pair OUT_A OUT_B FIXTURE_DIR NPYCMP [REL]"
+	a=$1 b=$2 fx=$3 npycmp=$4 rel=${5:-1e-5}
+	tokens=$(first_line "$fx/tokens.txt")
+	for o in "$a" "$b"; do
+		[ -x "$o/lfm2-run" ] || die "$o/lfm2-run is missing (did the compile step fail?)"
+		rm -f "$o/pair.npy"
+		echo "$ $o/lfm2-run --tokens $tokens --logits $o/pair.npy"
+		"$o/lfm2-run" --tokens "$tokens" --logits "$o/pair.npy" || die "$o/lfm2-run exited with status $?"
+	done
+	echo "$ npycmp $a/pair.npy $b/pair.npy --rel $rel"
+	"$npycmp" "$a/pair.npy" "$b/pair.npy" --rel "$rel" || die "the two builds' logits differ (npycmp status $?)"
 }
 
 cmd_greedy() {
@@ -89,12 +107,13 @@ cmd_greedy() {
 	fi
 }
 
-[ $# -ge 1 ] || die "usage: e2e.sh compile|logits|greedy ARGS..."
+[ $# -ge 1 ] || die "usage: e2e.sh compile|logits|pair|greedy ARGS..."
 step=$1
 shift
 case $step in
 compile) cmd_compile "$@" ;;
 logits) cmd_logits "$@" ;;
+pair) cmd_pair "$@" ;;
 greedy) cmd_greedy "$@" ;;
 *) die "unknown step '$step'" ;;
 esac

@@ -1,0 +1,749 @@
+/*
+ * print_llvm.c — the LLVM backend: builds the loop-level form with the
+ * LLVM-C API, verifies the module, optimizes it with default<O3> and emits
+ * an object file, assembly or LLVM IR for the target.
+ *
+ * The translation is direct.  Every variable of a function is a stack slot
+ * (alloca) in its entry block; SROA/mem2reg in the O3 pipeline turn them
+ * into SSA registers, so this file never builds phi nodes.  A FOR is the
+ * usual header/body/latch/exit block quartet; expressions become one
+ * instruction each.  Vectors stay vectors: a LOAD of f32 x 8 is one
+ * `load <8 x float>`, FMA is `llvm.fma` (or `llvm.fmuladd` where the
+ * target has no FMA unit, so it is not a libm call), REDUCE_ADD is
+ * `llvm.vector.reduce.fadd` with reassociation allowed — the hot loops
+ * reach the backend already vectorized, with the accumulators the
+ * schedule asked for.
+ *
+ * Target intrinsics are chosen here by feature: DOT4_I8 becomes x86
+ * vpdpbusd (avx512vnni / avxvnni) or aarch64 sdot (+dotprod), DOT2_BF16
+ * vdpbf16ps / bfdot, and a portable expansion otherwise.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "lower.h"
+
+typedef struct LP {
+	const LModule *m;
+	const Target *t;
+	LLVMContextRef ctx;
+	LLVMModuleRef mod;
+	LLVMBuilderRef b;
+	LLVMTypeRef *st;        /* per struct */
+	LLVMValueRef *fn;       /* per function */
+	LLVMTypeRef *fnty;
+	LLVMValueRef *gl;       /* per global */
+	LLVMValueRef *var;      /* per variable: its stack slot */
+	LLVMValueRef cur;       /* function being built */
+	LLVMTypeRef ptr;
+	int strings;
+} LP;
+
+/* ------------------------------------------------------------ types */
+
+static LLVMTypeRef scalar_ty(LP *p, LKind k)
+{
+	switch (k) {
+	case LK_VOID: return LLVMVoidTypeInContext(p->ctx);
+	case LK_BOOL: return LLVMInt1TypeInContext(p->ctx);
+	case LK_I8: case LK_U8: return LLVMInt8TypeInContext(p->ctx);
+	case LK_I16: return LLVMInt16TypeInContext(p->ctx);
+	case LK_I32: case LK_U32: return LLVMInt32TypeInContext(p->ctx);
+	case LK_I64: case LK_U64: return LLVMInt64TypeInContext(p->ctx);
+	case LK_F32: return LLVMFloatTypeInContext(p->ctx);
+	case LK_F64: return LLVMDoubleTypeInContext(p->ctx);
+	default: return p->ptr;
+	}
+}
+
+static LLVMTypeRef ty(LP *p, LType t)
+{
+	if (t.kind == LK_STRUCT)
+		return p->st[t.sid];
+	if (t.kind == LK_PTR || t.kind == LK_NAMED)
+		return p->ptr;
+	LLVMTypeRef s = scalar_ty(p, (LKind)t.kind);
+	return t.lanes > 1 ? LLVMVectorType(s, t.lanes) : s;
+}
+
+/* what a PTR_ADD on pointer type t steps over */
+static LLVMTypeRef pointee_ty(LP *p, LType t)
+{
+	if (t.elem == LK_STRUCT)
+		return p->st[t.sid];
+	if (t.elem == LK_VOID)
+		return LLVMInt8TypeInContext(p->ctx);
+	return scalar_ty(p, (LKind)t.elem);
+}
+
+static int is_unsigned(LKind k) { return k == LK_U8 || k == LK_U32 || k == LK_U64 || k == LK_BOOL; }
+
+/* ------------------------------------------------------------ intrinsics */
+
+static LLVMValueRef intrinsic(LP *p, const char *name, LLVMTypeRef *over, int nover, LLVMTypeRef *fty)
+{
+	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+	LLVMValueRef f = LLVMGetIntrinsicDeclaration(p->mod, id, over, (size_t)nover);
+	*fty = LLVMIntrinsicGetType(p->ctx, id, over, (size_t)nover);
+	return f;
+}
+
+static LLVMValueRef call_intrinsic(LP *p, const char *name, LLVMTypeRef over, LLVMValueRef *args, int n)
+{
+	LLVMTypeRef fty;
+	LLVMValueRef f = intrinsic(p, name, over ? &over : NULL, over ? 1 : 0, &fty);
+	return LLVMBuildCall2(p->b, fty, f, args, (unsigned)n, "");
+}
+
+/* ------------------------------------------------------------ expressions */
+
+static LLVMValueRef ex(LP *p, LE e);
+
+static LLVMValueRef splat(LP *p, LLVMValueRef s, int lanes)
+{
+	LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)lanes);
+	LLVMValueRef v = LLVMBuildInsertElement(p->b, LLVMGetPoison(vt), s,
+	                                        LLVMConstInt(LLVMInt32TypeInContext(p->ctx), 0, 0), "");
+	LLVMValueRef mask = LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(p->ctx), (unsigned)lanes));
+	return LLVMBuildShuffleVector(p->b, v, LLVMGetPoison(vt), mask, "");
+}
+
+static LLVMValueRef convert(LP *p, LLVMValueRef v, LType from, LType to)
+{
+	LLVMTypeRef t = ty(p, to);
+	int fi = lt_is_int(from) || from.kind == LK_BOOL, ti = lt_is_int(to);
+	if (fi && ti) {
+		int fb = lt_bytes((LKind)from.kind), tb = lt_bytes((LKind)to.kind);
+		if (from.kind == LK_BOOL)
+			return LLVMBuildZExt(p->b, v, t, "");
+		if (tb > fb)
+			return is_unsigned((LKind)from.kind) ? LLVMBuildZExt(p->b, v, t, "") : LLVMBuildSExt(p->b, v, t, "");
+		if (tb < fb)
+			return LLVMBuildTrunc(p->b, v, t, "");
+		return v;
+	}
+	if (fi && lt_is_float(to))
+		return is_unsigned((LKind)from.kind) ? LLVMBuildUIToFP(p->b, v, t, "") : LLVMBuildSIToFP(p->b, v, t, "");
+	if (lt_is_float(from) && ti)
+		return LLVMBuildFPToSI(p->b, v, t, "");
+	if (from.kind == LK_F32 && to.kind == LK_F64)
+		return LLVMBuildFPExt(p->b, v, t, "");
+	if (from.kind == LK_F64 && to.kind == LK_F32)
+		return LLVMBuildFPTrunc(p->b, v, t, "");
+	return v;
+}
+
+static LLVMValueRef arith(LP *p, const LExpr *x)
+{
+	LLVMValueRef a = ex(p, x->a), b = ex(p, x->b);
+	LType t = p->m->e[x->a].type;
+	int f = lt_is_float(t), u = is_unsigned((LKind)t.kind);
+	switch (x->op) {
+	case LE_ADD: return f ? LLVMBuildFAdd(p->b, a, b, "") : LLVMBuildAdd(p->b, a, b, "");
+	case LE_SUB: return f ? LLVMBuildFSub(p->b, a, b, "") : LLVMBuildSub(p->b, a, b, "");
+	case LE_MUL: return f ? LLVMBuildFMul(p->b, a, b, "") : LLVMBuildMul(p->b, a, b, "");
+	case LE_DIV: return f ? LLVMBuildFDiv(p->b, a, b, "") : u ? LLVMBuildUDiv(p->b, a, b, "") : LLVMBuildSDiv(p->b, a, b, "");
+	case LE_REM: return u ? LLVMBuildURem(p->b, a, b, "") : LLVMBuildSRem(p->b, a, b, "");
+	case LE_AND: return LLVMBuildAnd(p->b, a, b, "");
+	case LE_OR: return LLVMBuildOr(p->b, a, b, "");
+	default: break;
+	}
+	/* comparisons, min, max */
+	LLVMValueRef c;
+	LLVMIntPredicate ip;
+	LLVMRealPredicate rp;
+	switch (x->op) {
+	case LE_LT: case LE_MIN: ip = u ? LLVMIntULT : LLVMIntSLT; rp = LLVMRealOLT; break;
+	case LE_MAX: ip = u ? LLVMIntUGT : LLVMIntSGT; rp = LLVMRealOGT; break;
+	case LE_LE: ip = u ? LLVMIntULE : LLVMIntSLE; rp = LLVMRealOLE; break;
+	case LE_EQ: ip = LLVMIntEQ; rp = LLVMRealOEQ; break;
+	default: ip = LLVMIntNE; rp = LLVMRealUNE; break;
+	}
+	c = f ? LLVMBuildFCmp(p->b, rp, a, b, "") : LLVMBuildICmp(p->b, ip, a, b, "");
+	if (x->op == LE_MIN || x->op == LE_MAX)
+		return LLVMBuildSelect(p->b, c, a, b, "");
+	return c;
+}
+
+static LLVMValueRef load(LP *p, LLVMTypeRef t, LLVMValueRef ptr, unsigned align)
+{
+	LLVMValueRef v = LLVMBuildLoad2(p->b, t, ptr, "");
+	LLVMSetAlignment(v, align);
+	return v;
+}
+
+static unsigned elem_align(LType t)
+{
+	int b = t.kind == LK_PTR || t.kind == LK_NAMED ? 8 : lt_bytes((LKind)t.kind);
+	return b > 0 ? (unsigned)b : 1;
+}
+
+static LLVMValueRef dot_product(LP *p, const LExpr *x);
+
+static LLVMValueRef math(LP *p, const LExpr *x, const char *name)
+{
+	LLVMValueRef a = ex(p, x->a);
+	return call_intrinsic(p, name, ty(p, x->type), &a, 1);
+}
+
+static LLVMValueRef string_global(LP *p, const char *s)
+{
+	LLVMValueRef init = LLVMConstStringInContext(p->ctx, s, (unsigned)strlen(s), 0);
+	char name[32];
+	snprintf(name, sizeof name, ".str.%d", p->strings++);
+	LLVMValueRef g = LLVMAddGlobal(p->mod, LLVMTypeOf(init), name);
+	LLVMSetInitializer(g, init);
+	LLVMSetGlobalConstant(g, 1);
+	LLVMSetLinkage(g, LLVMPrivateLinkage);
+	LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+	LLVMSetAlignment(g, 1);
+	return g;
+}
+
+static LLVMValueRef args_call(LP *p, const LExpr *x, LLVMTypeRef fty, LLVMValueRef callee)
+{
+	LLVMValueRef args[LF_MAX_PARAMS];
+	for (int i = 0; i < x->nargs && i < LF_MAX_PARAMS; i++)
+		args[i] = ex(p, lm_arg(p->m, x, i));
+	return LLVMBuildCall2(p->b, fty, callee, args, (unsigned)x->nargs, "");
+}
+
+static LLVMValueRef ex(LP *p, LE e)
+{
+	const LModule *m = p->m;
+	const LExpr *x = &m->e[e];
+	switch (x->op) {
+	case LE_CONST:
+		if (lt_is_float(x->type))
+			return LLVMConstReal(ty(p, x->type), x->f);
+		return LLVMConstInt(ty(p, x->type), (unsigned long long)x->i, !is_unsigned((LKind)x->type.kind));
+	case LE_VAR:
+		return load(p, ty(p, x->type), p->var[x->i], elem_align(x->type) * (x->type.lanes > 1 ? 1 : 1));
+	case LE_ADDR:
+		return p->var[x->i];
+	case LE_ADD: case LE_SUB: case LE_MUL: case LE_DIV: case LE_REM: case LE_MIN: case LE_MAX:
+	case LE_LT: case LE_LE: case LE_EQ: case LE_NE: case LE_AND: case LE_OR:
+		return arith(p, x);
+	case LE_NEG: {
+		LLVMValueRef a = ex(p, x->a);
+		return lt_is_float(x->type) ? LLVMBuildFNeg(p->b, a, "") : LLVMBuildNeg(p->b, a, "");
+	}
+	case LE_SELECT:
+		return LLVMBuildSelect(p->b, ex(p, x->a), ex(p, x->b), ex(p, x->c), "");
+	case LE_FMA: {
+		LLVMValueRef args[3] = {ex(p, x->a), ex(p, x->b), ex(p, x->c)};
+		/* without an FMA unit llvm.fma would be a libm call per lane */
+		return call_intrinsic(p, p->t->feat & TF_FMA ? "llvm.fma" : "llvm.fmuladd", ty(p, x->type), args, 3);
+	}
+	case LE_CONVERT:
+		return convert(p, ex(p, x->a), m->e[x->a].type, x->type);
+	case LE_PTR_ADD: {
+		LLVMValueRef idx = ex(p, x->b);
+		return LLVMBuildInBoundsGEP2(p->b, pointee_ty(p, m->e[x->a].type), ex(p, x->a), &idx, 1, "");
+	}
+	case LE_PTR_CAST:
+		return ex(p, x->a);
+	case LE_LOAD:
+		return load(p, ty(p, x->type), ex(p, x->a), elem_align(x->type));
+	case LE_FIELD: {
+		LType st = m->e[x->a].type;
+		LLVMValueRef fp = LLVMBuildStructGEP2(p->b, p->st[st.sid], ex(p, x->a), (unsigned)x->i, "");
+		return load(p, ty(p, x->type), fp, elem_align(x->type));
+	}
+	case LE_SPLAT:
+		return splat(p, ex(p, x->a), x->type.lanes);
+	case LE_REDUCE_ADD: {
+		LType vt = m->e[x->a].type;
+		LLVMValueRef v = ex(p, x->a);
+		if (lt_is_float(vt)) {
+			LLVMValueRef args[2] = {LLVMConstReal(ty(p, x->type), -0.0), v};
+			LLVMValueRef r = call_intrinsic(p, "llvm.vector.reduce.fadd", ty(p, vt), args, 2);
+			LLVMSetFastMathFlags(r, LLVMFastMathAllowReassoc);
+			return r;
+		}
+		return call_intrinsic(p, "llvm.vector.reduce.add", ty(p, vt), &v, 1);
+	}
+	case LE_EXP: return math(p, x, "llvm.exp");
+	case LE_SQRT: return math(p, x, "llvm.sqrt");
+	case LE_COS: return math(p, x, "llvm.cos");
+	case LE_SIN: return math(p, x, "llvm.sin");
+	case LE_CALL:
+		return args_call(p, x, p->fnty[x->i], p->fn[x->i]);
+	case LE_CALLP: {
+		LLVMTypeRef params[LF_MAX_PARAMS];
+		for (int i = 0; i < x->nargs && i < LF_MAX_PARAMS; i++)
+			params[i] = ty(p, m->e[lm_arg(m, x, i)].type);
+		LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(p->ctx), params, (unsigned)x->nargs, 0);
+		return args_call(p, x, fty, ex(p, x->a));
+	}
+	case LE_FUNC: return p->fn[x->i];
+	case LE_GLOBAL: return p->gl[x->i];
+	case LE_STR: return string_global(p, x->s);
+	case LE_DOT4_I8:
+	case LE_DOT2_BF16:
+		return dot_product(p, x);
+	default:
+		abort();   /* AGG only appears where handled (constants, struct assignment) */
+	}
+}
+
+/* ------------------------------------------------- target dot products
+ * DOT4_I8: acc (i32 x n) + per lane j: sum_q a[4j+q] * b[4j+q], a u8, b i8.
+ *   x86 avx512vnni (n = 16) / avxvnni or avx512vnni+vl (n = 8, 4):
+ *       llvm.x86.avx512.vpdpbusd.{512,256,128} (acc, a, b) on <n x i32>
+ *   aarch64 +dotprod: sdot works on i8 x i8, so a (u8) is split:
+ *       a = a' + 128 with a' = a ^ 0x80 (i8); sum a*b = sdot(a', b) + 128 * sum b
+ *       the correction is sdot(splat(1), b) * 128.
+ *   otherwise: widen to i32, multiply, add the four products of each lane
+ *       with shuffles (LLVM's own vectorizer code for this is as good as
+ *       a hand pattern and it is target-independent).
+ * DOT2_BF16: acc (f32 x n) + per lane j: a[2j] b[2j] + a[2j+1] b[2j+1],
+ *   a, b bf16 held as i16:
+ *   x86 avx512bf16: llvm.x86.avx512bf16.dpbf16ps.{512,256}
+ *   aarch64 +bf16: llvm.aarch64.neon.bfdot.v4f32.v8bf16
+ *   otherwise: bf16 -> f32 by shifting into the high half, fma. */
+static LLVMValueRef shuffle_stride(LP *p, LLVMValueRef v, int n, int stride, int off)
+{
+	LLVMValueRef idx[64];
+	for (int j = 0; j < n; j++)
+		idx[j] = LLVMConstInt(LLVMInt32TypeInContext(p->ctx), (unsigned long long)(j * stride + off), 0);
+	return LLVMBuildShuffleVector(p->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
+}
+
+static LLVMValueRef dot_product(LP *p, const LExpr *x)
+{
+	const LModule *m = p->m;
+	int n = x->type.lanes;
+	LLVMValueRef acc = ex(p, x->a), a = ex(p, x->b), b = ex(p, x->c);
+	LLVMTypeRef i32 = LLVMInt32TypeInContext(p->ctx);
+	unsigned f = p->t->feat;
+	(void)m;
+	if (x->op == LE_DOT4_I8) {
+		const char *vnni = NULL;
+		if (n == 16 && (f & TF_AVX512VNNI))
+			vnni = "llvm.x86.avx512.vpdpbusd.512";
+		else if (n == 8 && (f & (TF_AVXVNNI | TF_AVX512VNNI)))
+			vnni = "llvm.x86.avx512.vpdpbusd.256";
+		else if (n == 4 && (f & (TF_AVXVNNI | TF_AVX512VNNI)))
+			vnni = "llvm.x86.avx512.vpdpbusd.128";
+		if (vnni) {
+			LLVMTypeRef vt = LLVMVectorType(i32, (unsigned)n);
+			LLVMValueRef args[3] = {acc, LLVMBuildBitCast(p->b, a, vt, ""), LLVMBuildBitCast(p->b, b, vt, "")};
+			return call_intrinsic(p, vnni, NULL, args, 3);
+		}
+		if (p->t->arch == ARCH_AARCH64 && (f & TF_DOTPROD) && n == 4) {
+			LLVMTypeRef v4 = LLVMVectorType(i32, 4), v16 = LLVMVectorType(LLVMInt8TypeInContext(p->ctx), 16);
+			LLVMTypeRef over[2] = {v4, v16}, fty;
+			LLVMValueRef sdot = intrinsic(p, "llvm.aarch64.neon.sdot", over, 2, &fty);
+			LLVMValueRef flip = LLVMBuildXor(p->b, a, splat(p, LLVMConstInt(LLVMInt8TypeInContext(p->ctx), 0x80, 0), 16), "");
+			LLVMValueRef args[3] = {acc, flip, b};
+			LLVMValueRef s = LLVMBuildCall2(p->b, fty, sdot, args, 3, "");
+			LLVMValueRef ones = splat(p, LLVMConstInt(LLVMInt8TypeInContext(p->ctx), 1, 0), 16);
+			LLVMValueRef cargs[3] = {LLVMConstNull(v4), ones, b};
+			LLVMValueRef sb = LLVMBuildCall2(p->b, fty, sdot, cargs, 3, "");
+			LLVMValueRef corr = LLVMBuildShl(p->b, sb, splat(p, LLVMConstInt(i32, 7, 0), 4), "");
+			return LLVMBuildAdd(p->b, s, corr, "");
+		}
+		LLVMTypeRef w = LLVMVectorType(i32, (unsigned)(4 * n));
+		LLVMValueRef prod = LLVMBuildMul(p->b, LLVMBuildZExt(p->b, a, w, ""), LLVMBuildSExt(p->b, b, w, ""), "");
+		LLVMValueRef sum = acc;
+		for (int q = 0; q < 4; q++)
+			sum = LLVMBuildAdd(p->b, sum, shuffle_stride(p, prod, n, 4, q), "");
+		return sum;
+	}
+	/* DOT2_BF16 */
+	LLVMTypeRef bf = LLVMBFloatTypeInContext(p->ctx);
+	const char *bfname = NULL;
+	if ((f & TF_AVX512BF16) && n == 16)
+		bfname = "llvm.x86.avx512bf16.dpbf16ps.512";
+	else if ((f & TF_AVX512BF16) && n == 8)
+		bfname = "llvm.x86.avx512bf16.dpbf16ps.256";
+	if (bfname) {
+		LLVMTypeRef vb = LLVMVectorType(bf, (unsigned)(2 * n));
+		LLVMValueRef args[3] = {acc, LLVMBuildBitCast(p->b, a, vb, ""), LLVMBuildBitCast(p->b, b, vb, "")};
+		return call_intrinsic(p, bfname, NULL, args, 3);
+	}
+	if (p->t->arch == ARCH_AARCH64 && (f & TF_BF16) && n == 4) {
+		LLVMTypeRef vb = LLVMVectorType(bf, 8), v4 = LLVMVectorType(LLVMFloatTypeInContext(p->ctx), 4);
+		LLVMTypeRef over[2] = {v4, vb}, fty;
+		LLVMValueRef bfdot = intrinsic(p, "llvm.aarch64.neon.bfdot", over, 2, &fty);
+		LLVMValueRef args[3] = {acc, LLVMBuildBitCast(p->b, a, vb, ""), LLVMBuildBitCast(p->b, b, vb, "")};
+		return LLVMBuildCall2(p->b, fty, bfdot, args, 3, "");
+	}
+	LLVMTypeRef w = LLVMVectorType(i32, (unsigned)(2 * n));
+	LLVMTypeRef vf = LLVMVectorType(LLVMFloatTypeInContext(p->ctx), (unsigned)(2 * n));
+	LLVMValueRef sixteen = splat(p, LLVMConstInt(i32, 16, 0), 2 * n);
+	LLVMValueRef fa = LLVMBuildBitCast(p->b, LLVMBuildShl(p->b, LLVMBuildZExt(p->b, a, w, ""), sixteen, ""), vf, "");
+	LLVMValueRef fb = LLVMBuildBitCast(p->b, LLVMBuildShl(p->b, LLVMBuildZExt(p->b, b, w, ""), sixteen, ""), vf, "");
+	LLVMValueRef prod = LLVMBuildFMul(p->b, fa, fb, "");
+	LLVMValueRef s = LLVMBuildFAdd(p->b, acc, shuffle_stride(p, prod, n, 2, 0), "");
+	return LLVMBuildFAdd(p->b, s, shuffle_stride(p, prod, n, 2, 1), "");
+}
+
+/* ------------------------------------------------------------ constants */
+
+static LLVMValueRef constant(LP *p, LE e)
+{
+	const LModule *m = p->m;
+	const LExpr *x = &m->e[e];
+	switch (x->op) {
+	case LE_AGG: {
+		LLVMValueRef *items = malloc(sizeof *items * (size_t)(x->nargs ? x->nargs : 1));
+		if (!items)
+			return NULL;
+		for (int i = 0; i < x->nargs; i++)
+			items[i] = constant(p, lm_arg(m, x, i));
+		LLVMValueRef v;
+		if (x->nargs && m->e[lm_arg(m, x, 0)].op == LE_AGG)   /* array of structs */
+			v = LLVMConstArray2(ty(p, x->type), items, (uint64_t)x->nargs);
+		else if (x->type.kind == LK_STRUCT)
+			v = LLVMConstNamedStruct(p->st[x->type.sid], items, (unsigned)x->nargs);
+		else
+			v = LLVMConstArray2(ty(p, x->type), items, (uint64_t)x->nargs);
+		free(items);
+		return v;
+	}
+	case LE_STR: return string_global(p, x->s);
+	case LE_FUNC: return p->fn[x->i];
+	case LE_GLOBAL: return p->gl[x->i];
+	case LE_CONST:
+		if (lt_is_float(x->type))
+			return LLVMConstReal(ty(p, x->type), x->f);
+		return LLVMConstInt(ty(p, x->type), (unsigned long long)x->i, !is_unsigned((LKind)x->type.kind));
+	default:
+		abort();
+	}
+}
+
+/* ------------------------------------------------------------ statements */
+
+static LLVMBasicBlockRef new_block(LP *p, const char *name)
+{
+	return LLVMAppendBasicBlockInContext(p->ctx, p->cur, name);
+}
+
+static int terminated(LP *p) { return LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(p->b)) != NULL; }
+
+static void branch(LP *p, LLVMBasicBlockRef to)
+{
+	if (!terminated(p))
+		LLVMBuildBr(p->b, to);
+}
+
+static void block(LP *p, LS s);
+
+static void store(LP *p, LLVMValueRef v, LLVMValueRef ptr, unsigned align)
+{
+	LLVMValueRef st = LLVMBuildStore(p->b, v, ptr);
+	LLVMSetAlignment(st, align);
+}
+
+static void stmt(LP *p, LS s)
+{
+	const LModule *m = p->m;
+	const LStmt *st = &m->s[s];
+	switch (st->op) {
+	case LS_FOR: {
+		LLVMValueRef slot = p->var[st->var];
+		LLVMTypeRef i64 = LLVMInt64TypeInContext(p->ctx);
+		if (st->a)
+			store(p, ex(p, st->a), slot, 8);
+		LLVMBasicBlockRef head = new_block(p, "for.head"), body = new_block(p, "for.body"),
+		                  latch = new_block(p, "for.latch"), exit = new_block(p, "for.end");
+		branch(p, head);
+		LLVMPositionBuilderAtEnd(p->b, head);
+		LLVMValueRef v = load(p, i64, slot, 8);
+		LLVMBuildCondBr(p->b, LLVMBuildICmp(p->b, LLVMIntSLT, v, ex(p, st->b), ""), body, exit);
+		LLVMPositionBuilderAtEnd(p->b, body);
+		block(p, st->body);
+		branch(p, latch);
+		LLVMPositionBuilderAtEnd(p->b, latch);
+		LLVMValueRef nv = LLVMBuildAdd(p->b, load(p, i64, slot, 8), LLVMConstInt(i64, (unsigned long long)st->step, 0), "");
+		store(p, nv, slot, 8);
+		LLVMBuildBr(p->b, head);
+		LLVMPositionBuilderAtEnd(p->b, exit);
+		return;
+	}
+	case LS_IF: {
+		LLVMBasicBlockRef then = new_block(p, "if.then"), join = new_block(p, "if.end");
+		LLVMBasicBlockRef other = st->orelse ? new_block(p, "if.else") : join;
+		LLVMBuildCondBr(p->b, ex(p, st->a), then, other);
+		LLVMPositionBuilderAtEnd(p->b, then);
+		block(p, st->body);
+		branch(p, join);
+		if (st->orelse) {
+			LLVMPositionBuilderAtEnd(p->b, other);
+			block(p, st->orelse);
+			branch(p, join);
+		}
+		LLVMPositionBuilderAtEnd(p->b, join);
+		return;
+	}
+	case LS_ASSIGN: {
+		const LVar *v = &m->v[st->var];
+		const LExpr *x = &m->e[st->a];
+		if (x->op == LE_AGG) {   /* a struct local, field by field */
+			for (int i = 0; i < x->nargs; i++) {
+				LLVMValueRef fp = LLVMBuildStructGEP2(p->b, p->st[v->type.sid], p->var[st->var], (unsigned)i, "");
+				LE it = lm_arg(m, x, i);
+				store(p, ex(p, it), fp, elem_align(m->e[it].type));
+			}
+			return;
+		}
+		store(p, ex(p, st->a), p->var[st->var], elem_align(v->type));
+		return;
+	}
+	case LS_STORE:
+		store(p, ex(p, st->b), ex(p, st->a), elem_align(m->e[st->b].type));
+		return;
+	case LS_EVAL:
+		ex(p, st->a);
+		return;
+	case LS_RETURN:
+		if (st->a)
+			LLVMBuildRet(p->b, ex(p, st->a));
+		else
+			LLVMBuildRetVoid(p->b);
+		LLVMPositionBuilderAtEnd(p->b, new_block(p, "after.ret"));   /* unreachable code, if any */
+		return;
+	case LS_MEMCPY:
+	case LS_MEMMOVE: {
+		LLVMValueRef d = ex(p, st->a), sp = ex(p, st->b), n = ex(p, st->c);
+		if (st->op == LS_MEMCPY)
+			LLVMBuildMemCpy(p->b, d, 4, sp, 4, n);
+		else
+			LLVMBuildMemMove(p->b, d, 4, sp, 4, n);
+		return;
+	}
+	default:
+		return;   /* COMMENT */
+	}
+}
+
+static void block(LP *p, LS s)
+{
+	for (; s; s = p->m->s[s].next)
+		stmt(p, s);
+}
+
+/* ------------------------------------------------------------ functions */
+
+static void add_attr(LP *p, LLVMValueRef f, const char *name)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+	LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(p->ctx, kind, 0));
+}
+
+static void add_string_attr(LP *p, LLVMValueRef f, const char *k, const char *v)
+{
+	LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+	                        LLVMCreateStringAttribute(p->ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+
+static void declare_function(LP *p, LF fi)
+{
+	const LFunc *f = &p->m->f[fi];
+	LLVMTypeRef params[LF_MAX_PARAMS];
+	for (int i = 0; i < f->nparams; i++)
+		params[i] = ty(p, p->m->v[f->params[i]].type);
+	p->fnty[fi] = LLVMFunctionType(ty(p, f->ret), params, (unsigned)f->nparams, 0);
+	LLVMValueRef fn = LLVMAddFunction(p->mod, f->name, p->fnty[fi]);
+	p->fn[fi] = fn;
+	if (f->linkage == LL_EXTERN)
+		return;
+	LLVMSetLinkage(fn, f->linkage == LL_STATIC ? LLVMInternalLinkage : LLVMExternalLinkage);
+	add_attr(p, fn, "nounwind");
+	if (f->is_inline)
+		add_attr(p, fn, "alwaysinline");
+	add_string_attr(p, fn, "target-cpu", p->t->cpu);
+	if (*p->t->features)
+		add_string_attr(p, fn, "target-features", p->t->features);
+}
+
+static void define_function(LP *p, LF fi)
+{
+	const LModule *m = p->m;
+	const LFunc *f = &m->f[fi];
+	p->cur = p->fn[fi];
+	LLVMBasicBlockRef entry = new_block(p, "entry");
+	LLVMPositionBuilderAtEnd(p->b, entry);
+	for (LV v = 1; v < m->nv; v++) {
+		if (m->v[v].func != fi)
+			continue;
+		LLVMTypeRef t = ty(p, m->v[v].type);
+		if (m->v[v].count)
+			t = LLVMArrayType2(t, (uint64_t)m->v[v].count);
+		p->var[v] = LLVMBuildAlloca(p->b, t, m->v[v].name);
+	}
+	for (int i = 0; i < f->nparams; i++) {
+		LLVMValueRef arg = LLVMGetParam(p->fn[fi], (unsigned)i);
+		LLVMSetValueName2(arg, m->v[f->params[i]].name, strlen(m->v[f->params[i]].name));
+		store(p, arg, p->var[f->params[i]], elem_align(m->v[f->params[i]].type));
+	}
+	block(p, f->body);
+	if (!terminated(p)) {
+		if (f->ret.kind == LK_VOID)
+			LLVMBuildRetVoid(p->b);
+		else
+			LLVMBuildUnreachable(p->b);
+	}
+}
+
+/* ------------------------------------------------------------ module */
+
+static void build_structs(LP *p)
+{
+	const LModule *m = p->m;
+	for (LStr s = 1; s < m->nst; s++) {
+		if (m->st[s].opaque) {
+			p->st[s] = NULL;
+			continue;
+		}
+		char name[128];
+		snprintf(name, sizeof name, "struct.%s", m->st[s].name);
+		p->st[s] = LLVMStructCreateNamed(p->ctx, name);
+	}
+	for (LStr s = 1; s < m->nst; s++) {
+		if (!p->st[s])
+			continue;
+		LLVMTypeRef fields[64];
+		int n = m->st[s].nfields < 64 ? m->st[s].nfields : 64;
+		for (int i = 0; i < n; i++)
+			fields[i] = ty(p, m->st[s].fields[i].type);
+		LLVMStructSetBody(p->st[s], fields, (unsigned)n, 0);
+	}
+}
+
+static void build_globals(LP *p)
+{
+	const LModule *m = p->m;
+	for (LG g = 1; g < m->ng; g++) {
+		const LGlobal *G = &m->g[g];
+		LLVMTypeRef t = ty(p, G->type);
+		if (G->count)
+			t = LLVMArrayType2(t, (uint64_t)G->count);
+		p->gl[g] = LLVMAddGlobal(p->mod, t, G->name);
+		LLVMSetGlobalConstant(p->gl[g], 1);
+		LLVMSetLinkage(p->gl[g], G->exported ? LLVMExternalLinkage : LLVMInternalLinkage);
+		LLVMSetAlignment(p->gl[g], 8);
+	}
+	/* initializers may refer to functions and other globals: after all exist */
+	for (LG g = 1; g < m->ng; g++)
+		LLVMSetInitializer(p->gl[g], constant(p, m->g[g].init));
+}
+
+/* Builds the LLVM module of m (NULL on failure, with err). */
+static LLVMModuleRef build_module(LP *p, LLVMTargetMachineRef tm, LfmError *err)
+{
+	const LModule *m = p->m;
+	p->mod = LLVMModuleCreateWithNameInContext("model", p->ctx);
+	LLVMSetSourceFileName(p->mod, "model", 5);
+	LLVMSetTarget(p->mod, p->t->triple);
+	LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+	LLVMSetModuleDataLayout(p->mod, dl);
+	LLVMDisposeTargetData(dl);
+	p->b = LLVMCreateBuilderInContext(p->ctx);
+	p->ptr = LLVMPointerTypeInContext(p->ctx, 0);
+	p->st = calloc((size_t)m->nst, sizeof *p->st);
+	p->fn = calloc((size_t)m->nf, sizeof *p->fn);
+	p->fnty = calloc((size_t)m->nf, sizeof *p->fnty);
+	p->gl = calloc((size_t)m->ng, sizeof *p->gl);
+	p->var = calloc((size_t)m->nv, sizeof *p->var);
+	if (!p->st || !p->fn || !p->fnty || !p->gl || !p->var) {
+		lfm_error(err, NULL, "LLVM backend: out of memory");
+		return NULL;
+	}
+	build_structs(p);
+	for (LF f = 1; f < m->nf; f++)
+		declare_function(p, f);
+	build_globals(p);
+	for (LF f = 1; f < m->nf; f++)
+		if (m->f[f].linkage != LL_EXTERN)
+			define_function(p, f);
+	char *msg = NULL;
+	if (LLVMVerifyModule(p->mod, LLVMReturnStatusAction, &msg)) {
+		lfm_error(err, NULL, "LLVM backend: the module does not verify: %.300s", msg ? msg : "?");
+		LLVMDisposeMessage(msg);
+		return NULL;
+	}
+	LLVMDisposeMessage(msg);
+	return p->mod;
+}
+
+static void free_lp(LP *p)
+{
+	if (p->b)
+		LLVMDisposeBuilder(p->b);
+	free(p->st);
+	free(p->fn);
+	free(p->fnty);
+	free(p->gl);
+	free(p->var);
+}
+
+LLVMTargetMachineRef llvm_target_machine(const Target *t, LfmError *err)
+{
+	LLVMTargetRef tgt;
+	char *msg = NULL;
+	if (LLVMGetTargetFromTriple(t->triple, &tgt, &msg)) {
+		lfm_error(err, NULL, "LLVM backend: %s", msg ? msg : "unknown target");
+		LLVMDisposeMessage(msg);
+		return NULL;
+	}
+	return LLVMCreateTargetMachine(tgt, t->triple, t->cpu, t->features, LLVMCodeGenLevelAggressive,
+	                               LLVMRelocPIC, LLVMCodeModelDefault);
+}
+
+int codegen_llvm(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
+                 const CodegenOptions *o, int embedded, LlvmEmit kind, const char *path, FILE *h_out,
+                 LfmError *err)
+{
+	LModule *m = lower_model(g, ck, t, blob_hash, o, err);
+	if (!m)
+		return -1;
+	int rc = -1;
+	LP p = {0};
+	p.m = m;
+	p.t = t;
+	p.ctx = LLVMContextCreate();
+	LLVMTargetMachineRef tm = llvm_target_machine(t, err);
+	LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+	char *msg = NULL;
+	if (!tm || !build_module(&p, tm, err))
+		goto out;
+	LLVMErrorRef e = LLVMRunPasses(p.mod, "default<O3>", tm, opts);
+	if (e) {
+		char *s = LLVMGetErrorMessage(e);
+		lfm_error(err, NULL, "LLVM backend: optimization failed: %s", s);
+		LLVMDisposeErrorMessage(s);
+		goto out;
+	}
+	if (kind == EMIT_LLVM_IR) {
+		if (LLVMPrintModuleToFile(p.mod, path, &msg)) {
+			lfm_error(err, path, "cannot write LLVM IR: %s", msg ? msg : "?");
+			goto out;
+		}
+	} else if (LLVMTargetMachineEmitToFile(tm, p.mod, path, kind == EMIT_LLVM_ASM ? LLVMAssemblyFile : LLVMObjectFile,
+	                                       &msg)) {
+		lfm_error(err, path, "LLVM cannot emit code: %s", msg ? msg : "?");
+		goto out;
+	}
+	rc = write_header(m, g, ck, blob_hash, o, embedded, h_out, err);
+out:
+	LLVMDisposeMessage(msg);
+	LLVMDisposePassBuilderOptions(opts);
+	free_lp(&p);
+	if (p.mod)
+		LLVMDisposeModule(p.mod);
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	LLVMContextDispose(p.ctx);
+	lm_free(m);
+	return rc;
+}
