@@ -760,6 +760,8 @@ LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint
 	L.err = err;
 	const LfmConfig *c = g->cfg;
 	m->comment = header_comment(&L, ck, o);
+	static const char *const includes[] = {"lfm2_abi.h", "model.h", NULL};
+	m->includes = includes;
 	for (int i = 0; i < g->n_weights; i++)
 		if (g->weights[i].dtype != DT_F32) {
 			lfm_error(err, NULL, "lowering: weight %s is stored as %s; this backend reads f32 weights only",

@@ -67,6 +67,9 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err);
 int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_t blob_hash,
                  const CodegenOptions *o, int embedded, FILE *h, LfmError *err);
 
+/* Builds, verifies, optimizes (default<O3>) and emits any module for t. */
+int llvm_emit_module(const LModule *m, const Target *t, LlvmEmit kind, const char *path, LfmError *err);
+
 /* Exponential of a float vector or scalar, expanded into the loop form
  * (range reduction + polynomial, ~1 ulp): the same code in every backend. */
 LE lower_exp(Lower *L, LE x);

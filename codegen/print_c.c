@@ -686,10 +686,11 @@ static void vector_helpers(CP *p)
 				continue;
 			const char *s = scalar_c((LKind)k);
 			const char *pre = vec_prefix((LKind)k);
+			const char *ps = k == LK_I8 ? "char" : s;   /* i8 pointers print as char */
 			out(p, "static inline %sx%d load_%sx%d(const %s *p) { %sx%d v; memcpy(&v, p, sizeof v); return v; }\n",
-			    pre, l, pre, l, k == LK_I8 ? "int8_t" : s, pre, l);
+			    pre, l, pre, l, ps, pre, l);
 			out(p, "static inline void store_%sx%d(%s *p, %sx%d v) { memcpy(p, &v, sizeof v); }\n", pre, l,
-			    s, pre, l);
+			    ps, pre, l);
 			out(p, "static inline %sx%d splat_%sx%d(%s s) { return (%sx%d){0} + s; }\n", pre, l, pre, l, s,
 			    pre, l);
 			if (k == LK_F32 || k == LK_F64 || k == LK_I32) {
@@ -710,6 +711,74 @@ static void vector_helpers(CP *p)
 			}
 		}
 	out(p, "\n");
+}
+
+/* DOT4_I8 / DOT2_BF16: the target's instruction when the C compiler is
+ * told it may use it (its feature macro), the lane loop otherwise. */
+static void dot_helpers(CP *p)
+{
+	const LModule *m = p->m;
+	int dot4[65] = {0}, dot2[65] = {0}, any = 0;
+	for (LE e = 1; e < m->ne; e++) {
+		if (m->e[e].op == LE_DOT4_I8)
+			any = dot4[m->e[e].type.lanes] = 1;
+		if (m->e[e].op == LE_DOT2_BF16)
+			any = dot2[m->e[e].type.lanes] = 1;
+	}
+	if (!any)
+		return;
+	out(p, "/* ------------------------------------------------------ dot products */\n\n"
+	       "#if defined(__x86_64__)\n#include <immintrin.h>\n#elif defined(__aarch64__)\n#include <arm_neon.h>\n#endif\n\n");
+	for (int n = 4; n <= 16; n *= 2) {
+		if (!dot4[n])
+			continue;
+		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: a unsigned, b signed bytes */\n"
+		       "static inline i32x%d dot4_i8_i32x%d(i32x%d acc, u8x%d a, i8x%d b)\n{\n", n, n, n, 4 * n, 4 * n);
+		if (n == 16)
+			out(p, "#if defined(__AVX512VNNI__)\n"
+			       "\treturn (i32x16)_mm512_dpbusd_epi32((__m512i)acc, (__m512i)a, (__m512i)b);\n#else\n");
+		else if (n == 8)
+			out(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
+			       "\treturn (i32x8)_mm256_dpbusd_epi32((__m256i)acc, (__m256i)a, (__m256i)b);\n"
+			       "#elif defined(__AVXVNNI__)\n"
+			       "\treturn (i32x8)_mm256_dpbusd_avx_epi32((__m256i)acc, (__m256i)a, (__m256i)b);\n#else\n");
+		else
+			out(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
+			       "\treturn (i32x4)_mm_dpbusd_epi32((__m128i)acc, (__m128i)a, (__m128i)b);\n"
+			       "#elif defined(__AVXVNNI__)\n"
+			       "\treturn (i32x4)_mm_dpbusd_avx_epi32((__m128i)acc, (__m128i)a, (__m128i)b);\n"
+			       "#elif defined(__ARM_FEATURE_DOTPROD)\n"
+			       "\t/* sdot is signed x signed: a = (a ^ 0x80) + 128 */\n"
+			       "\tint8x16_t flip = veorq_s8((int8x16_t)a, vdupq_n_s8(-128));\n"
+			       "\tint32x4_t s = vdotq_s32((int32x4_t)acc, flip, (int8x16_t)b);\n"
+			       "\tint32x4_t c = vdotq_s32(vdupq_n_s32(0), vdupq_n_s8(1), (int8x16_t)b);\n"
+			       "\treturn (i32x4)vaddq_s32(s, vshlq_n_s32(c, 7));\n#else\n");
+		out(p, "\tfor (int j = 0; j < %d; j++)\n"
+		       "\t\tfor (int q = 0; q < 4; q++)\n"
+		       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
+		       "\treturn acc;\n#endif\n}\n\n", n);
+	}
+	if (dot2[4] || dot2[8] || dot2[16])
+		out(p, "static inline float bf16_f32(int16_t h)\n{\n\tuint32_t u = (uint32_t)(uint16_t)h << 16;\n"
+		       "\tfloat f;\n\tmemcpy(&f, &u, sizeof f);\n\treturn f;\n}\n\n");
+	for (int n = 4; n <= 16; n *= 2) {
+		if (!dot2[n])
+			continue;
+		out(p, "/* acc[j] += a[2j] b[2j] + a[2j+1] b[2j+1]: bf16 values held as int16 */\n"
+		       "static inline f32x%d dot2_bf16_f32x%d(f32x%d acc, i16x%d a, i16x%d b)\n{\n", n, n, n, 2 * n, 2 * n);
+		if (n == 16)
+			out(p, "#if defined(__AVX512BF16__)\n"
+			       "\treturn (f32x16)_mm512_dpbf16_ps((__m512)acc, (__m512bh)a, (__m512bh)b);\n#else\n");
+		else if (n == 8)
+			out(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n"
+			       "\treturn (f32x8)_mm256_dpbf16_ps((__m256)acc, (__m256bh)a, (__m256bh)b);\n#else\n");
+		else
+			out(p, "#if defined(__ARM_FEATURE_BF16_VECTOR_ARITHMETIC)\n"
+			       "\treturn (f32x4)vbfdotq_f32((float32x4_t)acc, (bfloat16x8_t)a, (bfloat16x8_t)b);\n#else\n");
+		out(p, "\tfor (int j = 0; j < %d; j++)\n"
+		       "\t\tacc[j] += bf16_f32(a[2 * j]) * bf16_f32(b[2 * j]) + bf16_f32(a[2 * j + 1]) * bf16_f32(b[2 * j + 1]);\n"
+		       "\treturn acc;\n#endif\n}\n\n", n);
+	}
 }
 
 static void defines(CP *p)
@@ -786,10 +855,14 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
 			p.exp_used[m->e[e].type.kind][m->e[e].type.lanes] = 1;
 
 	comment_block(&p, m->comment, "");
-	out(&p, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"lfm2_abi.h\"\n"
-	        "#include \"model.h\"\n\n");
+	out(&p, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n");
+	for (const char *const *inc = m->includes; inc && *inc; inc++)
+		out(&p, "#include \"%s\"\n", *inc);
+	if (m->includes)
+		out(&p, "\n");
 	defines(&p);
 	vector_helpers(&p);
+	dot_helpers(&p);
 	out(&p, "/* ---------------------------------------------------------------- types */\n\n");
 	structs(&p);
 	out(&p, "/* --------------------------------------------------------------- tables */\n\n");

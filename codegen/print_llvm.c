@@ -687,7 +687,7 @@ static void free_lp(LP *p)
 	free(p->var);
 }
 
-LLVMTargetMachineRef llvm_target_machine(const Target *t, LfmError *err)
+static LLVMTargetMachineRef llvm_target_machine(const Target *t, LfmError *err)
 {
 	LLVMTargetRef tgt;
 	char *msg = NULL;
@@ -700,13 +700,8 @@ LLVMTargetMachineRef llvm_target_machine(const Target *t, LfmError *err)
 	                               LLVMRelocPIC, LLVMCodeModelDefault);
 }
 
-int codegen_llvm(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
-                 const CodegenOptions *o, int embedded, LlvmEmit kind, const char *path, FILE *h_out,
-                 LfmError *err)
+int llvm_emit_module(const LModule *m, const Target *t, LlvmEmit kind, const char *path, LfmError *err)
 {
-	LModule *m = lower_model(g, ck, t, blob_hash, o, err);
-	if (!m)
-		return -1;
 	int rc = -1;
 	LP p = {0};
 	p.m = m;
@@ -734,7 +729,7 @@ int codegen_llvm(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t
 		lfm_error(err, path, "LLVM cannot emit code: %s", msg ? msg : "?");
 		goto out;
 	}
-	rc = write_header(m, g, ck, blob_hash, o, embedded, h_out, err);
+	rc = 0;
 out:
 	LLVMDisposeMessage(msg);
 	LLVMDisposePassBuilderOptions(opts);
@@ -744,6 +739,19 @@ out:
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMContextDispose(p.ctx);
+	return rc;
+}
+
+int codegen_llvm(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
+                 const CodegenOptions *o, int embedded, LlvmEmit kind, const char *path, FILE *h_out,
+                 LfmError *err)
+{
+	LModule *m = lower_model(g, ck, t, blob_hash, o, err);
+	if (!m)
+		return -1;
+	int rc = llvm_emit_module(m, t, kind, path, err);
+	if (!rc)
+		rc = write_header(m, g, ck, blob_hash, o, embedded, h_out, err);
 	lm_free(m);
 	return rc;
 }

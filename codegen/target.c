@@ -340,22 +340,22 @@ void target_feature_summary(const Target *t, char *buf, size_t n)
 }
 
 /* --features for GCC: x86 "+avx2" -> -mavx2; aarch64 appended to -mcpu. */
-int target_cc_flags(const Target *t, char flags[][96], int max)
+int target_cc_flags(const Target *t, char flags[][256], int max)
 {
 	int k = 0;
 	if (t->arch == ARCH_X86_64) {
-		snprintf(flags[k++], 96, "-march=%s", t->cpu_is_host ? "native" : t->cpu);
+		snprintf(flags[k++], 256, "-march=%s", t->cpu_is_host ? "native" : t->cpu);
 		const char *p = t->user_features;
 		while (*p && k < max) {
 			size_t n = strcspn(p, ",");
-			snprintf(flags[k++], 96, "-m%s%.*s", p[0] == '-' ? "no-" : "", (int)n - 1, p + 1);
+			snprintf(flags[k++], 256, "-m%s%.*s", p[0] == '-' ? "no-" : "", (int)n - 1, p + 1);
 			p += n;
 			if (*p == ',')
 				p++;
 		}
 		return k;
 	}
-	char mods[400] = "";
+	char mods[200] = "";
 	size_t j = 0;
 	const char *p = t->user_features;
 	while (*p) {
@@ -369,11 +369,11 @@ int target_cc_flags(const Target *t, char flags[][96], int max)
 			break;
 	}
 	if (t->cpu_is_host)
-		snprintf(flags[k++], 96, "-mcpu=native%s", mods);
+		snprintf(flags[k++], 256, "-mcpu=native%s", mods);
 	else if (!strcmp(t->cpu, "generic"))
-		snprintf(flags[k++], 96, "-march=armv8-a%s", mods);
+		snprintf(flags[k++], 256, "-march=armv8-a%s", mods);
 	else
-		snprintf(flags[k++], 96, "-mcpu=%s%s", t->cpu, mods);
+		snprintf(flags[k++], 256, "-mcpu=%.50s%s", t->cpu, mods);
 	return k;
 }
 

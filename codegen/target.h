@@ -62,7 +62,7 @@ void target_feature_summary(const Target *t, char *buf, size_t n);
 
 /* Flags for a GCC-compatible C compiler building for t: -march/-mcpu and
  * feature switches, written into argv-ready strings (at most max). */
-int target_cc_flags(const Target *t, char flags[][96], int max);
+int target_cc_flags(const Target *t, char flags[][256], int max);
 
 /* The C compiler to use for t: "cc" on the host, else "<arch>-linux-gnu-gcc". */
 void target_default_cc(const Target *t, char *buf, size_t n);

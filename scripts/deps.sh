@@ -2,11 +2,14 @@
 # deps.sh [--cross] — make sure the Debian packages lfm2c needs are present.
 #
 # As root, missing packages are installed with apt-get; otherwise the exact
-# apt-get command is printed and the script exits non-zero.  --cross adds
-# what the aarch64 cross-compilation tests need.
+# apt-get command is printed and the script exits non-zero.  llvm-19-dev is
+# the LLVM backend (libLLVM 19 and its C API headers); the aarch64 cross
+# compiler, its libc and qemu-user build and run the aarch64 tests (the
+# test suite skips those without them).  --cross is kept as an alias: the
+# cross packages are always wanted now.
 set -eu
-pkgs="gcc make cmake pkg-config libc6-dev libcjson-dev libxxhash-dev libutf8proc-dev"
-[ "${1:-}" = "--cross" ] && pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+pkgs="gcc make cmake pkg-config libc6-dev libcjson-dev libxxhash-dev libutf8proc-dev llvm-19-dev"
+pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 missing=""
 for p in $pkgs; do

@@ -20,6 +20,9 @@
 #       before the first small-gap step must match (a correct f32 build may
 #       pick the other token there, and everything after it then differs).
 #
+# $E2E_RUNNER, if set, prefixes every lfm2-run command (tests/cross runs
+# aarch64 builds with E2E_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu").
+#
 # Exit 0 on success; on failure one line saying which step failed and why
 # (the tools' own output is shown above it in the ctest log).
 set -u
@@ -52,7 +55,7 @@ cmd_logits() {
 	[ -x "$out/lfm2-run" ] || die "$out/lfm2-run is missing (did the compile step fail?)"
 	rm -f "$out/got.npy"
 	echo "$ $out/lfm2-run --tokens $tokens --logits $out/got.npy"
-	"$out/lfm2-run" --tokens "$tokens" --logits "$out/got.npy" || die "lfm2-run exited with status $?"
+	${E2E_RUNNER:-} "$out/lfm2-run" --tokens "$tokens" --logits "$out/got.npy" || die "lfm2-run exited with status $?"
 	[ -f "$out/got.npy" ] || die "lfm2-run did not write $out/got.npy"
 	echo "$ npycmp $out/got.npy $fx/logits.npy --rel $rel"
 	"$npycmp" "$out/got.npy" "$fx/logits.npy" --rel "$rel" || die "logits differ from the oracle (npycmp status $?)"
@@ -66,7 +69,7 @@ cmd_pair() {
 		[ -x "$o/lfm2-run" ] || die "$o/lfm2-run is missing (did the compile step fail?)"
 		rm -f "$o/pair.npy"
 		echo "$ $o/lfm2-run --tokens $tokens --logits $o/pair.npy"
-		"$o/lfm2-run" --tokens "$tokens" --logits "$o/pair.npy" || die "$o/lfm2-run exited with status $?"
+		${E2E_RUNNER:-} "$o/lfm2-run" --tokens "$tokens" --logits "$o/pair.npy" || die "$o/lfm2-run exited with status $?"
 	done
 	echo "$ npycmp $a/pair.npy $b/pair.npy --rel $rel"
 	"$npycmp" "$a/pair.npy" "$b/pair.npy" --rel "$rel" || die "the two builds' logits differ (npycmp status $?)"
@@ -89,7 +92,7 @@ cmd_greedy() {
 		!stop && $1 + 0 >= m + 0 { k++; next } { stop = 1 } END { print k + 0 }')
 	[ -x "$out/lfm2-run" ] || die "$out/lfm2-run is missing (did the compile step fail?)"
 	echo "$ $out/lfm2-run --tokens $prompt -n $n --temp 0"
-	got=$("$out/lfm2-run" --tokens "$prompt" -n "$n" --temp 0) || die "lfm2-run exited with status $?"
+	got=$(${E2E_RUNNER:-} "$out/lfm2-run" --tokens "$prompt" -n "$n" --temp 0) || die "lfm2-run exited with status $?"
 	got=$(printf '%s\n' "$got" | tr -d ' \r')
 	echo "got:  $got"
 	echo "want: $want (oracle; $k of $n steps have top1-top2 gap >= $min_gap)"

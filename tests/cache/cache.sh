@@ -1,0 +1,69 @@
+#!/bin/sh
+# cache.sh LFM2C MODEL OUT NPYCMP — the build cache of lfm2c compile.
+#   1. a first compile builds ("compiled ..."), and stores one entry in
+#      $XDG_CACHE_HOME/lfm2c;
+#   2. the same compile into another directory is a cache hit (says so on
+#      stderr), its files are identical to the first's, lfm2-run is
+#      executable and its logits match the oracle;
+#   3. --no-cache rebuilds (no "cache hit"), adds no entry;
+#   4. another option (--backend c) is a miss, then a hit;
+#   5. an entry without its MANIFEST (an interrupted store) is a miss;
+#   6. without XDG_CACHE_HOME the cache is ~/.cache/lfm2c.
+set -eu
+lfm2c=$1 model=$2 out=$3 npycmp=$4
+rm -rf "$out"
+mkdir -p "$out"
+export XDG_CACHE_HOME="$out/xdg"
+cache=$XDG_CACHE_HOME/lfm2c
+fail() { echo "cache: FAIL: $*"; exit 1; }
+compile() {   # compile DIR OPTIONS... -> stderr in DIR.err
+	d=$1
+	shift
+	"$lfm2c" compile "$model" -o "$d" "$@" 2>"$d.err" || { cat "$d.err"; fail "compile $d"; }
+	cat "$d.err"
+}
+hit() { grep -q "cache hit" "$1.err"; }
+entries() { find "$cache" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | grep -vc /tmp- || true; }
+same_tree() {
+	(cd "$1" && find . -type f | sort) > "$out/list1"
+	(cd "$2" && find . -type f | sort) > "$out/list2"
+	cmp -s "$out/list1" "$out/list2" || fail "$1 and $2 hold different files"
+	while read -r f; do cmp -s "$1/$f" "$2/$f" || fail "$f differs between $1 and $2"; done < "$out/list1"
+}
+
+compile "$out/a"
+hit "$out/a" && fail "first compile was a cache hit"
+grep -q "^lfm2c: compiled" "$out/a.err" || fail "first compile did not say it compiled"
+[ "$(entries)" = 1 ] || fail "expected 1 cache entry, found $(entries)"
+echo "ok   first compile builds and stores one entry"
+
+compile "$out/b"
+hit "$out/b" || fail "second compile was not a cache hit"
+same_tree "$out/a" "$out/b"
+[ -x "$out/b/lfm2-run" ] || fail "cached lfm2-run is not executable"
+"$out/b/lfm2-run" --tokens "$(head -n 1 "$model/tokens.txt")" --logits "$out/b.npy" 2>/dev/null
+"$npycmp" "$out/b.npy" "$model/logits.npy" --rel 1e-4 >/dev/null || fail "cached lfm2-run logits"
+echo "ok   second compile is a cache hit, identical files, working lfm2-run"
+
+compile "$out/c" --no-cache
+hit "$out/c" && fail "--no-cache was a cache hit"
+[ "$(entries)" = 1 ] || fail "--no-cache changed the cache"
+same_tree "$out/a" "$out/c"
+echo "ok   --no-cache rebuilds (the same bytes) and leaves the cache alone"
+
+compile "$out/d" --backend c
+hit "$out/d" && fail "--backend c hit the LLVM build's entry"
+compile "$out/e" --backend c
+hit "$out/e" || fail "repeated --backend c compile was not a hit"
+[ "$(entries)" = 2 ] || fail "expected 2 entries, found $(entries)"
+echo "ok   other options: a miss, then a hit"
+
+for e in "$cache"/*; do rm -f "$e/MANIFEST"; done
+compile "$out/f"
+hit "$out/f" && fail "an entry without MANIFEST was used"
+echo "ok   an incomplete entry is a miss"
+
+unset XDG_CACHE_HOME
+HOME="$out/home" "$lfm2c" compile "$model" -o "$out/g" 2>/dev/null
+[ -n "$(ls "$out/home/.cache/lfm2c" 2>/dev/null)" ] || fail "no entry in \$HOME/.cache/lfm2c"
+echo "ok   without XDG_CACHE_HOME the cache is ~/.cache/lfm2c"

@@ -1,0 +1,77 @@
+/*
+ * dot_gen.c — builds the target dot-product operations of the loop form
+ * (DOT4_I8, DOT2_BF16) into small kernels and prints them with either
+ * backend, so dot.sh can check that each target gets its instruction
+ * (vpdpbusd, sdot, vdpbf16ps, bfdot) or the portable expansion, and that
+ * every variant computes the same numbers as dot_harness.c's scalar loop.
+ *
+ *   dot_gen llvm|c OUT TRIPLE CPU FEATURES [asm]
+ *
+ * Kernels, for n in 4, 8, 16:
+ *   void dot4_x{n}(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks)
+ *       acc[j] += sum over blocks of sum_q a[4j+q] * b[4j+q]   (4n bytes a block)
+ *   void dot2_x{n}(float *acc, const int16_t *a, const int16_t *b, int64_t blocks)
+ *       acc[j] += sum over blocks of a[2j] b[2j] + a[2j+1] b[2j+1]   (bf16 as int16)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lower.h"
+
+static void kernel(LModule *m, int dot4, int n)
+{
+	LKind acck = dot4 ? LK_I32 : LK_F32, ak = dot4 ? LK_U8 : LK_I16, bk = dot4 ? LK_I8 : LK_I16;
+	int per = dot4 ? 4 : 2;
+	LF f = lm_func(m, lm_fmt(m, "%s_x%d", dot4 ? "dot4" : "dot2", n), lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	LV acc = lm_param(m, f, "acc", lt_ptr(acck, 0));
+	LV a = lm_param(m, f, "a", lt_ptr(ak, 1));
+	LV b = lm_param(m, f, "b", lt_ptr(bk, 1));
+	LV blocks = lm_param(m, f, "blocks", lt_scalar(LK_I64));
+	lb_begin(m, f);
+	LV s = lb_let(m, "s", lt_vec(acck, n), le_load(m, le_var(m, acc), n));
+	LV i = lm_local(m, "i", lt_scalar(LK_I64));
+	lb_for(m, i, le_i64(m, 0), le_var(m, blocks), 1);
+	LE off = le_mul(m, le_var(m, i), le_i64(m, (int64_t)per * n));
+	LE av = le_load(m, le_at(m, le_var(m, a), off), per * n);
+	LE bv = le_load(m, le_at(m, le_var(m, b), off), per * n);
+	lb_assign(m, s, dot4 ? le_dot4_i8(m, le_var(m, s), av, bv) : le_dot2_bf16(m, le_var(m, s), av, bv));
+	lb_end(m);
+	lb_store(m, le_var(m, acc), le_var(m, s));
+	lb_finish(m);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 6) {
+		fprintf(stderr, "usage: dot_gen llvm|c OUT TRIPLE CPU FEATURES [asm]\n");
+		return 2;
+	}
+	LfmError err = {{0}};
+	Target t;
+	if (target_resolve(&t, argv[3], argv[4], argv[5], &err)) {
+		fprintf(stderr, "dot_gen: %s\n", err.msg);
+		return 1;
+	}
+	LModule *m = lm_new();
+	if (!m)
+		return 1;
+	m->comment = "dot-product kernels for tests/llvm/dot.sh";
+	for (int n = 4; n <= 16; n *= 2) {
+		kernel(m, 1, n);
+		kernel(m, 0, n);
+	}
+	char msg[256];
+	int rc = lm_verify(m, msg, sizeof msg);
+	if (rc)
+		fprintf(stderr, "dot_gen: %s\n", msg);
+	else if (!strcmp(argv[1], "c")) {
+		FILE *f = fopen(argv[2], "w");
+		rc = !f || print_c(m, &t, f, &err) || fclose(f);
+	} else {
+		rc = llvm_emit_module(m, &t, argc > 6 ? EMIT_LLVM_ASM : EMIT_LLVM_OBJ, argv[2], &err);
+	}
+	if (rc && err.msg[0])
+		fprintf(stderr, "dot_gen: %s\n", err.msg);
+	lm_free(m);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * dot_harness.c — runs the kernels of dot_gen.c against scalar loops.
+ * Integer results must be exact; bf16 ones within 1e-6 relative (the
+ * instructions may round the intermediate sums differently).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DECL(n) \
+	void dot4_x##n(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks); \
+	void dot2_x##n(float *acc, const int16_t *a, const int16_t *b, int64_t blocks);
+DECL(4)
+DECL(8)
+DECL(16)
+
+enum { BLOCKS = 37, MAXN = 16 };
+static uint8_t ua[BLOCKS * 4 * MAXN];
+static int8_t sb[BLOCKS * 4 * MAXN];
+static int16_t ha[BLOCKS * 2 * MAXN], hb[BLOCKS * 2 * MAXN];
+
+static uint32_t rng = 12345;
+static uint32_t next(void)
+{
+	rng = rng * 1664525u + 1013904223u;
+	return rng >> 8;
+}
+
+static float bf(int16_t h)
+{
+	uint32_t u = (uint32_t)(uint16_t)h << 16;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+static int16_t to_bf(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return (int16_t)(u >> 16);
+}
+
+static int check(int n, void (*d4)(int32_t *, const uint8_t *, const int8_t *, int64_t),
+                 void (*d2)(float *, const int16_t *, const int16_t *, int64_t))
+{
+	int32_t acc[MAXN], want[MAXN];
+	float facc[MAXN];
+	double fwant[MAXN], scale = 0;
+	for (int j = 0; j < n; j++) {
+		acc[j] = want[j] = (int32_t)(next() % 1000) - 500;
+		facc[j] = (float)(j - 3);
+		fwant[j] = facc[j];
+	}
+	for (int k = 0; k < BLOCKS; k++)
+		for (int j = 0; j < n; j++) {
+			for (int q = 0; q < 4; q++)
+				want[j] += ua[k * 4 * n + 4 * j + q] * sb[k * 4 * n + 4 * j + q];
+			for (int q = 0; q < 2; q++) {
+				double p = (double)bf(ha[k * 2 * n + 2 * j + q]) * bf(hb[k * 2 * n + 2 * j + q]);
+				fwant[j] += p;
+				scale += fabs(p);
+			}
+		}
+	d4(acc, ua, sb, BLOCKS);
+	d2(facc, ha, hb, BLOCKS);
+	int bad = 0;
+	for (int j = 0; j < n; j++) {
+		if (acc[j] != want[j]) {
+			printf("dot4_x%d lane %d: %d, want %d\n", n, j, (int)acc[j], (int)want[j]);
+			bad = 1;
+		}
+		if (fabs(facc[j] - fwant[j]) > 1e-6 * (scale + 1)) {
+			printf("dot2_x%d lane %d: %.9g, want %.9g\n", n, j, facc[j], fwant[j]);
+			bad = 1;
+		}
+	}
+	printf("%s dot4_x%d, dot2_x%d\n", bad ? "FAIL" : "ok  ", n, n);
+	return bad;
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof ua; i++) {
+		ua[i] = (uint8_t)next();
+		sb[i] = (int8_t)next();
+	}
+	for (size_t i = 0; i < sizeof ha / sizeof ha[0]; i++) {
+		ha[i] = to_bf(((float)(next() % 2001) - 1000.0f) / 256.0f);
+		hb[i] = to_bf(((float)(next() % 2001) - 1000.0f) / 512.0f);
+	}
+	int bad = check(4, dot4_x4, dot2_x4) | check(8, dot4_x8, dot2_x8) | check(16, dot4_x16, dot2_x16);
+	return bad;
+}
