@@ -16,7 +16,7 @@ echo "== tests (build/)"
 
 if [ $quick = 0 ]; then
 	echo "== tests under ASan + UBSan (build-asan/)"
-	sh "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLFM2C_SANITIZE=ON
+	sh "$root/scripts/build.sh" "$root/build-asan" -DLFM2C_SANITIZE=ON   # optimized: -O2 -g
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	export LFM2C_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -g"
 	(cd "$root/build-asan" && ctest -j"$jobs" --output-on-failure)
