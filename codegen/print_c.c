@@ -200,7 +200,8 @@ static int prec_of(const LModule *m, LE e)
 	case LE_ADD: case LE_SUB: case LE_PTR_ADD: case LE_FMA: return P_ADD;
 	case LE_MUL: case LE_DIV: case LE_REM: return P_MUL;
 	case LE_MIN: case LE_MAX: case LE_SELECT: return P_COND;
-	case LE_NEG: case LE_ADDR: case LE_PTR_CAST: return P_UNARY;
+	case LE_ADDR: return m->v[x->i].count ? P_PRIMARY : P_UNARY;   /* an array is its address */
+	case LE_NEG: case LE_PTR_CAST: return P_UNARY;
 	case LE_CONVERT: return x->type.lanes > 1 ? P_PRIMARY : P_UNARY;
 	case LE_LT: case LE_LE: return P_REL;
 	case LE_EQ: case LE_NE: return P_EQ;
