@@ -16,7 +16,8 @@
  * (weights.o, an ELF object lfm2c writes itself; see codegen/elf_blob.c).
  *
  * Outputs per --emit (all with model.h, runtime/ and weights.bin, or
- * weights.o + embed.c when embedding):
+ * weights.o + embed.c when embedding; and tokenizer.bin, the tokenizer
+ * table lfm2-run reads for text, when the checkpoint has tokenizer.json):
  *   exe   lfm2-run, and model.o (llvm) or model.c (c)
  *   obj   model.o            asm  model.s         llvm  model.ll (llvm only)
  *   c     model.c (c only; --emit c alone selects the C backend)
@@ -57,6 +58,7 @@
 #include "codegen.h"
 #include "driver.h"
 #include "passes.h"
+#include "tokenizer.h"
 
 #ifndef LFM2C_VERSION
 #define LFM2C_VERSION "dev"
@@ -142,6 +144,8 @@ static void stage_discard(Stage *s)
 		unlink(s->path[i]);
 	snprintf(p, sizeof p, "%s/runtime", s->root);
 	rmdir(p);
+	snprintf(p, sizeof p, "%s/obj", s->root);
+	rmdir(p);
 	rmdir(s->root);
 	if (s->created_out)
 		rmdir(s->out);
@@ -163,6 +167,8 @@ static int stage_commit(Stage *s, LfmError *err)
 			return lfm_error(err, to, "cannot move into place: %s", strerror(errno));
 	}
 	snprintf(to, sizeof to, "%s/runtime", s->root);
+	rmdir(to);
+	snprintf(to, sizeof to, "%s/obj", s->root);
 	rmdir(to);
 	rmdir(s->root);
 	return 0;
@@ -282,7 +288,7 @@ static void common_flags(Argv *v, const Target *t, int arch_flags)
 	arg(v, "-std=gnu11");
 	arg(v, "-O3");
 	if (arch_flags) {
-		char fl[16][96];
+		char fl[16][256];
 		int k = target_cc_flags(t, fl, 16);
 		for (int i = 0; i < k; i++)
 			arg(v, "%s", fl[i]);
@@ -319,19 +325,116 @@ static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag
 	return run_in(st->root, v.v, verbose, NULL, 0) ? cc_failed(cc, "compiling model.c", err) : 0;
 }
 
-/* Links lfm2-run from the model, the runtime sources and (embedded) the
- * blob object, all named relative to the stage. */
-static int cc_link(const CompileArgs *a, const char *cc, const Target *t, Stage *st, LfmError *err)
+/* Starts argv in dir without waiting; returns the pid or -1. */
+static pid_t spawn_in(const char *dir, char *const argv[], int verbose)
 {
+	if (verbose) {
+		fprintf(stderr, "(in %s) ", dir);
+		for (int i = 0; argv[i]; i++)
+			fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
+		fputc('\n', stderr);
+	}
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(dir))
+			_exit(126);
+		execvp(argv[0], argv);
+		fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_ok(pid_t pid)
+{
+	int status;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The runtime as objects in the stage's obj/ (temporary files): the same
+ * for every model of a target, so they are compiled once per compiler,
+ * flags and sources and kept in the build cache (unless --no-cache).
+ * Compiled from the staged runtime/ on relative paths, they are the same
+ * bytes whether they come from the cache or not, and so is lfm2-run. */
+static int runtime_objects(const CompileArgs *a, const char *cc, const char *cc_version, const Target *t,
+                           Stage *st, char objs[][128], int *nobj, LfmError *err)
+{
+	static char names[MAX_OUTPUTS][128];
+	int n = 0;
+	Argv base = {0};
+	arg(&base, "%s", cc);
+	common_flags(&base, t, a->backend_c);
+	if (strcmp(a->symbol, "lfm2_model"))
+		arg(&base, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
+	CacheKey k = {{0}, 0};
+	cache_key_add(&k, "runtime-objects", "1");
+	cache_key_add(&k, "cc-version", "%s", cc_version);
+	for (int i = 0; i < base.n; i++)
+		cache_key_add(&k, "flag", "%s", base.v[i]);
+	for (int i = 0; i < st->n; i++) {
+		const char *r = st->rel[i];
+		size_t len = strlen(r);
+		if (strncmp(r, "runtime/", 8))
+			continue;
+		cache_key_add(&k, r, "%016" PRIx64, cache_file_hash(st->path[i]));   /* .c and .h */
+		if (len > 2 && !strcmp(r + len - 2, ".c") && n < MAX_OUTPUTS)
+			snprintf(names[n++], sizeof names[0], "obj/%.*s.o", (int)(len - 10), r + 8);
+	}
+	uint64_t key = cache_key_hash(&k);
+	char dir[1100];
+	snprintf(dir, sizeof dir, "%s/obj", st->root);
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		return lfm_error(err, dir, "cannot create directory: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		if (!stage_file(st, names[i], 0, err))
+			return -1;
+		snprintf(objs[i], 128, "%.127s", names[i]);
+	}
+	*nobj = n;
+	static char got[MAX_OUTPUTS][128];
+	if (!a->no_cache && cache_fetch(key, st->root, got, MAX_OUTPUTS, err) == n)
+		return 0;
+	/* compile them, two at a time */
+	pid_t pids[MAX_OUTPUTS];
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		Argv v = base;
+		for (int j = 0; j < v.n; j++)
+			v.v[j] = v.store[j];
+		arg(&v, "-c");
+		arg(&v, "runtime/%.*s.c", (int)(strlen(names[i]) - 6), names[i] + 4);
+		arg(&v, "-o");
+		arg(&v, "%s", names[i]);
+		if (i >= 2 && !wait_ok(pids[i - 2]))
+			failed = 1;
+		pids[i] = spawn_in(st->root, v.v, a->verbose);
+	}
+	for (int i = n - 2 < 0 ? 0 : n - 2; i < n; i++)
+		if (!wait_ok(pids[i]))
+			failed = 1;
+	if (failed)
+		return cc_failed(cc, "compiling the runtime", err);
+	if (!a->no_cache)
+		cache_store(key, st->root, names, n);
+	return 0;
+}
+
+/* Links lfm2-run from the model, the runtime objects and (embedded) the
+ * blob object, all named relative to the stage. */
+static int cc_link(const CompileArgs *a, const char *cc, const char *cc_version, const Target *t, Stage *st,
+                   LfmError *err)
+{
+	static char objs[MAX_OUTPUTS][128];
+	int nobj = 0;
+	if (runtime_objects(a, cc, cc_version, t, st, objs, &nobj, err))
+		return -1;
 	Argv v = {0};
 	arg(&v, "%s", cc);
 	common_flags(&v, t, a->backend_c);
 	arg(&v, "%s", a->backend_c ? "model.c" : "model.o");
-	for (int i = 0; i < st->n; i++) {
-		size_t len = strlen(st->rel[i]);
-		if (!strncmp(st->rel[i], "runtime/", 8) && len > 2 && !strcmp(st->rel[i] + len - 2, ".c"))
-			arg(&v, "%s", st->rel[i]);
-	}
+	for (int i = 0; i < nobj; i++)
+		arg(&v, "%s", objs[i]);
 	if (a->embed) {
 		arg(&v, "embed.c");
 		arg(&v, "weights.o");
@@ -339,8 +442,6 @@ static int cc_link(const CompileArgs *a, const char *cc, const Target *t, Stage 
 		if (t->arch == ARCH_AARCH64)
 			arg(&v, "-Wl,-T,embed.ld");
 	}
-	if (strcmp(a->symbol, "lfm2_model"))
-		arg(&v, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
 	arg(&v, "-o");
 	arg(&v, "lfm2-run");
 	arg(&v, "-lm");
@@ -505,6 +606,20 @@ static int emit_model(const CompileArgs *a, const Target *t, const char *cc, con
 	return 0;
 }
 
+/* OUT/tokenizer.bin from the checkpoint's tokenizer.json and friends, if any. */
+static int write_tokenizer(const CompileArgs *a, Stage *st, LfmError *err)
+{
+	void *bytes = NULL;
+	size_t n = 0;
+	int k = lfm_tokenizer_build(a->model_dir, &bytes, &n, err);
+	if (k <= 0)
+		return k;
+	const char *path = stage_file(st, "tokenizer.bin", 1, err);
+	int rc = path ? write_bytes(path, bytes, n, err) : -1;
+	free(bytes);
+	return rc;
+}
+
 /* --embed-weights: weights.o (+ embed.c, + embed.ld on aarch64). */
 static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const char *blob, LfmError *err)
 {
@@ -525,7 +640,7 @@ static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const
 
 /* Everything the outputs depend on, as text; its hash is the cache key. */
 static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const char *cc,
-                            int verbose)
+                            const char *cc_version, int verbose)
 {
 	CacheKey k = {{0}, 0};
 	unsigned maj, min, pat;
@@ -536,6 +651,13 @@ static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpo
 	cache_key_add(&k, "llvm", "%u.%u.%u", maj, min, pat);
 	cache_key_add(&k, "config", "%016" PRIx64, ck->config_hash);
 	cache_key_add(&k, "model", "%016" PRIx64, ck->model_hash);   /* config + every tensor's hash */
+	static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+	                                        "generation_config.json"};
+	for (int i = 0; i < 4; i++) {
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", a->model_dir, tok_files[i]);
+		cache_key_add(&k, tok_files[i], "%016" PRIx64, cache_file_hash(path));
+	}
 	cache_key_add(&k, "backend", "%s", a->backend_c ? "c" : "llvm");
 	cache_key_add(&k, "emit", "%s", emit_names[a->emit]);
 	cache_key_add(&k, "embed", "%d", a->embed);
@@ -548,12 +670,8 @@ static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpo
 		cache_key_add(&k, env[i], "%s", getenv(env[i]) ? getenv(env[i]) : "");
 	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
 	if (needs_cc) {
-		char ver[256] = "";
-		char *argv[] = {(char *)cc, "--version", NULL};
-		if (run_in(NULL, argv, 0, ver, sizeof ver))
-			snprintf(ver, sizeof ver, "unknown");
 		cache_key_add(&k, "cc", "%s", cc);
-		cache_key_add(&k, "cc-version", "%s", ver);
+		cache_key_add(&k, "cc-version", "%s", cc_version);
 	}
 	if (verbose)
 		fprintf(stderr, "lfm2c: cache key text:\n%.*s", (int)k.len, k.text);
@@ -611,10 +729,16 @@ int cmd_compile(int argc, char **argv)
 		goto fail;
 	choose_cc(&a, &t, cc, sizeof cc);
 	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
+	char cc_version[256] = "";
 	if (needs_cc && !in_path(cc)) {
 		lfm_error(&err, NULL, "--emit %s for %s needs the C compiler %s, which is not installed "
 		          "(use --emit obj, or --cc)", emit_names[a.emit], t.triple, cc);
 		goto fail;
+	}
+	if (needs_cc) {
+		char *vargv[] = {cc, "--version", NULL};
+		if (run_in(NULL, vargv, 0, cc_version, sizeof cc_version))
+			snprintf(cc_version, sizeof cc_version, "unknown");
 	}
 	progress_stage(&pr, "reading checkpoint", 0);
 	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
@@ -624,7 +748,7 @@ int cmd_compile(int argc, char **argv)
 		goto fail;
 	have_stage = 1;
 	if (!a.no_cache) {
-		key = compute_key(&a, &t, &ck, cc, a.verbose);
+		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
 		int n = try_cache(&a, key, &st, &err);
 		if (n < 0)
 			goto fail;
@@ -649,11 +773,12 @@ int cmd_compile(int argc, char **argv)
 				goto fail;
 		}
 		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
-		if (emit_model(&a, &t, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err))
+		if (emit_model(&a, &t, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
+		    || write_tokenizer(&a, &st, &err))
 			goto fail;
 		if (a.emit == EMIT_EXE) {
 			progress_stage(&pr, "linking", 85);
-			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, &t, &st, &err))
+			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, cc_version, &t, &st, &err))
 				goto fail;
 		}
 	}

@@ -8,6 +8,8 @@
 #   3. --no-cache rebuilds (no "cache hit"), adds no entry;
 #   4. another option (--backend c) is a miss, then a hit;
 #   5. an entry without its MANIFEST (an interrupted store) is a miss;
+#   5b. another model linked with the runtime objects from the cache is
+#      byte-identical to its --no-cache build;
 #   6. without XDG_CACHE_HOME the cache is ~/.cache/lfm2c.
 set -eu
 lfm2c=$1 model=$2 out=$3 npycmp=$4
@@ -34,8 +36,8 @@ same_tree() {
 compile "$out/a"
 hit "$out/a" && fail "first compile was a cache hit"
 grep -q "^lfm2c: compiled" "$out/a.err" || fail "first compile did not say it compiled"
-[ "$(entries)" = 1 ] || fail "expected 1 cache entry, found $(entries)"
-echo "ok   first compile builds and stores one entry"
+[ "$(entries)" = 2 ] || fail "expected 2 cache entries (the build, the runtime objects), found $(entries)"
+echo "ok   first compile builds and stores its outputs and the runtime objects"
 
 compile "$out/b"
 hit "$out/b" || fail "second compile was not a cache hit"
@@ -47,7 +49,7 @@ echo "ok   second compile is a cache hit, identical files, working lfm2-run"
 
 compile "$out/c" --no-cache
 hit "$out/c" && fail "--no-cache was a cache hit"
-[ "$(entries)" = 1 ] || fail "--no-cache changed the cache"
+[ "$(entries)" = 2 ] || fail "--no-cache changed the cache"
 same_tree "$out/a" "$out/c"
 echo "ok   --no-cache rebuilds (the same bytes) and leaves the cache alone"
 
@@ -55,8 +57,14 @@ compile "$out/d" --backend c
 hit "$out/d" && fail "--backend c hit the LLVM build's entry"
 compile "$out/e" --backend c
 hit "$out/e" || fail "repeated --backend c compile was not a hit"
-[ "$(entries)" = 2 ] || fail "expected 2 entries, found $(entries)"
+[ "$(entries)" = 4 ] || fail "expected 4 entries (2 builds, 2 runtime object sets), found $(entries)"
 echo "ok   other options: a miss, then a hit"
+
+other=$(dirname "$model")/mqa
+"$lfm2c" compile "$other" -o "$out/o1" 2>/dev/null
+"$lfm2c" compile "$other" -o "$out/o2" --no-cache 2>/dev/null
+same_tree "$out/o1" "$out/o2"
+echo "ok   runtime objects from the cache: byte-identical to a --no-cache build"
 
 for e in "$cache"/*; do rm -f "$e/MANIFEST"; done
 compile "$out/f"

@@ -2,8 +2,8 @@
 # e2e.sh — one step of lfm2c's end-to-end test against the oracle fixtures.
 #
 #   e2e.sh compile LFM2C MODEL_DIR OUT_DIR [OPTIONS...]
-#       lfm2c compile MODEL_DIR -o OUT_DIR --no-cache OPTIONS (OUT_DIR is
-#       removed first) and check that OUT_DIR/lfm2-run was built.
+#       lfm2c compile MODEL_DIR -o OUT_DIR OPTIONS (OUT_DIR is removed
+#       first) and check that OUT_DIR/lfm2-run was built.
 #   e2e.sh logits OUT_DIR FIXTURE_DIR NPYCMP [REL]
 #       OUT_DIR/lfm2-run --tokens <FIXTURE_DIR/tokens.txt> --logits got.npy,
 #       then npycmp got.npy FIXTURE_DIR/logits.npy --rel REL (default 1e-4):
@@ -43,8 +43,8 @@ cmd_compile() {
 	shift 3
 	[ -d "$model" ] || die "model directory $model does not exist"
 	rm -rf "$out" || die "cannot remove $out"
-	echo "$ $lfm2c compile $model -o $out --no-cache $*"
-	"$lfm2c" compile "$model" -o "$out" --no-cache "$@" || die "lfm2c compile $model exited with status $?"
+	echo "$ $lfm2c compile $model -o $out $*"
+	"$lfm2c" compile "$model" -o "$out" "$@" || die "lfm2c compile $model exited with status $?"
 	[ -x "$out/lfm2-run" ] || die "lfm2c compile succeeded but $out/lfm2-run is missing"
 }
 
