@@ -57,6 +57,8 @@ typedef struct Buf {
 
 static int put(Buf *b, const void *data, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 1024;
 		while (cap < b->n + n)

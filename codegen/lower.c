@@ -57,7 +57,6 @@ static void parse_schedule_env(Tiling *s)
 		{"mr", offsetof(Tiling, mm_mr)}, {"nr", offsetof(Tiling, mm_nr)},
 		{"ku", offsetof(Tiling, mm_ku)}, {"gnr", offsetof(Tiling, gv_nr)},
 		{"gku", offsetof(Tiling, gv_ku)}, {"block", offsetof(Tiling, mm_block_floats)},
-		{"vexp", offsetof(Tiling, vector_exp)},
 	};
 	for (const char *p = env; *p;) {
 		size_t n = strcspn(p, "=,");
@@ -101,7 +100,6 @@ static Tiling choose_schedule(const Target *t)
 	s.gv_ku = 1;
 	s.mm_block_floats = 32768;
 	s.par_min_flops = 1 << 18;
-	s.vector_exp = 0;
 	parse_schedule_env(&s);
 	return s;
 }
@@ -592,7 +590,7 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 	LE ctx = le_convert(m, le_field(m, A, "ctx"), T_I64());
 	/* argument checks */
 	LE bad = le_bin(m, LE_LT, V(L, T), I(L, 1));
-	LE r_ok = le_bin(m, LE_AND, le_bin(m, LE_NE, V(L, R), I(L, 0)),
+	LE r_bad = le_bin(m, LE_AND, le_bin(m, LE_NE, V(L, R), I(L, 0)),
 	                 le_bin(m, LE_AND, le_bin(m, LE_NE, V(L, R), I(L, 1)), le_bin(m, LE_NE, V(L, R), V(L, T))));
 	lb_if(m, bad);
 	lb_return(m, le_int(m, LK_I32, -1));
@@ -603,7 +601,7 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 	lb_if(m, le_bin(m, LE_LT, ctx, le_add(m, V(L, pos), V(L, T))));
 	lb_return(m, le_int(m, LK_I32, -1));
 	lb_end(m);
-	lb_if(m, r_ok);
+	lb_if(m, r_bad);
 	lb_return(m, le_int(m, LK_I32, -1));
 	lb_end(m);
 	LV t = lm_local(m, "t", T_I64());

@@ -23,7 +23,6 @@ typedef struct Tiling {
 	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
 	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
 	int par_min_flops;     /* below this, a kernel runs on the calling thread */
-	int vector_exp;        /* silu/softmax use the polynomial vector exp */
 } Tiling;
 
 typedef struct Lower {
@@ -70,8 +69,5 @@ int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_
 /* Builds, verifies, optimizes (default<O3>) and emits any module for t. */
 int llvm_emit_module(const LModule *m, const Target *t, LlvmEmit kind, const char *path, LfmError *err);
 
-/* Exponential of a float vector or scalar, expanded into the loop form
- * (range reduction + polynomial, ~1 ulp): the same code in every backend. */
-LE lower_exp(Lower *L, LE x);
 
 #endif

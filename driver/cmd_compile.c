@@ -88,6 +88,7 @@ typedef struct CompileArgs {
 #define MAX_OUTPUTS 64
 typedef struct Stage {
 	char root[1024];          /* the staging directory */
+	char abs[4096];           /* ... as an absolute path (for -ffile-prefix-map) */
 	char out[1024];           /* the final directory */
 	char rel[MAX_OUTPUTS][128];
 	char path[MAX_OUTPUTS][1200];   /* root + "/" + rel */
@@ -134,6 +135,8 @@ static int stage_open(Stage *s, const char *out, LfmError *err)
 			rmdir(out);
 		return lfm_error(err, out, "output directory is not writable: %s", strerror(errno));
 	}
+	if (!realpath(s->root, s->abs))
+		snprintf(s->abs, sizeof s->abs, "%s", s->root);
 	return 0;
 }
 
@@ -266,7 +269,7 @@ static void choose_cc(const CompileArgs *a, const Target *t, char *buf, size_t n
 /* argv building */
 typedef struct Argv {
 	char *v[MAX_OUTPUTS + 48];
-	char store[MAX_OUTPUTS + 48][160];
+	char store[MAX_OUTPUTS + 48][1100];   /* paths: the stage can be deep */
 	int n;
 } Argv;
 
@@ -283,7 +286,7 @@ static void arg(Argv *a, const char *fmt, ...)
 	a->v[++a->n] = NULL;
 }
 
-static void common_flags(Argv *v, const Target *t, int arch_flags)
+static void common_flags(Argv *v, const Target *t, const Stage *st, int arch_flags)
 {
 	arg(v, "-std=gnu11");
 	arg(v, "-O3");
@@ -296,6 +299,9 @@ static void common_flags(Argv *v, const Target *t, int arch_flags)
 	arg(v, "-fno-math-errno");
 	arg(v, "-Iruntime");
 	arg(v, "-I.");
+	/* debug info (-g in LFM2C_CFLAGS) would record the staging directory */
+	if (strlen(st->abs) < 1000)
+		arg(v, "-ffile-prefix-map=%s=.", st->abs);
 	/* extra flags from the environment (host builds), e.g. sanitizers in the test suite */
 	const char *env = getenv("LFM2C_CFLAGS");
 	if (t->host && env) {
@@ -317,7 +323,7 @@ static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag
 {
 	Argv v = {0};
 	arg(&v, "%s", cc);
-	common_flags(&v, t, 1);
+	common_flags(&v, t, st, 1);
 	arg(&v, "%s", flag);
 	arg(&v, "model.c");
 	arg(&v, "-o");
@@ -364,14 +370,15 @@ static int runtime_objects(const CompileArgs *a, const char *cc, const char *cc_
 	int n = 0;
 	Argv base = {0};
 	arg(&base, "%s", cc);
-	common_flags(&base, t, a->backend_c);
+	common_flags(&base, t, st, a->backend_c);
 	if (strcmp(a->symbol, "lfm2_model"))
 		arg(&base, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
 	CacheKey k = {{0}, 0};
 	cache_key_add(&k, "runtime-objects", "1");
 	cache_key_add(&k, "cc-version", "%s", cc_version);
 	for (int i = 0; i < base.n; i++)
-		cache_key_add(&k, "flag", "%s", base.v[i]);
+		if (strncmp(base.v[i], "-ffile-prefix-map=", 18))   /* the stage's path changes nothing */
+			cache_key_add(&k, "flag", "%s", base.v[i]);
 	for (int i = 0; i < st->n; i++) {
 		const char *r = st->rel[i];
 		size_t len = strlen(r);
@@ -431,7 +438,7 @@ static int cc_link(const CompileArgs *a, const char *cc, const char *cc_version,
 		return -1;
 	Argv v = {0};
 	arg(&v, "%s", cc);
-	common_flags(&v, t, a->backend_c);
+	common_flags(&v, t, st, a->backend_c);
 	arg(&v, "%s", a->backend_c ? "model.c" : "model.o");
 	for (int i = 0; i < nobj; i++)
 		arg(&v, "%s", objs[i]);
@@ -463,7 +470,6 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 	memset(a, 0, sizeof *a);
 	a->symbol = "lfm2_model";
 	a->emit = EMIT_EXE;
-	int emit_given = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		int has_val = i + 1 < argc;
@@ -494,7 +500,6 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 			if (k < 0)
 				return driver_fail("compile: --emit takes exe, obj, asm, llvm, c or loops (got '%s')", e);
 			a->emit = (Emit)k;
-			emit_given = 1;
 		} else if (!strcmp(s, "--embed-weights"))
 			a->embed = 1;
 		else if (!strcmp(s, "--no-cache"))
@@ -522,7 +527,6 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 		return driver_fail("compile: --emit c needs the C backend (--backend c)");
 	if (a->emit == EMIT_LLVM && a->backend_c)
 		return driver_fail("compile: --emit llvm needs the LLVM backend (--backend llvm)");
-	(void)emit_given;
 	for (const char *p = a->symbol; *p; p++)
 		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
 		      || (p != a->symbol && *p >= '0' && *p <= '9')))
@@ -686,7 +690,7 @@ static void blob_progress(void *ctx, uint64_t done, uint64_t total)
 
 /* ------------------------------------------------------------ compile */
 
-static int try_cache(const CompileArgs *a, uint64_t key, Stage *st, LfmError *err)
+static int try_cache(uint64_t key, Stage *st, LfmError *err)
 {
 	static char names[MAX_OUTPUTS][128];
 	int n = cache_fetch(key, st->root, names, MAX_OUTPUTS, err);
@@ -695,7 +699,6 @@ static int try_cache(const CompileArgs *a, uint64_t key, Stage *st, LfmError *er
 	for (int i = 0; i < n; i++)
 		if (!stage_file(st, names[i], 1, err))
 			return -1;
-	(void)a;
 	return n;
 }
 
@@ -749,7 +752,7 @@ int cmd_compile(int argc, char **argv)
 	have_stage = 1;
 	if (!a.no_cache) {
 		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
-		int n = try_cache(&a, key, &st, &err);
+		int n = try_cache(key, &st, &err);
 		if (n < 0)
 			goto fail;
 		cached = n > 0;
