@@ -534,6 +534,14 @@ LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s)
 	return expr(m, LE_DOT4_I8, ta, acc, u8s, i8s);
 }
 
+LE le_dot4_s8(LModule *m, LE acc, LE a, LE b)
+{
+	LType ta = T(m, acc), tb = T(m, a), tc = T(m, b);
+	if (ta.kind != LK_I32 || tb.kind != LK_I8 || tc.kind != LK_I8 || tb.lanes != 4 * ta.lanes || tc.lanes != tb.lanes)
+		bug("DOT4_S8 needs i32 x n, i8 x 4n, i8 x 4n");
+	return expr(m, LE_DOT4_S8, ta, acc, a, b);
+}
+
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b)
 {
 	LType ta = T(m, acc), tb = T(m, a), tc = T(m, b);

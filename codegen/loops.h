@@ -114,6 +114,7 @@ typedef int32_t LStr;    /* struct */
 	X(STR,        "string literal s") \
 	X(AGG,        "aggregate constant (struct fields or array elements) from args; s: comment") \
 	X(DOT4_I8,    "a (i32 x n) + per lane j: sum_{q<4} b[4j+q] * c[4j+q]; b u8 x 4n, c i8 x 4n") \
+	X(DOT4_S8,    "DOT4_I8 with b signed too: i8 x 4n times i8 x 4n (int8 weights x int8 activations)") \
 	X(DOT2_BF16,  "a (f32 x n) + per lane j: sum_{q<2} b[2j+q] * c[2j+q]; b, c bf16 (as i16) x 2n")
 
 typedef enum LEOp {
@@ -320,6 +321,7 @@ LE le_global(LModule *m, LG g);
 LE le_str(LModule *m, const char *s);
 LE le_agg(LModule *m, LType type, const LE *items, int n, const char *comment);
 LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s);
+LE le_dot4_s8(LModule *m, LE acc, LE a, LE b);
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b);
 
 /* ------------------------------------------------- functions, variables */

@@ -374,8 +374,10 @@ static void pe(CP *p, LE e, int min)
 	case LE_STR: print_string(p, x->s); break;
 	case LE_AGG: print_agg(p, x); break;
 	case LE_DOT4_I8:
+	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
-		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? "dot4_i8" : "dot2_bf16", ctype(p, x->type, tb, sizeof tb));
+		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? "dot4_i8" : x->op == LE_DOT4_S8 ? "dot4_s8" : "dot2_bf16",
+		    ctype(p, x->type, tb, sizeof tb));
 		pe(p, x->a, 0);
 		out(p, ", ");
 		pe(p, x->b, 0);
@@ -719,10 +721,12 @@ static void vector_helpers(CP *p)
 static void dot_helpers(CP *p)
 {
 	const LModule *m = p->m;
-	int dot4[65] = {0}, dot2[65] = {0}, any = 0;
+	int dot4[65] = {0}, dot4s[65] = {0}, dot2[65] = {0}, any = 0;
 	for (LE e = 1; e < m->ne; e++) {
 		if (m->e[e].op == LE_DOT4_I8)
 			any = dot4[m->e[e].type.lanes] = 1;
+		if (m->e[e].op == LE_DOT4_S8)
+			any = dot4s[m->e[e].type.lanes] = 1;
 		if (m->e[e].op == LE_DOT2_BF16)
 			any = dot2[m->e[e].type.lanes] = 1;
 	}
@@ -758,6 +762,19 @@ static void dot_helpers(CP *p)
 		       "\t\tfor (int q = 0; q < 4; q++)\n"
 		       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
 		       "\treturn acc;\n#endif\n}\n\n", n);
+	}
+	for (int n = 4; n <= 16; n *= 2) {
+		if (!dot4s[n])
+			continue;
+		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: signed bytes */\n"
+		       "static inline i32x%d dot4_s8_i32x%d(i32x%d acc, i8x%d a, i8x%d b)\n{\n", n, n, n, 4 * n, 4 * n);
+		if (n == 4)
+			out(p, "#if defined(__ARM_FEATURE_DOTPROD)\n"
+			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n#else\n");
+		out(p, "\tfor (int j = 0; j < %d; j++)\n"
+		       "\t\tfor (int q = 0; q < 4; q++)\n"
+		       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
+		       "\treturn acc;\n%s}\n\n", n, n == 4 ? "#endif\n" : "");
 	}
 	if (dot2[4] || dot2[8] || dot2[16])
 		out(p, "static inline float bf16_f32(int16_t h)\n{\n\tuint32_t u = (uint32_t)(uint16_t)h << 16;\n"

@@ -286,6 +286,7 @@ static LLVMValueRef ex(LP *p, LE e)
 	case LE_GLOBAL: return p->gl[x->i];
 	case LE_STR: return string_global(p, x->s);
 	case LE_DOT4_I8:
+	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
 		return dot_product(p, x);
 	default:
@@ -303,6 +304,11 @@ static LLVMValueRef ex(LP *p, LE e)
  *   otherwise: widen to i32, multiply, add the four products of each lane
  *       with shuffles (LLVM's own vectorizer code for this is as good as
  *       a hand pattern and it is target-independent).
+ * DOT4_S8: the same with a signed (int8 weights x int8 activations):
+ *   aarch64 +dotprod: sdot directly;
+ *   x86 vnni: vpdpbusd(acc, a ^ 0x80, b) - 128 * vpdpbusd(0, 1, b)
+ *       (a ^ 0x80 read as unsigned is a + 128);
+ *   otherwise as DOT4_I8 with a sign-extended.
  * DOT2_BF16: acc (f32 x n) + per lane j: a[2j] b[2j] + a[2j+1] b[2j+1],
  *   a, b bf16 held as i16:
  *   x86 avx512bf16: llvm.x86.avx512bf16.dpbf16ps.{512,256}
@@ -324,7 +330,9 @@ static LLVMValueRef dot_product(LP *p, const LExpr *x)
 	LLVMTypeRef i32 = LLVMInt32TypeInContext(p->ctx);
 	unsigned f = p->t->feat;
 	(void)m;
-	if (x->op == LE_DOT4_I8) {
+	if (x->op == LE_DOT4_I8 || x->op == LE_DOT4_S8) {
+		int sa = x->op == LE_DOT4_S8;
+		LLVMTypeRef i8 = LLVMInt8TypeInContext(p->ctx);
 		const char *vnni = NULL;
 		if (n == 16 && (f & TF_AVX512VNNI))
 			vnni = "llvm.x86.avx512.vpdpbusd.512";
@@ -334,24 +342,38 @@ static LLVMValueRef dot_product(LP *p, const LExpr *x)
 			vnni = "llvm.x86.avx512.vpdpbusd.128";
 		if (vnni) {
 			LLVMTypeRef vt = LLVMVectorType(i32, (unsigned)n);
+			if (sa)   /* a + 128 is unsigned; take 128 * sum(b) back out */
+				a = LLVMBuildXor(p->b, a, splat(p, LLVMConstInt(i8, 0x80, 0), 4 * n), "");
 			LLVMValueRef args[3] = {acc, LLVMBuildBitCast(p->b, a, vt, ""), LLVMBuildBitCast(p->b, b, vt, "")};
-			return call_intrinsic(p, vnni, NULL, args, 3);
+			LLVMValueRef r = call_intrinsic(p, vnni, NULL, args, 3);
+			if (!sa)
+				return r;
+			LLVMValueRef ones = LLVMBuildBitCast(p->b, splat(p, LLVMConstInt(i8, 1, 0), 4 * n), vt, "");
+			LLVMValueRef cargs[3] = {LLVMConstNull(vt), ones, LLVMBuildBitCast(p->b, b, vt, "")};
+			LLVMValueRef sb = call_intrinsic(p, vnni, NULL, cargs, 3);
+			return LLVMBuildSub(p->b, r, LLVMBuildShl(p->b, sb, splat(p, LLVMConstInt(i32, 7, 0), n), ""), "");
 		}
 		if (p->t->arch == ARCH_AARCH64 && (f & TF_DOTPROD) && n == 4) {
-			LLVMTypeRef v4 = LLVMVectorType(i32, 4), v16 = LLVMVectorType(LLVMInt8TypeInContext(p->ctx), 16);
+			LLVMTypeRef v4 = LLVMVectorType(i32, 4), v16 = LLVMVectorType(i8, 16);
 			LLVMTypeRef over[2] = {v4, v16}, fty;
 			LLVMValueRef sdot = intrinsic(p, "llvm.aarch64.neon.sdot", over, 2, &fty);
-			LLVMValueRef flip = LLVMBuildXor(p->b, a, splat(p, LLVMConstInt(LLVMInt8TypeInContext(p->ctx), 0x80, 0), 16), "");
+			if (sa) {
+				LLVMValueRef args[3] = {acc, a, b};
+				return LLVMBuildCall2(p->b, fty, sdot, args, 3, "");
+			}
+			/* sdot is signed x signed: a = (a ^ 0x80) + 128 */
+			LLVMValueRef flip = LLVMBuildXor(p->b, a, splat(p, LLVMConstInt(i8, 0x80, 0), 16), "");
 			LLVMValueRef args[3] = {acc, flip, b};
 			LLVMValueRef s = LLVMBuildCall2(p->b, fty, sdot, args, 3, "");
-			LLVMValueRef ones = splat(p, LLVMConstInt(LLVMInt8TypeInContext(p->ctx), 1, 0), 16);
+			LLVMValueRef ones = splat(p, LLVMConstInt(i8, 1, 0), 16);
 			LLVMValueRef cargs[3] = {LLVMConstNull(v4), ones, b};
 			LLVMValueRef sb = LLVMBuildCall2(p->b, fty, sdot, cargs, 3, "");
 			LLVMValueRef corr = LLVMBuildShl(p->b, sb, splat(p, LLVMConstInt(i32, 7, 0), 4), "");
 			return LLVMBuildAdd(p->b, s, corr, "");
 		}
 		LLVMTypeRef w = LLVMVectorType(i32, (unsigned)(4 * n));
-		LLVMValueRef prod = LLVMBuildMul(p->b, LLVMBuildZExt(p->b, a, w, ""), LLVMBuildSExt(p->b, b, w, ""), "");
+		LLVMValueRef wa = sa ? LLVMBuildSExt(p->b, a, w, "") : LLVMBuildZExt(p->b, a, w, "");
+		LLVMValueRef prod = LLVMBuildMul(p->b, wa, LLVMBuildSExt(p->b, b, w, ""), "");
 		LLVMValueRef sum = acc;
 		for (int q = 0; q < 4; q++)
 			sum = LLVMBuildAdd(p->b, sum, shuffle_stride(p, prod, n, 4, q), "");

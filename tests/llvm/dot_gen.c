@@ -10,6 +10,8 @@
  * Kernels, for n in 4, 8, 16:
  *   void dot4_x{n}(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks)
  *       acc[j] += sum over blocks of sum_q a[4j+q] * b[4j+q]   (4n bytes a block)
+ *   void dot4s_x{n}(int32_t *acc, const int8_t *a, const int8_t *b, int64_t blocks)
+ *       the same, a signed (DOT4_S8)
  *   void dot2_x{n}(float *acc, const int16_t *a, const int16_t *b, int64_t blocks)
  *       acc[j] += sum over blocks of a[2j] b[2j] + a[2j+1] b[2j+1]   (bf16 as int16)
  */
@@ -18,11 +20,15 @@
 
 #include "lower.h"
 
-static void kernel(LModule *m, int dot4, int n)
+/* kind 0: DOT2_BF16, 1: DOT4_I8, 2: DOT4_S8 */
+static void kernel(LModule *m, int kind, int n)
 {
-	LKind acck = dot4 ? LK_I32 : LK_F32, ak = dot4 ? LK_U8 : LK_I16, bk = dot4 ? LK_I8 : LK_I16;
+	int dot4 = kind > 0;
+	LKind acck = dot4 ? LK_I32 : LK_F32, ak = kind == 1 ? LK_U8 : kind == 2 ? LK_I8 : LK_I16;
+	LKind bk = dot4 ? LK_I8 : LK_I16;
 	int per = dot4 ? 4 : 2;
-	LF f = lm_func(m, lm_fmt(m, "%s_x%d", dot4 ? "dot4" : "dot2", n), lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	static const char *const names[] = {"dot2", "dot4", "dot4s"};
+	LF f = lm_func(m, lm_fmt(m, "%s_x%d", names[kind], n), lt_scalar(LK_VOID), LL_EXPORT, NULL);
 	LV acc = lm_param(m, f, "acc", lt_ptr(acck, 0));
 	LV a = lm_param(m, f, "a", lt_ptr(ak, 1));
 	LV b = lm_param(m, f, "b", lt_ptr(bk, 1));
@@ -34,7 +40,8 @@ static void kernel(LModule *m, int dot4, int n)
 	LE off = le_mul(m, le_var(m, i), le_i64(m, (int64_t)per * n));
 	LE av = le_load(m, le_at(m, le_var(m, a), off), per * n);
 	LE bv = le_load(m, le_at(m, le_var(m, b), off), per * n);
-	lb_assign(m, s, dot4 ? le_dot4_i8(m, le_var(m, s), av, bv) : le_dot2_bf16(m, le_var(m, s), av, bv));
+	lb_assign(m, s, kind == 1 ? le_dot4_i8(m, le_var(m, s), av, bv)
+	                : kind == 2 ? le_dot4_s8(m, le_var(m, s), av, bv) : le_dot2_bf16(m, le_var(m, s), av, bv));
 	lb_end(m);
 	lb_store(m, le_var(m, acc), le_var(m, s));
 	lb_finish(m);
@@ -56,10 +63,9 @@ int main(int argc, char **argv)
 	if (!m)
 		return 1;
 	m->comment = "dot-product kernels for tests/llvm/dot.sh";
-	for (int n = 4; n <= 16; n *= 2) {
-		kernel(m, 1, n);
-		kernel(m, 0, n);
-	}
+	for (int n = 4; n <= 16; n *= 2)
+		for (int kind = 0; kind < 3; kind++)
+			kernel(m, kind, n);
 	char msg[256];
 	int rc = lm_verify(m, msg, sizeof msg);
 	if (rc)

@@ -10,6 +10,7 @@
 
 #define DECL(n) \
 	void dot4_x##n(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks); \
+	void dot4s_x##n(int32_t *acc, const int8_t *a, const int8_t *b, int64_t blocks); \
 	void dot2_x##n(float *acc, const int16_t *a, const int16_t *b, int64_t blocks);
 DECL(4)
 DECL(8)
@@ -17,7 +18,7 @@ DECL(16)
 
 enum { BLOCKS = 37, MAXN = 16 };
 static uint8_t ua[BLOCKS * 4 * MAXN];
-static int8_t sb[BLOCKS * 4 * MAXN];
+static int8_t sb[BLOCKS * 4 * MAXN], sa[BLOCKS * 4 * MAXN];
 static int16_t ha[BLOCKS * 2 * MAXN], hb[BLOCKS * 2 * MAXN];
 
 static uint32_t rng = 12345;
@@ -43,20 +44,24 @@ static int16_t to_bf(float f)
 }
 
 static int check(int n, void (*d4)(int32_t *, const uint8_t *, const int8_t *, int64_t),
+                 void (*d4s)(int32_t *, const int8_t *, const int8_t *, int64_t),
                  void (*d2)(float *, const int16_t *, const int16_t *, int64_t))
 {
-	int32_t acc[MAXN], want[MAXN];
+	int32_t acc[MAXN], want[MAXN], sacc[MAXN], swant[MAXN];
 	float facc[MAXN];
 	double fwant[MAXN], scale = 0;
 	for (int j = 0; j < n; j++) {
 		acc[j] = want[j] = (int32_t)(next() % 1000) - 500;
+		sacc[j] = swant[j] = (int32_t)(next() % 1000) - 500;
 		facc[j] = (float)(j - 3);
 		fwant[j] = facc[j];
 	}
 	for (int k = 0; k < BLOCKS; k++)
 		for (int j = 0; j < n; j++) {
-			for (int q = 0; q < 4; q++)
+			for (int q = 0; q < 4; q++) {
 				want[j] += ua[k * 4 * n + 4 * j + q] * sb[k * 4 * n + 4 * j + q];
+				swant[j] += sa[k * 4 * n + 4 * j + q] * sb[k * 4 * n + 4 * j + q];
+			}
 			for (int q = 0; q < 2; q++) {
 				double p = (double)bf(ha[k * 2 * n + 2 * j + q]) * bf(hb[k * 2 * n + 2 * j + q]);
 				fwant[j] += p;
@@ -64,6 +69,7 @@ static int check(int n, void (*d4)(int32_t *, const uint8_t *, const int8_t *, i
 			}
 		}
 	d4(acc, ua, sb, BLOCKS);
+	d4s(sacc, sa, sb, BLOCKS);
 	d2(facc, ha, hb, BLOCKS);
 	int bad = 0;
 	for (int j = 0; j < n; j++) {
@@ -71,12 +77,16 @@ static int check(int n, void (*d4)(int32_t *, const uint8_t *, const int8_t *, i
 			printf("dot4_x%d lane %d: %d, want %d\n", n, j, (int)acc[j], (int)want[j]);
 			bad = 1;
 		}
+		if (sacc[j] != swant[j]) {
+			printf("dot4s_x%d lane %d: %d, want %d\n", n, j, (int)sacc[j], (int)swant[j]);
+			bad = 1;
+		}
 		if (fabs(facc[j] - fwant[j]) > 1e-6 * (scale + 1)) {
 			printf("dot2_x%d lane %d: %.9g, want %.9g\n", n, j, facc[j], fwant[j]);
 			bad = 1;
 		}
 	}
-	printf("%s dot4_x%d, dot2_x%d\n", bad ? "FAIL" : "ok  ", n, n);
+	printf("%s dot4_x%d, dot4s_x%d, dot2_x%d\n", bad ? "FAIL" : "ok  ", n, n, n);
 	return bad;
 }
 
@@ -85,11 +95,13 @@ int main(void)
 	for (size_t i = 0; i < sizeof ua; i++) {
 		ua[i] = (uint8_t)next();
 		sb[i] = (int8_t)next();
+		sa[i] = (int8_t)next();
 	}
 	for (size_t i = 0; i < sizeof ha / sizeof ha[0]; i++) {
 		ha[i] = to_bf(((float)(next() % 2001) - 1000.0f) / 256.0f);
 		hb[i] = to_bf(((float)(next() % 2001) - 1000.0f) / 512.0f);
 	}
-	int bad = check(4, dot4_x4, dot2_x4) | check(8, dot4_x8, dot2_x8) | check(16, dot4_x16, dot2_x16);
+	int bad = check(4, dot4_x4, dot4s_x4, dot2_x4) | check(8, dot4_x8, dot4s_x8, dot2_x8)
+	          | check(16, dot4_x16, dot4s_x16, dot2_x16);
 	return bad;
 }
