@@ -458,11 +458,26 @@ static int cc_link(const CompileArgs *a, const char *cc, const char *cc_version,
 
 /* ------------------------------------------------------------ arguments */
 
+static const char help_text[] =
+	"usage: lfm2c compile MODEL_DIR -o OUT [options]\n"
+	"  --backend llvm|c      code generator (default llvm)\n"
+	"  --target TRIPLE       e.g. aarch64-linux-gnu (default: this machine)\n"
+	"  --cpu NAME            e.g. x86-64, x86-64-v3, x86-64-v4, cortex-a76 (default: this machine's)\n"
+	"  --features +a,-b      LLVM target features to add or remove\n"
+	"  --emit KIND           exe (default), obj, asm, llvm, c, loops\n"
+	"  --embed-weights       link the weights into lfm2-run (weights.o) instead of weights.bin\n"
+	"  --no-cache            rebuild; neither read nor write the build cache\n"
+	"                        ($XDG_CACHE_HOME/lfm2c, else ~/.cache/lfm2c)\n"
+	"  --cc CC               C compiler for the target (default cc, or <arch>-linux-gnu-gcc)\n"
+	"  --name SYMBOL         name of the model symbol (default lfm2_model)\n"
+	"  -v                    print the commands and the cache key\n";
+
+/* A missing argument is one line, like every error; --help has the rest. */
 static int usage(void)
 {
 	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
 	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
-	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]");
+	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v] (--help)");
 }
 
 static int parse_args(int argc, char **argv, CompileArgs *a)
@@ -506,6 +521,10 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 			a->no_cache = 1;
 		else if (!strcmp(s, "-v"))
 			a->verbose = 1;
+		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+			fputs(help_text, stdout);
+			exit(0);
+		}
 		else if (s[0] == '-' && s[1]) {
 			static const char *const valued[] = {"-o", "--backend", "--target", "--cpu", "--features",
 			                                     "--cc", "--name", "--emit", NULL};
