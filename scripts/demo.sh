@@ -14,7 +14,6 @@ lfm2c=$root/build/driver/lfm2c
 out=$root/build/demo
 echo "== lfm2c compile examples/trained-tiny -o build/demo"
 "$lfm2c" compile "$root/examples/trained-tiny" -o "$out"
-"$lfm2c" tokenize "$root/examples/trained-tiny" --write-table "$out/tokenizer.bin"   # until compile writes it
 echo "== build/demo/lfm2-run -p \"$prompt\" --raw -n 60 --temp 0"
 "$out/lfm2-run" -p "$prompt" --raw -n 60 --temp 0
 echo "== build/demo/lfm2-run -p \"What is free software?\" -n 60 -s 42"
