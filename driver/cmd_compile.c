@@ -24,12 +24,17 @@
  *   loops model.loops, the loop-level form as text (for debugging)
  *
  * Reproducible: the same inputs and options give byte-identical files.
- * The C compiler runs inside the staging directory on relative paths, so
- * no temporary path ends up in an object; LLVM output is deterministic.
+ * The C compiler runs inside the staging directory on relative paths (and
+ * -ffile-prefix-map maps the directory away for -g), so no temporary path
+ * ends up in an object; LLVM output is deterministic.
  * Cached: the outputs are stored in $XDG_CACHE_HOME/lfm2c (else
  * ~/.cache/lfm2c) under the XXH3 of everything they depend on; a repeated
- * compile copies them back and says so.  --no-cache neither reads nor
- * writes the cache.
+ * compile copies them back and says so.  The runtime's objects are cached
+ * the same way (every model of a target links the same ones).  --no-cache
+ * neither reads nor writes the cache.
+ *
+ * On a terminal, a progress line shows the stage, the percent done and the
+ * seconds elapsed (codegen/cache.c); elsewhere only the final line.
  *
  * The C compiler is --cc, else $CC on the host, else cc (host) or
  * aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc (cross).  $LFM2C_CFLAGS adds
