@@ -2,7 +2,8 @@
  * blob.c — write the weights blob.
  *
  * The payload holds every weight at the offset the layout pass chose, in
- * the format it chose (f32 for now), with zero padding between.  It is
+ * the format it chose, packed as its kernel reads it (pack.h), with zero
+ * padding between.  It is
  * written in one forward stream while XXH3 hashes it, so a multi-GB model
  * never sits in memory twice; the hash is then written into the header
  * and baked into the generated code, which refuses any other blob.
@@ -13,6 +14,8 @@
 
 #include "codegen.h"
 #include "lfm2_abi.h"
+#include "pack.h"
+#include "quant.h"
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -53,30 +56,36 @@ typedef struct Progress {
 	uint64_t done, total;
 } Progress;
 
-/* Converts one weight to its blob format in chunks and streams it out. */
+/* Reads one weight's rows in chunks (ir_weight_rows_f32), packs each row
+ * in the weight's format (pack.h) and streams them out. */
 static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, Progress *pr, const char *path,
                         LfmError *err)
 {
-	const StTensor *t = w->src;
-	enum { CHUNK = 1 << 16 };
-	float *buf = malloc(CHUNK * sizeof(float));
-	if (!buf)
-		return lfm_error(err, path, "out of memory");
-	size_t esz = lfm_dtype_size(t->dtype);
-	int rc = 0;
-	for (int64_t i = 0; i < t->numel && !rc; i += CHUNK) {
-		int64_t n = t->numel - i < CHUNK ? t->numel - i : CHUNK;
-		StTensor part = *t;
-		part.data = t->data + (size_t)i * esz;
-		part.numel = n;
-		part.nbytes = (size_t)n * esz;
-		lfm_tensor_to_f32(&part, buf);
-		rc = write_all(f, buf, (size_t)n * sizeof(float), st, path, err);
-		pr->done += (uint64_t)n * sizeof(float);
+	int64_t K = ir_weight_cols(w), N = ir_weight_rows(w);
+	int64_t rb = quant_bytes_per_row(w->dtype, K);
+	if (rb < 0 || (uint64_t)(rb * N) != w->bytes)
+		return lfm_error(err, path, "weight %s: %lld rows of %lld as %s do not fill its %llu bytes",
+		                 w->name, (long long)N, (long long)K, dtype_name(w->dtype),
+		                 (unsigned long long)w->bytes);
+	int64_t chunk = (1 << 16) / K > 0 ? (1 << 16) / K : 1;   /* rows per chunk, about 64K values */
+	float *buf = malloc((size_t)(chunk * K) * sizeof(float));
+	unsigned char *out = malloc((size_t)(chunk * rb));
+	int rc = buf && out ? 0 : lfm_error(err, path, "out of memory");
+	for (int64_t r = 0; r < N && !rc; r += chunk) {
+		int64_t n = N - r < chunk ? N - r : chunk;
+		rc = ir_weight_rows_f32(w, r, n, buf, err);
+		for (int64_t i = 0; i < n && !rc; i++)
+			if (pack_row(w->dtype, buf + i * K, K, out + i * rb))
+				rc = lfm_error(err, path, "weight %s row %lld cannot be stored as %s (a value out of its range)",
+				               w->name, (long long)(r + i), dtype_name(w->dtype));
+		if (!rc)
+			rc = write_all(f, out, (size_t)(n * rb), st, path, err);
+		pr->done += (uint64_t)(n * rb);
 		if (pr->fn)
 			pr->fn(pr->ctx, pr->done, pr->total);
 	}
 	free(buf);
+	free(out);
 	return rc;
 }
 

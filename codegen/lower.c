@@ -421,7 +421,8 @@ static int lower_node(LayerCtx *x, Ref r)
 			return layer_fail(x, r, "matmul of a strided value");
 		new_buffer(x, r);
 		LE args[6] = {V(L, x->c), y->ptr, I(L, w.d[0]), a->ptr, b->ptr, T};
-		lb_eval(m, call(L, kernel_matmul(L, w.d[0], w.d[1]), args, 6));
+		DType wt = g->weights[g->nodes[nd->in[1]].aux].dtype;
+		lb_eval(m, call(L, kernel_matmul(L, wt, w.d[0], w.d[1], EPI_STORE), args, 6));
 		return 0;
 	}
 	case OP_ADD_BIAS:
@@ -683,7 +684,8 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 	lb_eval(m, call(L, kernel_rmsnorm(L, c->hidden), norm, 4));
 	LE hargs[2] = {cp, le_named(m, head_w)};
 	LE mm[6] = {cp, le_field(m, A, "logits"), le_named(m, "VOCAB"), V(L, fin), call(L, L->f_W, hargs, 2), V(L, R)};
-	lb_eval(m, call(L, kernel_matmul(L, c->vocab_size, c->hidden), mm, 6));
+	DType head_wt = g->weights[g->nodes[head->in[1]].aux].dtype;
+	lb_eval(m, call(L, kernel_matmul(L, head_wt, c->vocab_size, c->hidden, EPI_STORE), mm, 6));
 	lb_return(m, le_int(m, LK_I32, 0));
 	lb_finish(m);
 	return f;

@@ -47,9 +47,32 @@ static inline LType T_F64(void) { return lt_scalar(LK_F64); }
 static inline LType T_PF(void) { return lt_ptr(LK_F32, 0); }      /* float * */
 static inline LType T_CPF(void) { return lt_ptr(LK_F32, 1); }     /* const float * */
 
+/* What a matmul does with each result r of row t, column n (fusions):
+ *   EPI_STORE   y[t][n] = r
+ *   EPI_ACC     y[t][n] += r            (the residual add in the epilogue)
+ *   EPI_SWIGLU  the weight's rows come in pairs (w1 row i, w3 row i) as rows
+ *               2i, 2i+1, and y[t][i] = silu(r[2i]) * r[2i+1]; y is N/2 wide.
+ *               Kernels visit columns in even-aligned groups of an even
+ *               count, so a pair is never split. */
+typedef enum MatEpi {
+	EPI_STORE = 0,
+	EPI_ACC = 1,
+	EPI_SWIGLU = 2,
+} MatEpi;
+
+/* Stores one row's results r[0..nr) of consecutive columns n, n+1, ...
+ * (n even for EPI_SWIGLU) through `at`, the address of y[t][n] (of
+ * y[t][n/2] for EPI_SWIGLU), as epi says.  Every matmul kernel stores
+ * through this, so an epilogue is written once. */
+void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr);
+
 /* lower_kernels.c: each returns the kernel function for the shape,
- * creating it on first use. */
-LF kernel_matmul(Lower *L, int64_t N, int64_t K);
+ * creating it on first use.
+ * kernel_matmul: y[rows][N] (N/2 for EPI_SWIGLU) = x[rows][K] . w[N][K]^T
+ * with w stored as wt (packed as pack.h says); block formats are built by
+ * kernel_qmatmul (lower_qmatmul.c). Entry: (c, y, ldy, x, w, rows). */
+LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
 LF kernel_rmsnorm(Lower *L, int64_t n);
 LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
 LF kernel_rope(Lower *L, int64_t heads, int64_t d);

@@ -94,8 +94,26 @@ typedef struct MM {
 	Lower *L;
 	int64_t N, K;
 	int vw;
+	MatEpi epi;
 	LE y, ldy, x, w;
 } MM;
+
+void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr)
+{
+	LModule *m = L->m;
+	for (int j = 0; j < nr; j++) {
+		LE p = le_at(m, at, le_i64(m, epi == EPI_SWIGLU ? j / 2 : j));
+		if (epi == EPI_STORE) {
+			lb_store(m, p, r[j]);
+		} else if (epi == EPI_ACC) {
+			lb_store(m, p, le_add(m, le_load(m, p, 1), r[j]));
+		} else if (j % 2 == 1) {   /* silu(a) * b = a * b / (1 + exp(-a)) */
+			LE a = r[j - 1];
+			LE den = le_add(m, le_f32(m, 1), le_math(m, LE_EXP, le_neg(m, a)));
+			lb_store(m, p, le_div(m, le_mul(m, a, r[j]), den));
+		}
+	}
+}
 
 #define MAX_TILE 8
 
@@ -167,12 +185,14 @@ static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
 				                              V(L, s[r][j])));
 		lb_end(m);
 	}
-	for (int r = 0; r < MR; r++)
-		for (int j = 0; j < NR; j++) {
-			LE row = le_mul(m, le_add(m, t, I(L, r)), mm->ldy);
-			LE at = le_add(m, row, le_add(m, n, I(L, j)));
-			lb_store(m, le_at(m, mm->y, at), V(L, s[r][j]));
-		}
+	for (int r = 0; r < MR; r++) {
+		LE row = le_mul(m, le_add(m, t, I(L, r)), mm->ldy);
+		LE col = mm->epi == EPI_SWIGLU ? le_div(m, n, I(L, 2)) : n;
+		LE vals[MAX_TILE];
+		for (int j = 0; j < NR; j++)
+			vals[j] = V(L, s[r][j]);
+		mm_store(L, mm->epi, le_at(m, mm->y, le_add(m, row, col)), vals, NR);
+	}
 }
 
 /* Columns [nb, ne) of rows t.. in tiles of NR, then one at a time. */
@@ -186,18 +206,23 @@ static void mm_columns(MM *mm, int MR, int NR, int KU, LE t, LE nb, LE ne)
 		mm_tile(mm, MR, NR, KU, t, V(L, n));
 		lb_end(m);
 	}
-	lb_for(m, n, 0, ne, 1);
-	mm_tile(mm, MR, 1, KU, t, V(L, n));
+	/* the leftover columns one at a time (in pairs for EPI_SWIGLU) */
+	int one = mm->epi == EPI_SWIGLU ? 2 : 1;
+	lb_for(m, n, 0, ne, one);
+	mm_tile(mm, MR, one, KU, t, V(L, n));
 	lb_end(m);
 }
 
 static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
 
-LF kernel_matmul(Lower *L, int64_t N, int64_t K)
+LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 {
 	LModule *m = L->m;
 	const Tiling *s = &L->sch;
-	const char *name = lm_fmt(m, "matmul_%lldx%lld", (long long)N, (long long)K);
+	if (wt != DT_F32)
+		return kernel_qmatmul(L, wt, N, K, epi);
+	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
+	const char *name = lm_fmt(m, "matmul_%lldx%lld%s", (long long)N, (long long)K, epi_suffix[epi]);
 	LF f = lm_find_func(m, name);
 	if (f)
 		return f;
@@ -205,6 +230,10 @@ LF kernel_matmul(Lower *L, int64_t N, int64_t K)
 	if (vw < 4)
 		vw = s->vw;   /* odd K: full vectors and a scalar tail */
 	int MR = s->mm_mr, NR = s->mm_nr, GNR = s->gv_nr;
+	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
+		NR += NR % 2;
+		GNR += GNR % 2;
+	}
 	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);   /* parallel unit: a multiple of both tiles */
 	int64_t NB = s->mm_block_floats / K / PU * PU;
 	if (NB < PU)
@@ -225,7 +254,7 @@ LF kernel_matmul(Lower *L, int64_t N, int64_t K)
 	lb_begin(m, task);
 	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1),
 	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
-	MM mm = {L, N, K, vw, 0, 0, 0, 0};
+	MM mm = {L, N, K, vw, epi, 0, 0, 0, 0};
 	mm.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
 	mm.ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
 	mm.x = V(L, lb_let(m, "x", T_CPF(), le_field(m, V(L, a), "x")));

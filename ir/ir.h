@@ -103,6 +103,13 @@ void ir_free(Graph *g);
 /* Low-level constructors (used by ir_build and passes). */
 Ref ir_node(Graph *g, Op op, Shape shape, Ref a, Ref b, Ref c);
 Ref ir_weight(Graph *g, const char *name, const StTensor *src);
+/* The values of a weight (weights.c): rows of its last axis, in f32, before
+ * any storage format — the checkpoint's values, or what a fusion derived.
+ * ir_weight_rows_f32 writes rows [row0, row0+n) (n * cols floats) to out;
+ * 0, or -1 with err. */
+int64_t ir_weight_rows(const Weight *w);
+int64_t ir_weight_cols(const Weight *w);
+int ir_weight_rows_f32(const Weight *w, int64_t row0, int64_t n, float *out, LfmError *err);
 Shape ir_shape2(int64_t a, int64_t b);
 Shape ir_shape3(int64_t a, int64_t b, int64_t c);
 int64_t ir_shape_numel(Shape s, int64_t T, int64_t R);

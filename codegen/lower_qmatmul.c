@@ -1,0 +1,18 @@
+/*
+ * lower_qmatmul.c — matmul kernels for the block formats (q8_0, q4_0,
+ * q4_1): weights read in their packed layout (pack.h), activations
+ * quantized to int8 blocks on the fly, int8 dot products.
+ *
+ * Not built yet: lower_model() refuses block-format weights before any
+ * kernel is asked for.
+ */
+#include "lower.h"
+
+LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	(void)N;
+	(void)K;
+	(void)epi;
+	lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights yet", dtype_name(wt));
+	return 0;
+}
