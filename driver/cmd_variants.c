@@ -1,0 +1,304 @@
+/*
+ * cmd_variants.c — `lfm2c variants MODEL a.json b.json ... [-o DIR]`:
+ * compile several schedules of one model, check each against the f32
+ * build, time each with cold weights, and print one table.
+ *
+ *   lfm2c variants MODEL SCHEDULE.json... [-o DIR] [--threads N] [--runs N]
+ *         [--backend llvm|c] [--prefill N] [--decode N] [--seqs N] [--len N]
+ *         [--mmap] [--no-cache] [--keep-going] [--keep-builds] [-v]
+ *
+ * Order of work, and why:
+ *   1. every input is checked first (the model opens, every schedule file
+ *      parses and validates), so a typo costs a second, not a compile;
+ *   2. the f32 reference (compile with no schedule) and each variant are
+ *      compiled (`lfm2c compile MODEL --schedule FILE`, a child process:
+ *      exactly what a user gets) into DIR/builds/, fresh (--no-cache) by
+ *      default so the compile time column means something — --cache lets
+ *      the build cache serve them (marked *);
+ *   3. each variant's logits on the validation sequences are compared with
+ *      the reference's (measure.c: max relative error, mean KLD, top-1);
+ *   4. timing: run i of every variant, then run i + 1, so a noisy machine
+ *      hits all variants alike; every run a fresh lfm2-run with the blob
+ *      evicted from the page cache first; medians of --runs;
+ *   5. the table on stdout, and DIR/variants.json, .csv, .svg (each
+ *      written to a temporary name and renamed).  The builds are removed
+ *      unless --keep-builds (a 1.2B f32 blob is 4.7 GB).
+ *
+ * Errors: a missing or invalid schedule, a model that does not open, an
+ * unusable option — one line naming the file or option, exit 1, nothing
+ * created.  A variant that fails to compile or run stops everything
+ * (builds removed) unless --keep-going, which reports it as failed in
+ * every output and exits 1 at the end.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "measure.h"
+
+#define MAX_VARIANTS 64
+
+typedef struct VariantsArgs {
+	MeasureOpts mo;
+	const char *out_dir;
+	const char *schedules[MAX_VARIANTS];
+	int n;
+	bool keep_going, keep_builds;
+} VariantsArgs;
+
+static const char help_text[] =
+	"usage: lfm2c variants MODEL_DIR SCHEDULE.json... [options]\n"
+	"Compiles each schedule (lfm2c compile --schedule), checks it against the f32 build\n"
+	"(max |logit error| / max |logit|, mean KL divergence, top-1, on fixed token sequences),\n"
+	"times prefill and decode with cold weights, and prints one table; also DIR/variants.json,\n"
+	"DIR/variants.csv and DIR/variants.svg.\n"
+	"  -o DIR            output directory (default: variants)\n"
+	MEASURE_COMMON_HELP
+	"  --cache           let the build cache serve compiles (default: fresh, --no-cache)\n"
+	"  --keep-going      report a variant that fails to compile or run, go on with the rest\n"
+	"  --keep-builds     keep DIR/builds/ (the compiled variants)\n";
+
+static int parse_args(int argc, char **argv, VariantsArgs *a)
+{
+	memset(a, 0, sizeof *a);
+	MeasureOpts *o = &a->mo;
+	measure_default_opts(o);
+	o->no_cache = true;
+	a->out_dir = "variants";
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		int r = measure_common_arg(o, "variants", argc, argv, &i);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (!strcmp(s, "-o")) {
+			if (i + 1 >= argc)
+				return driver_fail("variants: -o needs a value");
+			a->out_dir = argv[++i];
+		} else if (!strcmp(s, "--cache"))
+			o->no_cache = false;
+		else if (!strcmp(s, "--no-cache"))
+			o->no_cache = true;
+		else if (!strcmp(s, "--keep-going"))
+			a->keep_going = true;
+		else if (!strcmp(s, "--keep-builds"))
+			a->keep_builds = true;
+		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+			fputs(help_text, stdout);
+			exit(0);
+		} else if (s[0] == '-' && s[1])
+			return driver_fail("variants: unknown option '%s' (see lfm2c variants --help)", s);
+		else if (!o->model)
+			o->model = s;
+		else if (a->n >= MAX_VARIANTS)
+			return driver_fail("variants: more than %d schedules", MAX_VARIANTS);
+		else
+			a->schedules[a->n++] = s;
+	}
+	if (!o->model || !a->n)
+		return driver_fail("usage: lfm2c variants MODEL_DIR SCHEDULE.json... [-o DIR] [--threads N] "
+		                   "[--runs N] [--backend llvm|c] (--help)");
+	return 0;
+}
+
+/* "dir/a.json" -> "a"; a second "a" becomes "a-2". */
+static void variant_name(const char *path, VariantResult *all, int i)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".json"))
+		len -= 5;
+	if (!len) {
+		base = "schedule";
+		len = 8;
+	}
+	char name[128];
+	snprintf(name, sizeof name, "%.*s", (int)(len > 100 ? 100 : len), base);
+	snprintf(all[i].name, sizeof all[i].name, "%s", name);
+	for (int k = 2;; k++) {
+		bool clash = false;
+		for (int j = 0; j < i; j++)
+			clash |= !strcmp(all[j].name, all[i].name);
+		if (!clash)
+			break;
+		snprintf(all[i].name, sizeof all[i].name, "%.100s-%d", name, k);
+	}
+}
+
+/* Writes name.json/.csv/.svg of the report into dir. */
+static int write_reports(const char *dir, const ReportInfo *ri, const VariantResult *v, int n, LfmError *err)
+{
+	char *text[3] = {report_json(ri, v, n), report_csv(v, n), report_svg(ri, v, n)};
+	static const char *const names[3] = {"variants.json", "variants.csv", "variants.svg"};
+	int rc = 0;
+	for (int i = 0; i < 3; i++) {
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if (!rc && !text[i])
+			rc = lfm_error(err, path, "out of memory");
+		if (!rc)
+			rc = measure_write_file(path, text[i], strlen(text[i]), err);
+		if (!rc)
+			fprintf(stderr, "lfm2c: variants: wrote %s\n", path);
+	}
+	for (int i = 0; i < 3; i++)
+		free(text[i]);
+	return rc;
+}
+
+/* Compile + validate one variant (schedule NULL: the reference). */
+static int build_variant(const VariantsArgs *a, const char *schedule, const char *label, const char *dir,
+                         const ValSeqs *seqs, const ValLogits *ref, VariantResult *r, ValLogits *out,
+                         LfmError *err)
+{
+	if (measure_compile(&a->mo, schedule, label, dir, &r->build, err))
+		return -1;
+	ValLogits mine;
+	if (measure_logits(&a->mo, &r->build, seqs, &mine, err)) {
+		measure_logits_free(&mine, seqs->n);
+		return -1;
+	}
+	if (ref)
+		measure_compare(seqs, ref, &mine, &r->acc);
+	else
+		r->acc = (Accuracy){0, 0, 1, true};
+	if (out)
+		*out = mine;
+	else
+		measure_logits_free(&mine, seqs->n);
+	if (!r->acc.finite)
+		return lfm_error(err, label, "the variant's logits are not finite (NaN or Inf)");
+	return 0;
+}
+
+int cmd_variants(int argc, char **argv)
+{
+	VariantsArgs a;
+	if (parse_args(argc, argv, &a))
+		return 1;
+	MeasureOpts *o = &a.mo;
+	LfmError err = {{0}};
+
+	/* 1. inputs */
+	for (int i = 0; i < a.n; i++) {
+		Schedule s;
+		if (schedule_load(a.schedules[i], &s, &err))
+			return driver_fail("%s", err.msg);
+		schedule_free(&s);
+	}
+	ReportInfo ri;
+	memset(&ri, 0, sizeof ri);
+	ri.model = o->model;
+	ri.opts = o;
+	ModelInfo mi;
+	if (measure_prepare(o, &mi, &err))
+		return driver_fail("%s", err.msg);
+	ri.model_hash = mi.hash;
+	snprintf(ri.target, sizeof ri.target, "%s", mi.target);
+
+	VariantResult *res = calloc((size_t)a.n, sizeof *res);
+	ValSeqs seqs;
+	ValLogits ref;
+	memset(&ref, 0, sizeof ref);
+	if (!res || measure_seqs(&seqs, o->seqs, o->seq_len, o->vocab, mi.bos)) {
+		free(res);
+		return driver_fail("out of memory");
+	}
+	ri.positions = 0;
+	for (int i = 0; i < seqs.n; i++)
+		ri.positions += seqs.len[i];
+
+	char builds[1100], path[1400];
+	snprintf(builds, sizeof builds, "%s/builds", a.out_dir);
+	int rc = 1, failed = 0;
+	bool made_builds = false, created_out = access(a.out_dir, F_OK) != 0;
+	if (measure_mkdir(a.out_dir, &err) || measure_mkdir(builds, &err))
+		goto fail;
+	made_builds = true;
+
+	/* 2-3. the reference, then each variant */
+	VariantResult refres;
+	memset(&refres, 0, sizeof refres);
+	snprintf(path, sizeof path, "%s/f32-reference", builds);
+	fprintf(stderr, "lfm2c: variants: compiling the f32 reference\n");
+	if (build_variant(&a, NULL, "f32 reference", path, &seqs, NULL, &refres, &ref, &err))
+		goto fail;
+	for (int i = 0; i < a.n; i++) {
+		VariantResult *r = &res[i];
+		variant_name(a.schedules[i], res, i);
+		r->schedule = a.schedules[i];
+		snprintf(path, sizeof path, "%s/v%d-%s", builds, i + 1, r->name);
+		fprintf(stderr, "lfm2c: variants: compiling %s (%s)\n", r->name, r->schedule);
+		if (build_variant(&a, r->schedule, r->schedule, path, &seqs, &ref, r, NULL, &err)) {
+			if (!a.keep_going)
+				goto fail;
+			snprintf(r->error, sizeof r->error, "%s", err.msg);
+			fprintf(stderr, "lfm2c: variants: %s\n", err.msg);
+			failed++;
+			continue;
+		}
+		fprintf(stderr, "lfm2c: variants: %s: compiled in %.2f s%s, max err %.3e, KLD %.3e, top-1 %.1f%%\n",
+		        r->name, r->build.compile_s, r->build.cached ? " (build cache)" : "", r->acc.max_rel,
+		        r->acc.kld_mean, 100.0 * r->acc.top1);
+	}
+
+	/* 4. timing, interleaved */
+	for (int run = 0; run < o->runs; run++) {
+		fprintf(stderr, "lfm2c: variants: timing run %d of %d\n", run + 1, o->runs);
+		for (int i = 0; i < a.n; i++) {
+			VariantResult *r = &res[i];
+			if (r->error[0])
+				continue;
+			if (measure_time_once(o, &r->build, &r->time, &err)) {
+				if (!a.keep_going)
+					goto fail;
+				snprintf(r->error, sizeof r->error, "%.200s: %.800s", r->schedule, err.msg);
+				fprintf(stderr, "lfm2c: variants: %s\n", r->error);
+				failed++;
+				continue;
+			}
+			if (r->time.resident_max > ri.resident_max)
+				ri.resident_max = r->time.resident_max;
+		}
+	}
+	for (int i = 0; i < a.n; i++) {
+		VariantResult *r = &res[i];
+		r->decode = measure_median(r->time.decode, r->time.n);
+		r->prefill = measure_median(r->time.prefill, r->time.n);
+		r->load = measure_median(r->time.load, r->time.n);
+	}
+
+	/* 5. outputs */
+	putchar('\n');
+	report_table(stdout, &ri, res, a.n);
+	fflush(stdout);
+	if (write_reports(a.out_dir, &ri, res, a.n, &err))
+		goto fail;
+	rc = failed ? 1 : 0;
+	if (failed)
+		driver_fail("variants: %d of %d variants failed (see the table)", failed, a.n);
+	goto done;
+fail:
+	driver_fail("%s", err.msg);
+	rc = 1;
+done:
+	if (made_builds && !a.keep_builds)
+		measure_rmtree(builds);
+	if (rc && created_out && !failed)
+		rmdir(a.out_dir);   /* nothing was written: leave nothing behind */
+	measure_logits_free(&ref, seqs.n);
+	measure_seqs_free(&seqs);
+	free(res);
+	return rc;
+}
