@@ -344,6 +344,8 @@ LE le_bin(LModule *m, LEOp op, LE a, LE b)
 		bug("%s of pointers or structs", le_op_name(op));
 	if (op == LE_REM && !lt_is_int(ta))
 		bug("REM of non-integers");
+	if ((op == LE_BAND || op == LE_BOR || op == LE_BXOR || op == LE_SHL || op == LE_SHR) && !lt_is_int(ta))
+		bug("%s of non-integers", le_op_name(op));
 	/* fold the trivial cases the lowering produces: x + 0, x * 1, constants */
 	const LExpr *xa = &m->e[a], *xb = &m->e[b];
 	int ca = xa->op == LE_CONST && !xa->s && lt_is_int(ta), cb = xb->op == LE_CONST && !xb->s && lt_is_int(tb);
@@ -549,6 +551,25 @@ LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b)
 	    || tc.lanes != tb.lanes)
 		bug("DOT2_BF16 needs f32 x n, bf16 x 2n (as i16), bf16 x 2n");
 	return expr(m, LE_DOT2_BF16, ta, acc, a, b);
+}
+
+LE le_bitcast(LModule *m, LE a, LType to)
+{
+	LType ta = T(m, a);
+	int scalar = ta.kind != LK_PTR && ta.kind != LK_STRUCT && ta.kind != LK_NAMED && ta.kind != LK_BOOL
+	             && to.kind != LK_PTR && to.kind != LK_STRUCT && to.kind != LK_NAMED && to.kind != LK_BOOL;
+	if (!scalar || lt_bytes((LKind)ta.kind) * ta.lanes != lt_bytes((LKind)to.kind) * to.lanes)
+		bug("BITCAST between types of different sizes or non-numbers");
+	if (lt_eq(ta, to))
+		return a;
+	return expr(m, LE_BITCAST, to, a, 0, 0);
+}
+
+LE le_round(LModule *m, LE a)
+{
+	if (!lt_is_float(T(m, a)))
+		bug("ROUND of a non-float");
+	return expr(m, LE_ROUND, T(m, a), a, 0, 0);
 }
 
 /* ------------------------------------------------- functions, variables */
@@ -944,7 +965,8 @@ static void dump_expr(FILE *f, const LModule *m, LE e)
 		break;
 	}
 	fprintf(f, "%s", le_op_name((LEOp)x->op));
-	if (x->op == LE_LOAD || x->op == LE_SPLAT || x->op == LE_CONVERT || x->op == LE_PTR_CAST)
+	if (x->op == LE_LOAD || x->op == LE_SPLAT || x->op == LE_CONVERT || x->op == LE_PTR_CAST
+	    || x->op == LE_BITCAST)
 		fprintf(f, ".%s", type_str(x->type, tb, sizeof tb));
 	if (x->op == LE_CALL)
 		fprintf(f, " %s", m->f[x->i].name);

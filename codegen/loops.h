@@ -115,7 +115,14 @@ typedef int32_t LStr;    /* struct */
 	X(AGG,        "aggregate constant (struct fields or array elements) from args; s: comment") \
 	X(DOT4_I8,    "a (i32 x n) + per lane j: sum_{q<4} b[4j+q] * c[4j+q]; b u8 x 4n, c i8 x 4n") \
 	X(DOT4_S8,    "DOT4_I8 with b signed too: i8 x 4n times i8 x 4n (int8 weights x int8 activations)") \
-	X(DOT2_BF16,  "a (f32 x n) + per lane j: sum_{q<2} b[2j+q] * c[2j+q]; b, c bf16 (as i16) x 2n")
+	X(DOT2_BF16,  "a (f32 x n) + per lane j: sum_{q<2} b[2j+q] * c[2j+q]; b, c bf16 (as i16) x 2n") \
+	X(BAND,       "a & b  (integers, lane-wise)") \
+	X(BOR,        "a | b  (integers)") \
+	X(BXOR,       "a ^ b  (integers)") \
+	X(SHL,        "a << b (integers of one type; each lane of b in [0, bits))") \
+	X(SHR,        "a >> b: logical for unsigned kinds, arithmetic for signed ones") \
+	X(BITCAST,    "a's bits read as `type`, of the same total size (f32 x 8 <-> i32 x 8, u8 x 32 <-> i32 x 8)") \
+	X(ROUND,      "a rounded to the nearest integer, ties to even (float lanes; cvtps2dq / fcvtns rounding)")
 
 typedef enum LEOp {
 #define X(name, sem) LE_##name,
@@ -323,6 +330,9 @@ LE le_agg(LModule *m, LType type, const LE *items, int n, const char *comment);
 LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s);
 LE le_dot4_s8(LModule *m, LE acc, LE a, LE b);
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b);
+/* BAND, BOR, BXOR, SHL, SHR go through le_bin (integer operands). */
+LE le_bitcast(LModule *m, LE a, LType to);
+LE le_round(LModule *m, LE a);
 
 /* ------------------------------------------------- functions, variables */
 

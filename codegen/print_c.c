@@ -28,11 +28,13 @@ typedef struct CP {
 	int depth;
 	unsigned char used[LK_NAMED + 1][65];   /* vector types used: [kind][lanes] */
 	unsigned char exp_used[LK_NAMED + 1][65];
+	unsigned char minmax_used[LK_NAMED + 1][65];   /* vector MIN/MAX, ROUND helpers */
+	unsigned char round_used[LK_NAMED + 1][65];
 	int *assign_count;                       /* per variable */
 } CP;
 
-enum { P_COND = 3, P_OR = 4, P_AND = 5, P_EQ = 9, P_REL = 10, P_ADD = 12, P_MUL = 13, P_UNARY = 15,
-       P_POSTFIX = 16, P_PRIMARY = 17 };
+enum { P_COND = 3, P_OR = 4, P_AND = 5, P_BOR = 6, P_BXOR = 7, P_BAND = 8, P_EQ = 9, P_REL = 10,
+       P_SHIFT = 11, P_ADD = 12, P_MUL = 13, P_UNARY = 15, P_POSTFIX = 16, P_PRIMARY = 17 };
 
 static void out(CP *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void out(CP *p, const char *fmt, ...)
@@ -199,7 +201,13 @@ static int prec_of(const LModule *m, LE e)
 		return x->i < 0 ? P_UNARY : P_PRIMARY;
 	case LE_ADD: case LE_SUB: case LE_PTR_ADD: case LE_FMA: return P_ADD;
 	case LE_MUL: case LE_DIV: case LE_REM: return P_MUL;
-	case LE_MIN: case LE_MAX: case LE_SELECT: return P_COND;
+	case LE_MIN: case LE_MAX: return x->type.lanes > 1 ? P_PRIMARY : P_COND;
+	case LE_SELECT: return P_COND;
+	case LE_BAND: return P_BAND;
+	case LE_BOR: return P_BOR;
+	case LE_BXOR: return P_BXOR;
+	case LE_SHL: case LE_SHR: return P_SHIFT;
+	case LE_BITCAST: return x->type.lanes > 1 && m->e[x->a].type.lanes > 1 ? P_UNARY : P_PRIMARY;
 	case LE_ADDR: return m->v[x->i].count ? P_PRIMARY : P_UNARY;   /* an array is its address */
 	case LE_NEG: case LE_PTR_CAST: return P_UNARY;
 	case LE_CONVERT: return x->type.lanes > 1 ? P_PRIMARY : P_UNARY;
@@ -256,6 +264,15 @@ static void math_call(CP *p, const LExpr *x, const char *name)
 
 static void print_agg(CP *p, const LExpr *x);
 
+/* Bitwise operators: operands in parentheses unless primary, so the C
+ * reads unambiguously (and -Wparentheses stays quiet). */
+static void bitop(CP *p, const LExpr *x, const char *op)
+{
+	pe(p, x->a, P_UNARY);
+	out(p, " %s ", op);
+	pe(p, x->b, P_UNARY);
+}
+
 static void pe(CP *p, LE e, int min)
 {
 	const LModule *m = p->m;
@@ -287,6 +304,14 @@ static void pe(CP *p, LE e, int min)
 	case LE_OR: binop(p, x, "||", P_OR); break;
 	case LE_MIN:
 	case LE_MAX:
+		if (x->type.lanes > 1) {   /* C has no vector ?: */
+			out(p, "%s_%s(", x->op == LE_MIN ? "min" : "max", ctype(p, x->type, tb, sizeof tb));
+			pe(p, x->a, 0);
+			out(p, ", ");
+			pe(p, x->b, 0);
+			out(p, ")");
+			break;
+		}
 		pe(p, x->a, P_REL + 1);
 		out(p, x->op == LE_MIN ? " < " : " > ");
 		pe(p, x->b, P_REL + 1);
@@ -373,6 +398,32 @@ static void pe(CP *p, LE e, int min)
 	case LE_GLOBAL: out(p, "%s%s", m->g[x->i].count ? "" : "&", m->g[x->i].name); break;
 	case LE_STR: print_string(p, x->s); break;
 	case LE_AGG: print_agg(p, x); break;
+	case LE_BAND: bitop(p, x, "&"); break;
+	case LE_BOR: bitop(p, x, "|"); break;
+	case LE_BXOR: bitop(p, x, "^"); break;
+	case LE_SHL: bitop(p, x, "<<"); break;
+	case LE_SHR: bitop(p, x, ">>"); break;
+	case LE_BITCAST:
+		if (x->type.lanes > 1 && m->e[x->a].type.lanes > 1) {   /* GNU C: a vector cast keeps the bits */
+			out(p, "(%s)", ctype(p, x->type, tb, sizeof tb));
+			pe(p, x->a, P_UNARY);
+		} else {
+			out(p, "({ %s bc_r; __typeof__(", ctype(p, x->type, tb, sizeof tb));
+			pe(p, x->a, 0);
+			out(p, ") bc_a = ");
+			pe(p, x->a, 0);
+			out(p, "; memcpy(&bc_r, &bc_a, sizeof bc_r); bc_r; })");
+		}
+		break;
+	case LE_ROUND:
+		if (x->type.lanes > 1) {
+			helper_call(p, "roundeven", x->type, x->a);
+		} else {
+			out(p, "__builtin_roundeven%s(", x->type.kind == LK_F32 ? "f" : "");
+			pe(p, x->a, 0);
+			out(p, ")");
+		}
+		break;
 	case LE_DOT4_I8:
 	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
@@ -705,6 +756,15 @@ static void vector_helpers(CP *p)
 					       "\treturn hsum_%sx%d(lo + hi);\n}\n",
 					    s, pre, l, pre, l, pre, l / 2, pre, l / 2);
 			}
+			if (p->minmax_used[k][l])
+				for (int i = 0; i < 2; i++)
+					out(p, "static inline %sx%d %s_%sx%d(%sx%d a, %sx%d b)\n{\n\tfor (int i = 0; i < %d; i++)\n"
+					       "\t\ta[i] = a[i] %s b[i] ? a[i] : b[i];\n\treturn a;\n}\n",
+					    pre, l, i ? "max" : "min", pre, l, pre, l, pre, l, l, i ? ">" : "<");
+			if (p->round_used[k][l])
+				out(p, "static inline %sx%d roundeven_%sx%d(%sx%d v)\n{\n\tfor (int i = 0; i < %d; i++)\n"
+				       "\t\tv[i] = __builtin_roundeven%s(v[i]);\n\treturn v;\n}\n",
+				    pre, l, pre, l, pre, l, l, k == LK_F32 ? "f" : "");
 			if (p->exp_used[k][l]) {
 				static const char *const fns[] = {"exp", "sqrt", "cos", "sin"};
 				for (int i = 0; i < 4; i++)
@@ -871,6 +931,13 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
 		if (m->e[e].type.lanes > 1 && (m->e[e].op == LE_EXP || m->e[e].op == LE_SQRT || m->e[e].op == LE_COS
 		                               || m->e[e].op == LE_SIN))
 			p.exp_used[m->e[e].type.kind][m->e[e].type.lanes] = 1;
+	for (LE e = 1; e < m->ne; e++) {
+		LType t = m->e[e].type;
+		if (t.lanes > 1 && t.kind <= LK_F64 && (m->e[e].op == LE_MIN || m->e[e].op == LE_MAX))
+			p.minmax_used[t.kind][t.lanes] = 1;
+		if (t.lanes > 1 && t.kind <= LK_F64 && m->e[e].op == LE_ROUND)
+			p.round_used[t.kind][t.lanes] = 1;
+	}
 
 	comment_block(&p, m->comment, "");
 	out(&p, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n");

@@ -150,8 +150,11 @@ static LLVMValueRef arith(LP *p, const LExpr *x)
 	case LE_MUL: return f ? LLVMBuildFMul(p->b, a, b, "") : LLVMBuildMul(p->b, a, b, "");
 	case LE_DIV: return f ? LLVMBuildFDiv(p->b, a, b, "") : u ? LLVMBuildUDiv(p->b, a, b, "") : LLVMBuildSDiv(p->b, a, b, "");
 	case LE_REM: return u ? LLVMBuildURem(p->b, a, b, "") : LLVMBuildSRem(p->b, a, b, "");
-	case LE_AND: return LLVMBuildAnd(p->b, a, b, "");
-	case LE_OR: return LLVMBuildOr(p->b, a, b, "");
+	case LE_AND: case LE_BAND: return LLVMBuildAnd(p->b, a, b, "");
+	case LE_OR: case LE_BOR: return LLVMBuildOr(p->b, a, b, "");
+	case LE_BXOR: return LLVMBuildXor(p->b, a, b, "");
+	case LE_SHL: return LLVMBuildShl(p->b, a, b, "");
+	case LE_SHR: return u ? LLVMBuildLShr(p->b, a, b, "") : LLVMBuildAShr(p->b, a, b, "");
 	default: break;
 	}
 	/* comparisons, min, max */
@@ -229,7 +232,12 @@ static LLVMValueRef ex(LP *p, LE e)
 		return p->var[x->i];
 	case LE_ADD: case LE_SUB: case LE_MUL: case LE_DIV: case LE_REM: case LE_MIN: case LE_MAX:
 	case LE_LT: case LE_LE: case LE_EQ: case LE_NE: case LE_AND: case LE_OR:
+	case LE_BAND: case LE_BOR: case LE_BXOR: case LE_SHL: case LE_SHR:
 		return arith(p, x);
+	case LE_BITCAST:
+		return LLVMBuildBitCast(p->b, ex(p, x->a), ty(p, x->type), "");
+	case LE_ROUND:
+		return math(p, x, "llvm.roundeven");
 	case LE_NEG: {
 		LLVMValueRef a = ex(p, x->a);
 		return lt_is_float(x->type) ? LLVMBuildFNeg(p->b, a, "") : LLVMBuildNeg(p->b, a, "");
