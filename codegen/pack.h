@@ -24,4 +24,9 @@ int pack_row(DType t, const float *x, int64_t K, void *out);
 /* Decodes a packed row back to float (tests, `lfm2c dequant`).  0 or -1. */
 int unpack_row(DType t, const void *in, int64_t K, float *out);
 
+/* Block formats: a row's blocks are packed in groups (specs/formats.md);
+ * the size of the next group when `left` blocks remain: 16, 8, 4 or 1
+ * (0 when none remain).  The kernels walk a row with the same rule. */
+int pack_group_blocks(int64_t left);
+
 #endif
