@@ -1,16 +1,39 @@
 /*
- * cmd_ir.c — `lfm2c ir MODEL_DIR [-d PASS|all] [-q FORMAT ...]`: print the graph.
+ * cmd_ir.c — `lfm2c ir MODEL_DIR [-d PASS[,PASS..]|all] [-q FORMAT ...] [--fuse LIST]`:
+ * print the graph.
  *
  * Without -d it prints the graph after the whole pass list; -d NAME prints
- * it after that pass ("build" is the graph as built), -d all after each.
- * The weight-format flags (quant_cli.h) show each weight's stored format
- * and size as the quantize and layout passes choose them.
+ * it after that pass ("build" is the graph as built), -d all after each,
+ * -d A,B after each of those (`-d quantize,qkv`: the graph before and
+ * after the qkv fusion).  The weight-format flags (quant_cli.h) show each
+ * weight's stored format and size as the quantize and layout passes choose
+ * them; --fuse chooses the fusion passes (default: the default fusions).
  */
 #include <string.h>
 
 #include "driver.h"
 #include "passes.h"
 #include "quant_cli.h"
+
+/* -d takes one pass name, "all", or a comma list (before and after a
+ * fusion: -d quantize,qkv). */
+static int check_dump_list(const char *list)
+{
+	for (const char *p = list; *p || p == list;) {
+		size_t n = strcspn(p, ",");
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+		if (!n || !pass_name_known(name)) {
+			char known[512];
+			size_t j = 0;
+			for (int k = 0; pass_names[k] && j < sizeof known; k++)
+				j += (size_t)snprintf(known + j, sizeof known - j, "%s, ", pass_names[k]);
+			return driver_fail("ir: unknown pass '%s' for -d (known: %sall)", name, known);
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
 
 int cmd_ir(int argc, char **argv)
 {
@@ -25,13 +48,8 @@ int cmd_ir(int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			dump = argv[++i];
-			int known = !strcmp(dump, "all");
-			for (int k = 0; pass_names[k]; k++)
-				known |= !strcmp(dump, pass_names[k]);
-			if (!known) {
-				driver_fail("ir: unknown pass '%s' for -d", dump);
+			if (check_dump_list(dump))
 				goto out_args;
-			}
 		} else if (argv[i][0] == '-') {
 			driver_fail("ir: unknown option '%s'", argv[i]);
 			goto out_args;

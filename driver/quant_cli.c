@@ -2,7 +2,8 @@
  * quant_cli.c — parsing of the weight-format flags (see quant_cli.h).
  *
  * The schedule's overrides are copied in front of the command line's, so
- * with "last match wins" a flag typed on the command line beats the file.
+ * with "last match wins" a flag typed on the command line beats the file;
+ * likewise --fuse lists apply on top of the schedule's fusions.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ int quant_cli_arg(QuantCli *q, const char *cmd, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
 	bool fmt = !strcmp(a, "-q"), ov = !strcmp(a, "--quant-override"), sch = !strcmp(a, "--schedule");
-	if (!fmt && !ov && !sch)
+	bool fuse = !strcmp(a, "--fuse");
+	if (!fmt && !ov && !sch && !fuse)
 		return 0;
 	if (*i + 1 >= argc) {
 		driver_fail("%s: %s needs a value", cmd, a);
@@ -37,6 +39,20 @@ int quant_cli_arg(QuantCli *q, const char *cmd, int argc, char **argv, int *i)
 	}
 	const char *v = argv[++*i];
 	LfmError err = {{0}};
+	if (fuse) {
+		ScheduleFusions f;
+		fusions_default(&f);
+		if (fusions_parse(v, &f, &err)) {
+			driver_fail("%s: %s", cmd, err.msg);
+			return -1;
+		}
+		if (q->n_fuse == (int)(sizeof q->fuse / sizeof q->fuse[0])) {
+			driver_fail("%s: too many --fuse flags", cmd);
+			return -1;
+		}
+		q->fuse[q->n_fuse++] = v;
+		return 1;
+	}
 	if (fmt) {
 		if (quant_format_parse(v, &q->format)) {
 			driver_fail("%s: unknown format '%s' for -q (known: %s)", cmd, v, quant_format_list());
@@ -92,10 +108,19 @@ int quant_cli_arg(QuantCli *q, const char *cmd, int argc, char **argv, int *i)
 	return 1;
 }
 
-void quant_cli_options(const QuantCli *q, PassOptions *po)
+void quant_cli_options(QuantCli *q, PassOptions *po)
 {
 	if (q->have_schedule)
 		schedule_to_pass_options(&q->schedule, po);
+	if (q->have_schedule)
+		q->fusions = q->schedule.fusions;
+	else
+		fusions_default(&q->fusions);
+	for (int k = 0; k < q->n_fuse; k++) {
+		LfmError err = {{0}};
+		fusions_parse(q->fuse[k], &q->fusions, &err);   /* checked when parsed */
+	}
+	po->fusions = &q->fusions;
 	if (q->have_format)
 		po->weight_format = q->format;
 	po->quant_overrides = q->ov;

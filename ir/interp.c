@@ -7,10 +7,15 @@
  * incremental evaluation can be checked here before it is checked in
  * generated code.  Speed is not a goal: it is the in-project oracle.
  *
- * Weights the quantize pass stored in another format (f16, q4_0, ...) are
- * used with their quantize-then-dequantize values, so the interpreter
- * computes exactly the quantized model's arithmetic on weights, in double
- * precision; activations are never quantized here.
+ * Weights are read through ir_weight_values_f64: those the quantize pass
+ * stored in another format (f16, q4_0, ...) with their quantize-then-
+ * dequantize values, so the interpreter computes exactly the quantized
+ * model's arithmetic on weights, in double precision; weights a fusion
+ * derived (stacked, paired, norm-folded) as derived.  Activations are never
+ * quantized here.  The fused ops (CONV_CHAIN, NORM_ROPE, MATMUL_ACC, ...)
+ * run the unfused ops' arithmetic in the same order, so a fused graph
+ * interprets to the unfused one's logits up to the double rounding of a
+ * folded norm weight.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -48,29 +53,6 @@ void interp_free(InterpState *s)
 	free(s);
 }
 
-/* The values of a weight stored in a format other than f32: each row of
- * its last axis quantized and dequantized (quant.h), as a compiled model
- * that stores the weight so would see them. */
-static int stored_values(const Weight *w, double *out, LfmError *err)
-{
-	const StTensor *t = w->src;
-	int64_t K = t->shape[t->ndim - 1];
-	float *v = malloc((size_t)t->numel * sizeof *v);
-	if (!v)
-		return lfm_error(err, NULL, "interpreter: out of memory");
-	lfm_tensor_to_f32(t, v);
-	if (quant_roundtrip(w->dtype, v, t->numel / K, K, v)) {
-		free(v);
-		return lfm_error(err, NULL, "interpreter: weight %s cannot be stored as %s "
-		                 "(row length %lld, or a value outside the format's range)",
-		                 w->name, dtype_name(w->dtype), (long long)K);
-	}
-	for (int64_t i = 0; i < t->numel; i++)
-		out[i] = v[i];
-	free(v);
-	return 0;
-}
-
 static size_t kv_dim(const LfmConfig *c) { return (size_t)c->n_kv_heads * c->head_dim; }
 
 InterpState *interp_new(const Graph *g, int ctx, LfmError *err)
@@ -85,13 +67,10 @@ InterpState *interp_new(const Graph *g, int ctx, LfmError *err)
 	if (!s->weights)
 		goto fail;
 	for (int i = 0; i < g->n_weights; i++) {
-		const StTensor *t = g->weights[i].src;
-		s->weights[i] = xcalloc((size_t)t->numel, sizeof(double), err);
-		if (!s->weights[i])
-			goto fail;
-		if (g->weights[i].dtype == DT_F32)
-			lfm_tensor_to_f64(t, s->weights[i]);
-		else if (stored_values(&g->weights[i], s->weights[i], err))
+		const Weight *w = &g->weights[i];
+		int64_t rows = ir_weight_rows(w), cols = ir_weight_cols(w);
+		s->weights[i] = xcalloc((size_t)(rows * cols), sizeof(double), err);
+		if (!s->weights[i] || ir_weight_values_f64(w, 0, rows, s->weights[i], err))
 			goto fail;
 	}
 	s->conv_state = xcalloc((size_t)g->n_conv_slots * (size_t)(c->conv_L - 1) * (size_t)c->hidden,
@@ -126,7 +105,7 @@ static void rmsnorm(double *y, const double *x, const double *w, int64_t rows, i
 			ss += x[r * n + i] * x[r * n + i];
 		double inv = 1.0 / sqrt(ss / (double)n + eps);
 		for (int64_t i = 0; i < n; i++)
-			y[r * n + i] = w[i] * (x[r * n + i] * inv);
+			y[r * n + i] = w ? w[i] * (x[r * n + i] * inv) : x[r * n + i] * inv;
 	}
 }
 
@@ -183,6 +162,23 @@ static void short_conv(InterpState *s, double *y, const double *z, const double 
 		for (int64_t ch = 0; ch < H; ch++)
 			state[r * H + ch] = src >= 0 ? z[src * H + ch] : state[(r + T) * H + ch];
 	}
+}
+
+/* CONV_CHAIN(_B): the unfused ops' arithmetic in their order — z = B*x,
+ * the short conv (+ bias), times C — through one scratch of [T,H]. */
+static void conv_chain(InterpState *s, double *y, const double *bcx, const double *w, const double *bias,
+                       int slot, int64_t T, double *z)
+{
+	int64_t H = s->g->cfg->hidden;
+	for (int64_t t = 0; t < T; t++)
+		for (int64_t c = 0; c < H; c++)
+			z[t * H + c] = bcx[t * 3 * H + c] * bcx[t * 3 * H + 2 * H + c];
+	short_conv(s, y, z, w, slot, T);
+	for (int64_t t = 0; t < T; t++)
+		for (int64_t c = 0; c < H; c++) {
+			double v = bias ? y[t * H + c] + bias[c] : y[t * H + c];
+			y[t * H + c] = bcx[t * 3 * H + H + c] * v;
+		}
 }
 
 static void rope(double *y, const double *x, int64_t T, int64_t n, int64_t d, int pos0, double theta)
@@ -330,6 +326,45 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 			for (int64_t i = 0; i < numel; i++)
 				y[i] = a[i] / (1.0 + exp(-a[i]));
 			break;
+		case OP_RMSNORM_UNIT:
+			rmsnorm(y, a, NULL, numel / last, last, nd->f);
+			break;
+		case OP_MATMUL_ACC: {
+			Shape ws = g->nodes[nd->in[1]].shape;
+			matmul(y, a, b, numel / last, ws.d[0], ws.d[1]);
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = cc[i] + y[i];
+			break;
+		}
+		case OP_MATMUL_SWIGLU: {
+			Shape ws = g->nodes[nd->in[1]].shape;
+			double *ab = xcalloc((size_t)(2 * numel), sizeof(double), err);
+			if (!ab)
+				goto out;
+			matmul(ab, a, b, numel / last, ws.d[0], ws.d[1]);
+			for (int64_t i = 0; i < numel; i++)
+				y[i] = ab[2 * i] / (1.0 + exp(-ab[2 * i])) * ab[2 * i + 1];
+			free(ab);
+			break;
+		}
+		case OP_CONV_CHAIN:
+		case OP_CONV_CHAIN_B: {
+			double *z = xcalloc((size_t)numel, sizeof(double), err);
+			if (!z)
+				goto out;
+			conv_chain(s, y, a, b, nd->op == OP_CONV_CHAIN_B ? cc : NULL, nd->aux, T, z);
+			free(z);
+			break;
+		}
+		case OP_NORM_ROPE: {
+			double *nrm = xcalloc((size_t)numel, sizeof(double), err);
+			if (!nrm)
+				goto out;
+			rmsnorm(nrm, a, b, numel / last, last, nd->f);
+			rope(y, nrm, T, nd->shape.d[1], nd->shape.d[2], s->pos, nd->f2);
+			free(nrm);
+			break;
+		}
 		case OP_LAST_ROWS:
 			memcpy(y, a + (T - R) * last, (size_t)(R * last) * sizeof(double));
 			break;

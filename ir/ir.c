@@ -1,9 +1,14 @@
 /*
- * ir.c — the op table, node and weight constructors, and the printer.
+ * ir.c — the op table, node and weight constructors, graph editing, and
+ * the printer.
  *
  * Nodes and weights live in growable arrays owned by the Graph; a Ref is an
  * index into Graph.nodes.  Building appends, so the array is always in
- * topological order and passes can walk it front to back.
+ * topological order and passes can walk it front to back.  Passes that
+ * rewrite keep it so: ir_insert puts a node where it must go (renumbering
+ * the later ones), ir_replace_uses redirects users, and ir_compact drops
+ * what no longer feeds the output — the graph then reads as if built that
+ * way, and weights stay in the order the forward pass reads them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +113,106 @@ Ref ir_weight(Graph *g, const char *name, const StTensor *src)
 	for (int i = 0; i < src->ndim; i++)
 		w->shape.d[i] = src->shape[i];
 	w->dtype = DT_F32;
+	w->rounded = DT_F32;
+	w->n_parts = 1;
+	w->mix = WMIX_STACK;
+	w->part[0].src = src;
 	Ref r = ir_node(g, OP_WEIGHT, w->shape, 0, 0, 0);
 	g->nodes[r].aux = g->n_weights++;
 	return r;
+}
+
+/* ------------------------------------------------------------- editing */
+
+Ref ir_insert(Graph *g, Ref at, Op op, Shape shape, Ref a, Ref b, Ref c)
+{
+	Ref end = ir_node(g, op, shape, a, b, c);   /* grows the array; moved below */
+	Node fresh = g->nodes[end];
+	memmove(&g->nodes[at + 1], &g->nodes[at], (size_t)(end - at) * sizeof(Node));
+	for (Ref r = 1; r < g->n_nodes; r++)
+		for (int i = 0; i < 3; i++)
+			if (g->nodes[r].in[i] >= at)
+				g->nodes[r].in[i]++;
+	if (g->output >= at)
+		g->output++;
+	g->nodes[at] = fresh;
+	return at;
+}
+
+void ir_replace_uses(Graph *g, Ref from, Ref to)
+{
+	for (Ref r = 1; r < g->n_nodes; r++)
+		for (int i = 0; i < op_arity(g->nodes[r].op); i++)
+			if (g->nodes[r].in[i] == from)
+				g->nodes[r].in[i] = to;
+	if (g->output == from)
+		g->output = to;
+}
+
+int *ir_use_counts(const Graph *g)
+{
+	int *n = calloc((size_t)g->n_nodes + 1, sizeof *n);
+	if (!n)
+		return NULL;
+	for (Ref r = 1; r < g->n_nodes; r++)
+		for (int i = 0; i < op_arity(g->nodes[r].op); i++)
+			n[g->nodes[r].in[i]]++;
+	n[g->output]++;
+	return n;
+}
+
+Ref ir_insert_weight(Graph *g, Ref at, const Weight *proto, int layer)
+{
+	g->weights = grow(g->weights, &g->cap_weights, g->n_weights + 1, sizeof(Weight));
+	g->weights[g->n_weights] = *proto;
+	Ref r = ir_insert(g, at, OP_WEIGHT, proto->shape, 0, 0, 0);
+	g->nodes[r].aux = g->n_weights++;
+	g->nodes[r].layer = layer;
+	return r;
+}
+
+int ir_compact(Graph *g, LfmError *err)
+{
+	int n = g->n_nodes;
+	char *live = calloc((size_t)n + 1, 1);
+	Ref *to = calloc((size_t)n + 1, sizeof *to);
+	Weight *nw = calloc((size_t)g->n_weights + 1, sizeof *nw);
+	if (!live || !to || !nw) {
+		free(live);
+		free(to);
+		free(nw);
+		return lfm_error(err, NULL, "IR: out of memory");
+	}
+	/* inputs precede their users: one backward sweep marks what the output needs */
+	live[g->output] = 1;
+	for (Ref r = n - 1; r >= 1; r--)
+		if (live[r])
+			for (int i = 0; i < op_arity(g->nodes[r].op); i++)
+				live[g->nodes[r].in[i]] = 1;
+	Ref k = 1;
+	int nwk = 0;
+	for (Ref r = 1; r < n; r++) {
+		if (!live[r])
+			continue;
+		Node nd = g->nodes[r];
+		for (int i = 0; i < op_arity(nd.op); i++)
+			nd.in[i] = to[nd.in[i]];
+		if (nd.op == OP_WEIGHT) {
+			nw[nwk] = g->weights[nd.aux];
+			nd.aux = nwk++;
+		}
+		to[r] = k;
+		g->nodes[k++] = nd;
+	}
+	g->n_nodes = k;
+	g->output = to[g->output];
+	memcpy(g->weights, nw, (size_t)nwk * sizeof *nw);
+	g->n_weights = nwk;
+	g->blob_bytes = 0;
+	free(live);
+	free(to);
+	free(nw);
+	return 0;
 }
 
 void ir_free(Graph *g)
@@ -151,12 +253,22 @@ static void print_node(FILE *f, const Graph *g, Ref r)
 		const Weight *w = &g->weights[n->aux];
 		fprintf(f, " \"%s\" %s @%llu+%llu", w->name, dtype_name(w->dtype),
 		        (unsigned long long)w->offset, (unsigned long long)w->bytes);
+		if (w->rounded != DT_F32)
+			fprintf(f, " values=%s", dtype_name(w->rounded));
+		if (!ir_weight_is_plain(w)) {
+			fputs(" = ", f);
+			ir_weight_print_recipe(f, w);
+		}
 		break;
 	}
 	case OP_SLICE: fprintf(f, " [%d:%d]", n->aux, n->aux + n->aux2); break;
-	case OP_RMSNORM: fprintf(f, " eps=%g", n->f); break;
+	case OP_RMSNORM:
+	case OP_RMSNORM_UNIT: fprintf(f, " eps=%g", n->f); break;
 	case OP_ROPE: fprintf(f, " theta=%g", n->f); break;
-	case OP_SHORT_CONV: fprintf(f, " conv_slot=%d", n->aux); break;
+	case OP_NORM_ROPE: fprintf(f, " eps=%g theta=%g", n->f, n->f2); break;
+	case OP_SHORT_CONV:
+	case OP_CONV_CHAIN:
+	case OP_CONV_CHAIN_B: fprintf(f, " conv_slot=%d", n->aux); break;
 	case OP_ATTENTION: fprintf(f, " kv_slot=%d", n->aux); break;
 	default: break;
 	}

@@ -70,17 +70,41 @@ typedef struct Node {
 	Ref in[3];
 	int layer;        /* layer index, -1 outside the layers */
 	int aux, aux2;    /* WEIGHT: weight index; SLICE: start, length;
-	                     SHORT_CONV: conv slot; ATTENTION: attention slot */
-	double f;         /* RMSNORM: eps; ROPE: theta */
+	                     SHORT_CONV, CONV_CHAIN(_B): conv slot; ATTENTION: attention slot */
+	double f;         /* RMSNORM(_UNIT), NORM_ROPE: eps; ROPE: theta */
+	double f2;        /* NORM_ROPE: theta */
 	char name[24];    /* value name, e.g. "bcx", "q" */
 } Node;
 
+/* Where a weight's values come from.  A plain weight is one checkpoint
+ * tensor (one part, no scale).  A fusion may derive one from several
+ * (passes/fuse.c, weights.c):
+ *   WMIX_STACK  the parts' rows one after another (q | k | v);
+ *   WMIX_PAIRS  two parts' rows alternating: row 2i is part 0's row i, row
+ *               2i+1 part 1's (w1_i, w3_i for the SwiGLU epilogue);
+ *   scale       column k of a part multiplied by scale[k] (an RMSNorm's
+ *               weight folded into the matmul that reads the norm). */
+typedef enum WeightMix { WMIX_STACK = 0, WMIX_PAIRS = 1 } WeightMix;
+
+#define WEIGHT_MAX_PARTS 4
+
+typedef struct WeightPart {
+	const StTensor *src;      /* a checkpoint tensor: its rows */
+	const StTensor *scale;    /* NULL, or a vector over its columns */
+} WeightPart;
+
 typedef struct Weight {
-	char name[96];            /* checkpoint tensor name */
-	const StTensor *src;      /* where its values come from */
+	char name[96];            /* checkpoint tensor name (a derived weight: a new name) */
+	const StTensor *src;      /* a plain weight's tensor; NULL when derived */
 	Shape shape;
 	DType dtype;              /* as stored in the blob */
 	uint64_t offset, bytes;   /* in the blob payload (layout pass) */
+	int n_parts;              /* >= 1 */
+	WeightMix mix;
+	WeightPart part[WEIGHT_MAX_PARTS];
+	DType rounded;            /* DT_F32, or the block format whose quantize-then-
+	                             dequantize values the weight holds (stored as
+	                             dtype): dequant_in_matmul off */
 } Weight;
 
 typedef struct Graph {
@@ -110,6 +134,33 @@ Ref ir_weight(Graph *g, const char *name, const StTensor *src);
 int64_t ir_weight_rows(const Weight *w);
 int64_t ir_weight_cols(const Weight *w);
 int ir_weight_rows_f32(const Weight *w, int64_t row0, int64_t n, float *out, LfmError *err);
+/* The values a model storing w as w->dtype computes with, in double: the
+ * stored format's quantize-then-dequantize of ir_weight_rows_f32 when
+ * dtype is not f32 (or the weight is rounded); otherwise the derivation in
+ * double (a folded scale multiplies exactly).  0, or -1 with err. */
+int ir_weight_values_f64(const Weight *w, int64_t row0, int64_t n, double *out, LfmError *err);
+/* Which row of w part p's row i became (the inverse of the derivation). */
+int64_t ir_weight_part_row(const Weight *w, int p, int64_t i);
+bool ir_weight_is_plain(const Weight *w);
+/* Prints how a derived weight is made ("[q_proj * operator_norm | ...]"). */
+void ir_weight_print_recipe(FILE *f, const Weight *w);
+/* Graph editing for passes (ir.c).  ir_insert puts a new node at index
+ * `at`, shifting every later node (and every Ref to one) up by one; callers
+ * holding Refs >= at must shift them (ir_shifted).  ir_replace_uses points
+ * every input equal to `from` at `to`.  ir_use_counts fills counts[r] with
+ * the number of inputs referring to r (the output counts as a use).
+ * ir_compact drops nodes the output does not depend on and weights no node
+ * refers to, renumbering both (weights in the order of their WEIGHT nodes,
+ * the order the forward pass reads them). */
+Ref ir_insert(Graph *g, Ref at, Op op, Shape shape, Ref a, Ref b, Ref c);
+static inline Ref ir_shifted(Ref r, Ref at) { return r >= at ? r + 1 : r; }
+void ir_replace_uses(Graph *g, Ref from, Ref to);
+int *ir_use_counts(const Graph *g);   /* malloc'd, n_nodes entries; NULL if out of memory */
+int ir_compact(Graph *g, LfmError *err);
+/* A new weight (a copy of *proto: name, shape, parts...) and its WEIGHT
+ * node inserted at `at` in layer `layer`. */
+Ref ir_insert_weight(Graph *g, Ref at, const Weight *proto, int layer);
+
 Shape ir_shape2(int64_t a, int64_t b);
 Shape ir_shape3(int64_t a, int64_t b, int64_t c);
 int64_t ir_shape_numel(Shape s, int64_t T, int64_t R);

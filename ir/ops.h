@@ -29,3 +29,10 @@ OP(ATTENTION,  3, "store k,v at P.. in KV slot aux; y = causal GQA softmax(q k^T
 OP(SILU,       1, "y = x * sigmoid(x)")
 OP(LAST_ROWS,  1, "y = x[T-R:T, :]                     R = logit rows of this call")
 OP(OUTPUT,     1, "the graph's result: logits [R, V]")
+/* fusions (passes/fuse.c) */
+OP(RMSNORM_UNIT,  1, "y = x / sqrt(mean(x*x) + eps)        an RMSNorm whose weight was folded away")
+OP(MATMUL_ACC,    3, "y = c + x W^T                        in: x [M,K], W [N,K], c [M,N]")
+OP(MATMUL_SWIGLU, 2, "y[t,i] = silu(x.W[2i]) * x.W[2i+1]   W [2F,K] rows in (w1,w3) pairs; y [T,F]")
+OP(CONV_CHAIN,    2, "y = C * short_conv(B * x)            in: bcx [T,3H] = [B|C|x], w [H,1,L]; aux = conv slot")
+OP(CONV_CHAIN_B,  3, "y = C * (short_conv(B * x) + b)      CONV_CHAIN with the conv's bias b [H]")
+OP(NORM_ROPE,     2, "y = ROPE(RMSNORM(x, w))              x [T,n,d], w [d]; f = eps, f2 = theta")

@@ -41,6 +41,10 @@ static int check_shape(Check *c)
 	case OP_WEIGHT:
 		if (n->aux < 0 || n->aux >= c->g->n_weights)
 			return bad(c, "weight index out of range");
+		if (!ir_shape_eq(s, c->g->weights[n->aux].shape))
+			return bad(c, "weight node and weight have different shapes");
+		if (c->g->weights[n->aux].n_parts < 1 || c->g->weights[n->aux].n_parts > WEIGHT_MAX_PARTS)
+			return bad(c, "weight has no source");
 		return 0;
 	case OP_EMBED:
 		if (in(c, 0)->op != OP_TOKENS || in(c, 1)->op != OP_WEIGHT || in(c, 1)->shape.ndim != 2)
@@ -54,16 +58,49 @@ static int check_shape(Check *c)
 		if (!(n->f > 0))
 			return bad(c, "rmsnorm: eps must be > 0");
 		return 0;
-	case OP_MATMUL: {
+	case OP_RMSNORM_UNIT:
+		if (!ir_shape_eq(s, in(c, 0)->shape))
+			return bad(c, "rmsnorm_unit: result must have the input's shape");
+		if (!(n->f > 0))
+			return bad(c, "rmsnorm_unit: eps must be > 0");
+		return 0;
+	case OP_MATMUL:
+	case OP_MATMUL_ACC:
+	case OP_MATMUL_SWIGLU: {
 		Shape x = in(c, 0)->shape, w = in(c, 1)->shape;
 		if (x.ndim != 2 || w.ndim != 2 || in(c, 1)->op != OP_WEIGHT)
 			return bad(c, "matmul takes x [M,K] and a weight [N,K]");
 		if (x.d[1] != w.d[1])
 			return bad(c, "matmul: inner dimensions differ");
+		if (n->op == OP_MATMUL_SWIGLU) {
+			if (w.d[0] % 2 || !ir_shape_eq(s, ir_shape2(x.d[0], w.d[0] / 2)))
+				return bad(c, "matmul_swiglu: weight rows must be pairs, result [M,N/2]");
+			return 0;
+		}
 		if (!ir_shape_eq(s, ir_shape2(x.d[0], w.d[0])))
 			return bad(c, "matmul result must be [M,N]");
+		if (n->op == OP_MATMUL_ACC && !ir_shape_eq(s, in(c, 2)->shape))
+			return bad(c, "matmul_acc: the accumulated operand must have the result's shape");
 		return 0;
 	}
+	case OP_CONV_CHAIN:
+	case OP_CONV_CHAIN_B: {
+		Shape x = in(c, 0)->shape, w = in(c, 1)->shape;
+		if (s.ndim != 2 || x.ndim != 2 || x.d[0] != s.d[0] || x.d[1] != 3 * s.d[1] || w.ndim != 3
+		    || w.d[0] != s.d[1] || w.d[1] != 1 || w.d[2] < 1)
+			return bad(c, "conv chain takes bcx [T,3H] and w [H,1,L] to [T,H]");
+		if (n->op == OP_CONV_CHAIN_B && !is_vector_of(in(c, 2), s.d[1]))
+			return bad(c, "conv chain: the bias must be a vector of H");
+		if (n->aux < 0 || n->aux >= c->g->n_conv_slots)
+			return bad(c, "conv slot out of range");
+		return 0;
+	}
+	case OP_NORM_ROPE:
+		if (s.ndim != 3 || !ir_shape_eq(s, in(c, 0)->shape) || s.d[2] % 2 || !is_vector_of(in(c, 1), s.d[2]))
+			return bad(c, "norm_rope takes x [T,n,d] with d even and a weight [d]");
+		if (!(n->f > 0))
+			return bad(c, "norm_rope: eps must be > 0");
+		return 0;
 	case OP_ADD_BIAS:
 	case OP_CONV_BIAS:
 		if (!ir_shape_eq(s, in(c, 0)->shape) || !is_vector_of(in(c, 1), last_dim(s)))

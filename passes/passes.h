@@ -9,6 +9,7 @@
 #ifndef LFM2C_PASSES_H
 #define LFM2C_PASSES_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "ir.h"
@@ -21,6 +22,7 @@ typedef struct QuantOverride {
 } QuantOverride;
 
 struct Schedule;
+struct ScheduleFusions;
 
 typedef struct PassOptions {
 	const char *dump_after;   /* pass name (or "all") to print after, or NULL */
@@ -31,6 +33,9 @@ typedef struct PassOptions {
 	int n_quant_overrides;
 	FILE *warn;               /* warnings ("lfm2c: warning: ..."), or NULL */
 	const struct Schedule *schedule;   /* the schedule these came from, or NULL */
+	/* fusion passes (passes/fuse.c); NULL = no fusion at all (the commands
+	 * pass the defaults, fusions_default(), or a schedule's / --fuse's) */
+	const struct ScheduleFusions *fusions;
 } PassOptions;
 
 int passes_run(Graph *g, const PassOptions *o, LfmError *err);
@@ -38,6 +43,15 @@ int passes_run(Graph *g, const PassOptions *o, LfmError *err);
 /* The passes, one file each. */
 int pass_quantize(Graph *g, const PassOptions *o, LfmError *err); /* quantize.c */
 int pass_layout(Graph *g, const PassOptions *o, LfmError *err);   /* layout.c */
+/* fuse.c: one pass per fusion, each a no-op unless o->fusions turns it on
+ * (dequant_in_matmul: unless it turns it off) */
+int pass_rmsnorm_fold(Graph *g, const PassOptions *o, LfmError *err);
+int pass_qkv(Graph *g, const PassOptions *o, LfmError *err);
+int pass_w1w3_swiglu(Graph *g, const PassOptions *o, LfmError *err);
+int pass_residual_epilogue(Graph *g, const PassOptions *o, LfmError *err);
+int pass_conv_chain(Graph *g, const PassOptions *o, LfmError *err);
+int pass_qk_norm_rope(Graph *g, const PassOptions *o, LfmError *err);
+int pass_dequant_in_matmul(Graph *g, const PassOptions *o, LfmError *err);
 
 /* Parses "PATTERN=FORMAT" (split at the last '=') into out, whose pattern
  * is a malloc'd copy that quant_override_free releases.  Returns 0, or -1
@@ -45,7 +59,9 @@ int pass_layout(Graph *g, const PassOptions *o, LfmError *err);   /* layout.c */
 int quant_override_parse(const char *arg, QuantOverride *out, LfmError *err);
 void quant_override_free(QuantOverride *o);
 
-/* Names of the passes, NULL-terminated, for `-d` help. */
+/* Names of the passes, NULL-terminated, for `-d` help ("build" first). */
 extern const char *const pass_names[];
+/* Whether NAME is "all" or one of pass_names. */
+bool pass_name_known(const char *name);
 
 #endif

@@ -257,6 +257,7 @@ void schedule_defaults(Schedule *s)
 	s->threads = 0;
 	s->unroll = 4;
 	s->vector_width = 8;
+	fusions_default(&s->fusions);
 }
 
 void schedule_free(Schedule *s)
@@ -367,4 +368,5 @@ void schedule_to_pass_options(const Schedule *s, PassOptions *o)
 	o->quant_overrides = s->overrides;
 	o->n_quant_overrides = s->n_overrides;
 	o->schedule = s;
+	o->fusions = &s->fusions;
 }

@@ -35,6 +35,7 @@ typedef enum ThreadSplit {
 	SPLIT_AUTO = 2,   /* "auto": the code generator picks per matmul */
 } ThreadSplit;
 
+/* The fusion passes (passes/fuse.c, specs/ir.md "Fusions"). */
 typedef struct ScheduleFusions {
 	bool rmsnorm_fold;        /* fold RMSNorm weights into the next matmul */
 	bool qkv;                 /* one matmul for q, k, v */
@@ -42,8 +43,26 @@ typedef struct ScheduleFusions {
 	bool residual_epilogue;   /* add the residual in the matmul's epilogue */
 	bool conv_chain;          /* B*x, short conv and C* in one loop */
 	bool qk_norm_rope;        /* QK-norm and RoPE in one loop */
-	bool dequant_in_matmul;   /* matmuls read quantized blocks directly */
+	bool dequant_in_matmul;   /* block-format weights stored as blocks, read by
+	                             kernels that dequantize inside the matmul
+	                             (false: stored as f32 holding the format's
+	                             quantize-then-dequantize values) */
 } ScheduleFusions;
+
+/* The defaults (specs/ir.md says which and why). */
+void fusions_default(ScheduleFusions *f);
+
+/* Applies a --fuse LIST to f: comma-separated items, left to right —
+ *   all | none | default    every graph fusion on / off / as the defaults;
+ *   NAME or +NAME           that fusion on;   -NAME   that fusion off.
+ * A list whose first item is a bare NAME starts from none ("qkv" = only
+ * qkv); one that starts with +/-NAME changes f.  all / none / default leave
+ * dequant_in_matmul alone (it is a storage choice, not a graph rewrite);
+ * only naming it changes it.  0, or -1 with a one-line reason in err. */
+int fusions_parse(const char *list, ScheduleFusions *f, LfmError *err);
+
+/* "rmsnorm_fold,qkv,..." of the fusions that are on (into buf). */
+const char *fusions_describe(const ScheduleFusions *f, char *buf, size_t n);
 
 typedef struct Schedule {
 	int version;                  /* 1 */
@@ -65,7 +84,7 @@ typedef struct Schedule {
 #define SCHEDULE_MAX_MR 32
 #define SCHEDULE_MAX_UNROLL 64
 
-/* Fills the defaults: every weight f32, no fusion, nb 64, mr 4, kc 256,
+/* Fills the defaults: every weight f32, the default fusions, nb 64, mr 4, kc 256,
  * attention_block 64, split "n", 0 threads (all cores), unroll 4,
  * vector_width 8. */
 void schedule_defaults(Schedule *s);
