@@ -16,6 +16,7 @@ int cmd_interp(int argc, char **argv);
 int cmd_quant_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 int cmd_variants(int argc, char **argv);
 
 /* "lfm2c: " + message + newline on stderr; returns 1 (the exit status). */

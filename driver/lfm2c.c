@@ -24,6 +24,7 @@ static const struct {
 	{"quant-report", cmd_quant_report, "MODEL_DIR -q FORMAT...   accuracy of weight formats vs f32"},
 	{"synth", cmd_synth, "PRESET -o DIR [--dtype f32|bf16|f16] [--seed N] [--set k=JSON]"},
 	{"tokenize", cmd_tokenize, "MODEL_DIR TEXT         print token ids"},
+	{"tune", cmd_tune, "MODEL_DIR [-o best.json] search schedules: fastest accurate build"},
 	{"variants", cmd_variants, "MODEL_DIR S.json...    compile, validate and time schedules; one table"},
 };
 

@@ -211,8 +211,10 @@ int measure_common_arg(MeasureOpts *o, const char *cmd, int argc, char **argv, i
 			return 1;
 		}
 	if (!strcmp(s, "--backend")) {
-		if (!val || (strcmp(val, "llvm") && strcmp(val, "c")))
-			return driver_fail("%s: --backend takes llvm or c (got '%s')", cmd, val ? val : "nothing");
+		if (!val || (strcmp(val, "llvm") && strcmp(val, "c"))) {
+			driver_fail("%s: --backend takes llvm or c (got '%s')", cmd, val ? val : "nothing");
+			return -1;
+		}
 		o->backend = val;
 		++*i;
 		return 1;
@@ -668,6 +670,21 @@ char *measure_schedule_json(const Schedule *s, bool pretty)
 	char *text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return text;
+}
+
+int measure_reference_schedule(const char *path, LfmError *err)
+{
+	Schedule s;
+	schedule_defaults(&s);
+	s.default_format = DT_F32;
+	memset(&s.fusions, 0, sizeof s.fusions);
+	char *text = measure_schedule_json(&s, true);
+	schedule_free(&s);
+	if (!text)
+		return lfm_error(err, path, "out of memory");
+	int rc = measure_write_file(path, text, strlen(text), err);
+	free(text);
+	return rc;
 }
 
 int measure_write_file(const char *path, const char *text, size_t len, LfmError *err)

@@ -7,7 +7,8 @@
  * gets from the command line).  Measuring it means:
  *
  *   accuracy  its teacher-forced logits on a fixed set of token sequences
- *             (lfm2-run --tokens ... --logits) against the f32 build's:
+ *             (lfm2-run --tokens ... --logits) against the f32 build's
+ *             (f32 weights, no fusion: measure_reference_schedule):
  *             max |logit error| / max |f32 logit| (npycmp's measure),
  *             mean KL(softmax f32 || softmax variant) over positions, and
  *             top-1 agreement;
@@ -152,6 +153,10 @@ double measure_median(const double *v, int n);
 /* The schedule with every key written out, in the spec's order: two equal
  * schedules give the same text.  pretty: indented (for files).  malloc'd. */
 char *measure_schedule_json(const Schedule *s, bool pretty);
+
+/* The reference every variant is compared with: f32 weights, no fusion,
+ * every other key at its default — the plainest build — as a schedule file. */
+int measure_reference_schedule(const char *path, LfmError *err);
 
 /* Writes text to path through a temporary file renamed into place. */
 int measure_write_file(const char *path, const char *text, size_t len, LfmError *err);

@@ -90,7 +90,7 @@ void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 	fprintf(f, "%d thread(s); medians of %d run(s): prefill %d tokens in one chunk, decode %d tokens\n",
 	        o->threads, o->runs, o->prefill, o->decode);
 	fprintf(f, "%s\n", cond);
-	fprintf(f, "accuracy vs the f32 build on %d sequence(s), %d positions: max |logit error| / max |logit|, "
+	fprintf(f, "accuracy vs the f32 build (f32 weights, no fusion) on %d sequence(s), %d positions: max |logit error| / max |logit|, "
 	        "mean KL(f32 || variant)\n\n", o->seqs, ri->positions);
 	int w = 7;
 	for (int i = 0; i < n; i++)
@@ -149,7 +149,7 @@ char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
 	cJSON_AddStringToObject(root, "conditions", cond);
 	cJSON *val = cJSON_AddObjectToObject(root, "validation");
 	if (val) {
-		cJSON_AddStringToObject(val, "reference", "f32 build (compile with no schedule)");
+		cJSON_AddStringToObject(val, "reference", "f32 build: f32 weights, no fusion, default tiles");
 		cJSON_AddNumberToObject(val, "sequences", o->seqs);
 		cJSON_AddNumberToObject(val, "sequence_length", o->seq_len);
 		cJSON_AddNumberToObject(val, "positions", ri->positions);

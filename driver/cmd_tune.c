@@ -1,0 +1,849 @@
+/*
+ * cmd_tune.c — `lfm2c tune MODEL [-o best.json]`: search the schedule space
+ * for the fastest accurate build of one model on this machine.
+ *
+ *   lfm2c tune MODEL_DIR [-o best.json] [--budget N] [--beam B]
+ *         [--objective decode|prefill|mix] [--formats f32,f16,...]
+ *         [--start FILE] [--max-error X] [--cache] [--work DIR]
+ *         [--threads N] [--runs N] [--prefill N] [--decode N] ... [-v]
+ *
+ * The space is the schedule file's (specs/formats.md): weight format,
+ * each fusion on/off, vector width, matmul tiles (mr, nb, kc), unroll,
+ * thread split and attention block — a list of axes, each a key path and
+ * its discrete values, the default value first.  The search is a beam
+ * search by axis: for each axis in turn, every schedule in the beam is
+ * varied along that axis (each value), the new candidates are measured,
+ * and the B best of beam + candidates form the next beam.  It stops when
+ * every axis was visited or the budget (candidates evaluated, the start
+ * included) is spent; the best candidate is written out as a complete
+ * schedule.  Axes go from the largest effect (format) to the smallest.
+ *
+ * A candidate is measured like a variant (measure.c): compiled, its logits
+ * compared with the f32 build's, then timed with cold weights (median of
+ * --runs).  Whatever the compiler does not honour costs nothing twice: a
+ * candidate whose build is byte-identical to an earlier one's (same
+ * lfm2-run and blob hash) takes that measurement, so a no-op change never
+ * wins by noise; ties go to the candidate evaluated first (the default
+ * side).  Given the measurements, the search is deterministic.
+ *
+ * Accuracy bound.  The expected error of a format is the relative RMS
+ * error of its rounding of a weight (f16 2^-11/sqrt 3, bf16 2^-8/sqrt 3;
+ * q8_0 0.0054, q4_1 0.069, q4_0 0.086, measured in specs/formats.md); a
+ * schedule's is the largest of the formats it uses.  A candidate is
+ * rejected when its logits are not finite, or when its max |logit error|
+ * relative to max |f32 logit| exceeds
+ *   - max(1e-4, 8 x expected error) — f32-class schedules stay at 1e-4
+ *     (--max-error replaces this bound), or
+ *   - max(1e-4, 2 x the error of the first accepted candidate with the
+ *     same formats) — so a fusion or tile choice cannot buy speed with
+ *     accuracy beyond rounding-order noise.
+ * On random weights quantization error is of the order of the logit
+ * spread, so the bound is there to catch broken builds, not to grade
+ * formats (quant-report does that).
+ *
+ * Cache.  Each measurement is stored in $XDG_CACHE_HOME/lfm2c/tune/ (else
+ * ~/.cache/lfm2c/tune/) under the XXH3 of the model hash, the canonical
+ * schedule (every key, in the spec's order), the target (triple, CPU,
+ * features, backend), lfm2c's version and binary, and the measurement
+ * settings (threads, runs, lengths, mmap).  A repeated tune reuses them
+ * and takes the same path.  Compiles run with --no-cache unless --cache
+ * (candidates of a large model would fill the build cache with blobs).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cache.h"
+#include "driver.h"
+#include "measure.h"
+#include "quant.h"
+
+#ifndef LFM2C_VERSION
+#define LFM2C_VERSION "dev"
+#endif
+
+#define MAX_CANDS 4096
+
+typedef enum Objective { OBJ_MIX, OBJ_DECODE, OBJ_PREFILL } Objective;
+
+/* One axis of the space: a key path and its values as JSON, default first. */
+typedef struct Axis {
+	const char *path;
+	const char *values[8];
+} Axis;
+
+static const Axis axes[] = {
+	{"formats.default", {"\"f32\"", "\"f16\"", "\"bf16\"", "\"q8_0\"", "\"q4_1\"", "\"q4_0\""}},
+	{"fusions.dequant_in_matmul", {"false", "true"}},
+	{"fusions.w1w3_swiglu", {"false", "true"}},
+	{"fusions.qkv", {"false", "true"}},
+	{"fusions.residual_epilogue", {"false", "true"}},
+	{"fusions.rmsnorm_fold", {"false", "true"}},
+	{"fusions.conv_chain", {"false", "true"}},
+	{"fusions.qk_norm_rope", {"false", "true"}},
+	{"vector_width", {"8", "16", "4"}},
+	{"tiles.matmul.mr", {"4", "1", "2", "8"}},
+	{"tiles.matmul.nb", {"64", "16", "32", "128", "256"}},
+	{"tiles.matmul.kc", {"256", "128", "512"}},
+	{"unroll", {"4", "1", "2", "8"}},
+	{"threads.split", {"\"n\"", "\"rows\"", "\"auto\""}},
+	{"tiles.attention_block", {"64", "32", "128"}},
+};
+#define N_AXES ((int)(sizeof axes / sizeof axes[0]))
+
+typedef struct Cand {
+	char *canon;            /* canonical schedule, one line */
+	char desc[512];         /* its difference from the start schedule */
+	double expected;        /* expected relative error of its formats */
+	char formats[512];      /* its formats part, to group candidates */
+	/* measurement */
+	bool from_cache;
+	int same_as;            /* build identical to candidate same_as (-1: none) */
+	char fail[512];         /* compile or run failure */
+	double decode, prefill, max_rel, kld, top1;
+	bool finite;
+	uint64_t blob_bytes, code_bytes, artifact;
+	/* verdict */
+	bool ok;
+	char reason[256];
+	double score;
+} Cand;
+
+typedef struct Tune {
+	MeasureOpts mo;
+	ModelInfo mi;
+	const char *out, *start_path, *work_arg;
+	int budget, beam;
+	Objective obj;
+	bool formats_allowed[16];
+	double max_error;       /* 0: the per-format rule */
+	bool use_cache;
+	/* state */
+	Cand *c;
+	int n;
+	char work[1100];
+	bool made_work;
+	bool have_ref;
+	Build ref;
+	ValSeqs seqs;
+	ValLogits ref_logits;
+	uint64_t self_hash;
+	char cache_root[1024];
+} Tune;
+
+/* ------------------------------------------------------------ arguments */
+
+static const char help_text[] =
+	"usage: lfm2c tune MODEL_DIR [options]\n"
+	"Beam search over the schedule space (format, fusions, vector width, tiles, unroll, thread\n"
+	"split, attention block); every candidate compiled, validated against the f32 build and\n"
+	"timed with cold weights; measurements cached in $XDG_CACHE_HOME/lfm2c/tune/.\n"
+	"  -o FILE           where the best schedule goes (default best.json)\n"
+	"  --budget N        candidates to evaluate, the start included (default 20)\n"
+	"  --beam B          schedules kept per step (default 2)\n"
+	"  --objective O     decode, prefill or mix (geometric mean of both; default mix)\n"
+	"  --formats LIST    formats to try, comma separated (default: f32,f16,bf16,q8_0,q4_1,q4_0)\n"
+	"  --start FILE      start from this schedule (default: every default)\n"
+	"  --max-error X     accept max |logit error| / max |logit| up to X (default: per format)\n"
+	"  --cache           let the build cache serve and keep candidate compiles\n"
+	"  --work DIR        where candidates are built (default: next to -o, removed at the end)\n"
+	MEASURE_COMMON_HELP;
+
+static int parse_formats(Tune *t, const char *list)
+{
+	memset(t->formats_allowed, 0, sizeof t->formats_allowed);
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", list);
+	int n = 0;
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		DType d;
+		if (quant_format_parse(tok, &d) || (unsigned)d >= 16)
+			return driver_fail("tune: --formats: unknown format '%s' (known: %s)", tok, quant_format_list());
+		t->formats_allowed[d] = true;
+		n++;
+	}
+	if (!n)
+		return driver_fail("tune: --formats needs at least one format");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, Tune *t)
+{
+	memset(t, 0, sizeof *t);
+	measure_default_opts(&t->mo);
+	t->out = "best.json";
+	t->budget = 20;
+	t->beam = 2;
+	for (int d = 0; d < 16; d++)
+		t->formats_allowed[d] = true;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		int r = measure_common_arg(&t->mo, "tune", argc, argv, &i);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		bool valued = !strcmp(s, "-o") || !strcmp(s, "--budget") || !strcmp(s, "--beam")
+		              || !strcmp(s, "--objective") || !strcmp(s, "--formats") || !strcmp(s, "--start")
+		              || !strcmp(s, "--max-error") || !strcmp(s, "--work");
+		if (valued && !val)
+			return driver_fail("tune: %s needs a value", s);
+		char *end;
+		if (!strcmp(s, "-o"))
+			t->out = val;
+		else if (!strcmp(s, "--budget") || !strcmp(s, "--beam")) {
+			long v = strtol(val, &end, 10);
+			if (*end || !*val || v < 1 || v > (!strcmp(s, "--beam") ? 64 : MAX_CANDS))
+				return driver_fail("tune: %s takes a positive integer (at most %d), got '%s'", s,
+				                   !strcmp(s, "--beam") ? 64 : MAX_CANDS, val);
+			*(!strcmp(s, "--beam") ? &t->beam : &t->budget) = (int)v;
+		} else if (!strcmp(s, "--objective")) {
+			if (!strcmp(val, "mix"))
+				t->obj = OBJ_MIX;
+			else if (!strcmp(val, "decode"))
+				t->obj = OBJ_DECODE;
+			else if (!strcmp(val, "prefill"))
+				t->obj = OBJ_PREFILL;
+			else
+				return driver_fail("tune: --objective takes decode, prefill or mix (got '%s')", val);
+		} else if (!strcmp(s, "--formats")) {
+			if (parse_formats(t, val))
+				return -1;
+		} else if (!strcmp(s, "--start"))
+			t->start_path = val;
+		else if (!strcmp(s, "--max-error")) {
+			double v = strtod(val, &end);
+			if (*end || !*val || !(v > 0) || !isfinite(v))
+				return driver_fail("tune: --max-error takes a positive number, got '%s'", val);
+			t->max_error = v;
+		} else if (!strcmp(s, "--work"))
+			t->work_arg = val;
+		else if (!strcmp(s, "--cache"))
+			t->use_cache = true;
+		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+			fputs(help_text, stdout);
+			exit(0);
+		} else if (s[0] == '-' && s[1])
+			return driver_fail("tune: unknown option '%s' (see lfm2c tune --help)", s);
+		else if (!t->mo.model)
+			t->mo.model = s;
+		else
+			return driver_fail("tune: unexpected argument '%s'", s);
+		if (valued)
+			i++;
+	}
+	if (!t->mo.model)
+		return driver_fail("usage: lfm2c tune MODEL_DIR [-o best.json] [--budget N] [--threads N] (--help)");
+	t->mo.no_cache = !t->use_cache;
+	return 0;
+}
+
+/* ------------------------------------------------------------ schedules */
+
+/* Expected relative RMS error of rounding a weight to format d. */
+static double format_error(DType d)
+{
+	switch (d) {
+	case DT_F16: return 0.00048828125 / 1.7320508;   /* 2^-11 / sqrt 3 */
+	case DT_BF16: return 0.00390625 / 1.7320508;     /* 2^-8 / sqrt 3 */
+	case DT_Q8_0: return 0.0054;
+	case DT_Q4_1: return 0.069;
+	case DT_Q4_0: return 0.086;
+	default: return 0;
+	}
+}
+
+/* Parses canonical text back (validating it as a schedule file would be)
+ * and re-prints it canonically.  Returns NULL if the schedule is invalid;
+ * *expected and formats describe its formats. */
+static char *canonical_candidate(const char *text, double *expected, char *formats, size_t fcap, DType *fmt)
+{
+	Schedule s;
+	LfmError err;
+	if (schedule_parse(text, strlen(text), "candidate", &s, &err))
+		return NULL;
+	char *canon = measure_schedule_json(&s, false);
+	*expected = format_error(s.default_format);
+	*fmt = s.default_format;
+	size_t at = (size_t)snprintf(formats, fcap, "%s", quant_format_name(s.default_format));
+	for (int i = 0; i < s.n_overrides; i++) {
+		double e = format_error(s.overrides[i].format);
+		if (e > *expected)
+			*expected = e;
+		if (at < fcap)
+			at += (size_t)snprintf(formats + at, fcap - at, ",%s=%s", s.overrides[i].pattern,
+			                       quant_format_name(s.overrides[i].format));
+	}
+	schedule_free(&s);
+	return canon;
+}
+
+/* Sets key path "a.b.c" of root to the JSON literal value. */
+static int set_path(cJSON *root, const char *path, const char *value)
+{
+	char buf[128];
+	snprintf(buf, sizeof buf, "%s", path);
+	cJSON *obj = root;
+	char *key = buf;
+	for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
+		*dot = 0;
+		obj = cJSON_GetObjectItemCaseSensitive(obj, key);
+		if (!cJSON_IsObject(obj))
+			return -1;
+	}
+	cJSON *v = cJSON_Parse(value);
+	if (!v)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v) ? 0 : (cJSON_Delete(v), -1);
+	return cJSON_AddItemToObject(obj, key, v) ? 0 : (cJSON_Delete(v), -1);
+}
+
+/* Leaves of a JSON tree as "path=value" lines into out. */
+static void flatten(const cJSON *node, const char *prefix, char lines[][160], int *n, int cap)
+{
+	for (const cJSON *c = node->child; c; c = c->next) {
+		char path[128];
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", c->string);
+		if (cJSON_IsObject(c)) {
+			flatten(c, path, lines, n, cap);
+			continue;
+		}
+		char *v = cJSON_PrintUnformatted(c);
+		if (*n < cap && v)
+			snprintf(lines[(*n)++], 160, "%s=%s", path, v);
+		free(v);
+	}
+}
+
+/* "a.b=1 c=true": the leaves of `canon` that differ from `base`. */
+static void describe(const char *base, const char *canon, char *out, size_t cap)
+{
+	static char la[256][160], lb[256][160];
+	int na = 0, nb = 0;
+	cJSON *a = cJSON_Parse(base), *b = cJSON_Parse(canon);
+	if (a)
+		flatten(a, "", la, &na, 256);
+	if (b)
+		flatten(b, "", lb, &nb, 256);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	size_t at = 0;
+	out[0] = 0;
+	for (int i = 0; i < nb; i++) {
+		bool same = false;
+		for (int j = 0; j < na && !same; j++)
+			same = !strcmp(la[j], lb[i]);
+		if (!same && at < cap)
+			at += (size_t)snprintf(out + at, cap - at, "%s%s", at ? " " : "", lb[i]);
+	}
+	for (int j = 0; j < na; j++) {   /* keys gone (an override dropped) */
+		size_t klen = strcspn(la[j], "=");
+		bool found = false;
+		for (int i = 0; i < nb && !found; i++)
+			found = !strncmp(la[j], lb[i], klen) && lb[i][klen] == '=';
+		if (!found && at < cap)
+			at += (size_t)snprintf(out + at, cap - at, "%s-%.*s", at ? " " : "", (int)klen, la[j]);
+	}
+	if (!out[0])
+		snprintf(out, cap, "(start)");
+}
+
+/* ------------------------------------------------------------ the results cache */
+
+static uint64_t result_key(const Tune *t, const char *canon)
+{
+	const MeasureOpts *o = &t->mo;
+	CacheKey k = {{0}, 0};
+	cache_key_add(&k, "lfm2c-tune-result", "1");
+	cache_key_add(&k, "model", "%016" PRIx64, t->mi.hash);
+	cache_key_add(&k, "schedule", "%s", canon);
+	cache_key_add(&k, "target", "%s", t->mi.target);
+	cache_key_add(&k, "backend", "%s", o->backend ? o->backend : "default");
+	cache_key_add(&k, "version", "%s", LFM2C_VERSION);
+	cache_key_add(&k, "lfm2c-binary", "%016" PRIx64, t->self_hash);
+	cache_key_add(&k, "cflags", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
+	cache_key_add(&k, "measure", "threads %d runs %d prefill %d decode %d seqs %d len %d mmap %d", o->threads,
+	              o->runs, o->prefill, o->decode, o->seqs, o->seq_len, o->use_mmap);
+	return cache_key_hash(&k);
+}
+
+static void result_path(const Tune *t, uint64_t key, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/tune/%016" PRIx64 ".json", t->cache_root, key);
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* A stored measurement for c, if any (a malformed entry is a miss). */
+static bool cache_load(const Tune *t, uint64_t key, Cand *c)
+{
+	if (!t->cache_root[0])
+		return false;
+	char path[1200];
+	result_path(t, key, path, sizeof path);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	cJSON *j = cJSON_Parse(buf);
+	if (!j)
+		return false;
+	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "failed");
+	const cJSON *art = cJSON_GetObjectItemCaseSensitive(j, "artifact");
+	bool ok = false;
+	if (cJSON_IsString(fail)) {
+		snprintf(c->fail, sizeof c->fail, "%s", fail->valuestring);
+		ok = true;
+	} else if (cJSON_IsString(art)) {
+		c->decode = num(j, "decode_tok_s");
+		c->prefill = num(j, "prefill_tok_s");
+		c->max_rel = num(j, "max_rel_error");
+		c->kld = num(j, "kld_mean");
+		c->top1 = num(j, "top1");
+		c->finite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "finite"));
+		c->blob_bytes = (uint64_t)num(j, "blob_bytes");
+		c->code_bytes = (uint64_t)num(j, "code_bytes");
+		c->artifact = strtoull(art->valuestring, NULL, 16);
+		ok = isfinite(c->decode) && isfinite(c->prefill) && isfinite(c->top1)
+		     && (!c->finite || (isfinite(c->max_rel) && isfinite(c->kld)));
+	}
+	cJSON_Delete(j);
+	return ok;
+}
+
+/* Best effort, like the build cache: a failure only costs a re-measurement. */
+static void cache_save(const Tune *t, uint64_t key, const Cand *c)
+{
+	if (!t->cache_root[0])
+		return;
+	char dir[1100], path[1200], art[32];
+	snprintf(dir, sizeof dir, "%s/tune", t->cache_root);
+	LfmError err;
+	if (measure_mkdir(t->cache_root, &err) || measure_mkdir(dir, &err))
+		return;
+	cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return;
+	cJSON_AddStringToObject(j, "schedule", c->canon);
+	if (c->fail[0]) {
+		cJSON_AddStringToObject(j, "failed", c->fail);
+	} else {
+		snprintf(art, sizeof art, "%016" PRIx64, c->artifact);
+		cJSON_AddStringToObject(j, "artifact", art);
+		cJSON_AddNumberToObject(j, "decode_tok_s", c->decode);
+		cJSON_AddNumberToObject(j, "prefill_tok_s", c->prefill);
+		cJSON_AddBoolToObject(j, "finite", c->finite);
+		if (c->finite) {
+			cJSON_AddNumberToObject(j, "max_rel_error", c->max_rel);
+			cJSON_AddNumberToObject(j, "kld_mean", c->kld);
+		}
+		cJSON_AddNumberToObject(j, "top1", c->top1);
+		cJSON_AddNumberToObject(j, "blob_bytes", (double)c->blob_bytes);
+		cJSON_AddNumberToObject(j, "code_bytes", (double)c->code_bytes);
+	}
+	char *text = cJSON_Print(j);
+	cJSON_Delete(j);
+	result_path(t, key, path, sizeof path);
+	if (text)
+		measure_write_file(path, text, strlen(text), &err);
+	free(text);
+}
+
+/* ------------------------------------------------------------ measuring */
+
+static int ensure_reference(Tune *t, LfmError *err)
+{
+	if (t->have_ref)
+		return 0;
+	char dir[1200], sched[1200];
+	snprintf(dir, sizeof dir, "%s/f32-reference", t->work);
+	snprintf(sched, sizeof sched, "%s/reference.json", t->work);
+	fprintf(stderr, "lfm2c: tune: compiling the f32 reference (f32 weights, no fusion)\n");
+	if (measure_reference_schedule(sched, err)
+	    || measure_compile(&t->mo, sched, "f32 reference", dir, &t->ref, err)
+	    || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err))
+		return -1;
+	t->have_ref = true;
+	return 0;
+}
+
+/* Compile, validate and time candidate c (index i).  A failure of the
+ * candidate itself goes into c->fail; -1 only for failures of the tune
+ * (the reference, the work directory). */
+static int measure_cand(Tune *t, int i, LfmError *err)
+{
+	Cand *c = &t->c[i];
+	char sched[1200], dir[1200];
+	snprintf(sched, sizeof sched, "%s/candidate.json", t->work);
+	snprintf(dir, sizeof dir, "%s/candidate", t->work);
+	if (measure_write_file(sched, c->canon, strlen(c->canon), err))
+		return -1;
+	measure_rmtree(dir);
+	Build b;
+	LfmError cerr;
+	if (measure_compile(&t->mo, sched, "candidate", dir, &b, &cerr)) {
+		snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
+		measure_rmtree(dir);
+		return 0;
+	}
+	c->blob_bytes = b.blob_bytes;
+	c->code_bytes = b.code_bytes;
+	c->artifact = b.artifact_hash;
+	for (int j = 0; j < i; j++)
+		if (!t->c[j].fail[0] && t->c[j].artifact == c->artifact) {
+			c->same_as = j;
+			c->decode = t->c[j].decode;
+			c->prefill = t->c[j].prefill;
+			c->max_rel = t->c[j].max_rel;
+			c->kld = t->c[j].kld;
+			c->top1 = t->c[j].top1;
+			c->finite = t->c[j].finite;
+			measure_rmtree(dir);
+			return 0;
+		}
+	if (ensure_reference(t, err)) {
+		measure_rmtree(dir);
+		return -1;
+	}
+	ValLogits mine;
+	Accuracy acc;
+	Timing tm;
+	memset(&tm, 0, sizeof tm);
+	if (measure_logits(&t->mo, &b, &t->seqs, &mine, &cerr)) {
+		snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
+	} else {
+		measure_compare(&t->seqs, &t->ref_logits, &mine, &acc);
+		c->max_rel = acc.max_rel;
+		c->kld = acc.kld_mean;
+		c->top1 = acc.top1;
+		c->finite = acc.finite;
+		for (int r = 0; r < t->mo.runs && !c->fail[0] && c->finite; r++)
+			if (measure_time_once(&t->mo, &b, &tm, &cerr))
+				snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
+		c->decode = c->finite ? measure_median(tm.decode, tm.n) : 0;
+		c->prefill = c->finite ? measure_median(tm.prefill, tm.n) : 0;
+	}
+	measure_logits_free(&mine, t->seqs.n);
+	measure_rmtree(dir);
+	return 0;
+}
+
+static double objective(const Tune *t, const Cand *c)
+{
+	switch (t->obj) {
+	case OBJ_DECODE: return c->decode;
+	case OBJ_PREFILL: return c->prefill;
+	default: return sqrt(c->decode * c->prefill);
+	}
+}
+
+/* The verdict on a measured candidate (in evaluation order, so "the
+ * first accepted candidate of the same formats" is well defined). */
+static void judge(Tune *t, int i)
+{
+	Cand *c = &t->c[i];
+	c->ok = false;
+	if (c->fail[0]) {
+		snprintf(c->reason, sizeof c->reason, "failed");
+		return;
+	}
+	if (!c->finite) {
+		snprintf(c->reason, sizeof c->reason, "logits not finite");
+		return;
+	}
+	double bound = t->max_error > 0 ? t->max_error : fmax(1e-4, 8 * c->expected);
+	if (!(c->max_rel <= bound)) {
+		snprintf(c->reason, sizeof c->reason, "error %.2e > %.2e (the format's bound)", c->max_rel, bound);
+		return;
+	}
+	for (int j = 0; j < i; j++)
+		if (t->c[j].ok && !strcmp(t->c[j].formats, c->formats)) {
+			double b2 = fmax(1e-4, 2 * t->c[j].max_rel);
+			if (!(c->max_rel <= b2)) {
+				snprintf(c->reason, sizeof c->reason, "error %.2e > %.2e (2x #%d, same formats)", c->max_rel,
+				         b2, j + 1);
+				return;
+			}
+			break;
+		}
+	c->ok = true;
+	c->score = objective(t, c);
+}
+
+static void log_cand(const Tune *t, int i)
+{
+	const Cand *c = &t->c[i];
+	char note[320] = "";
+	if (c->same_as >= 0)
+		snprintf(note, sizeof note, ", same build as #%d", c->same_as + 1);
+	if (c->from_cache)
+		snprintf(note + strlen(note), sizeof note - strlen(note), ", cached");
+	if (c->fail[0])
+		fprintf(stderr, "  #%-3d %-44s failed: %s%s\n", i + 1, c->desc, c->fail, note);
+	else
+		fprintf(stderr, "  #%-3d %-44s decode %9.2f  prefill %9.2f  err %8.2e  KLD %8.2e  %s%s%s\n", i + 1,
+		        c->desc, c->decode, c->prefill, c->max_rel, c->kld, c->ok ? "ok" : "rejected: ",
+		        c->ok ? "" : c->reason, note);
+	(void)t;
+}
+
+/* Evaluates a new candidate schedule (canonical text); returns its index,
+ * or -1 when it is not a new valid schedule, -2 on a tune failure. */
+static int evaluate(Tune *t, const char *text, LfmError *err)
+{
+	Cand c;
+	memset(&c, 0, sizeof c);
+	c.same_as = -1;
+	DType fmt;
+	c.canon = canonical_candidate(text, &c.expected, c.formats, sizeof c.formats, &fmt);
+	if (!c.canon)
+		return -1;
+	if (!t->formats_allowed[fmt]) {
+		free(c.canon);
+		return -1;
+	}
+	for (int j = 0; j < t->n; j++)
+		if (!strcmp(t->c[j].canon, c.canon)) {
+			free(c.canon);
+			return -1;
+		}
+	if (t->n >= MAX_CANDS) {
+		free(c.canon);
+		return -1;
+	}
+	describe(t->n ? t->c[0].canon : c.canon, c.canon, c.desc, sizeof c.desc);
+	int i = t->n++;
+	t->c[i] = c;
+	uint64_t key = result_key(t, c.canon);
+	if (cache_load(t, key, &t->c[i])) {
+		t->c[i].from_cache = true;
+		for (int j = 0; j < i && !t->c[i].fail[0]; j++)
+			if (!t->c[j].fail[0] && t->c[j].artifact == t->c[i].artifact) {
+				t->c[i].same_as = j;   /* keep the earlier one's numbers: a no-op never wins by noise */
+				t->c[i].decode = t->c[j].decode;
+				t->c[i].prefill = t->c[j].prefill;
+				break;
+			}
+	} else {
+		if (measure_cand(t, i, err))
+			return -2;
+		cache_save(t, key, &t->c[i]);
+	}
+	judge(t, i);
+	log_cand(t, i);
+	return i;
+}
+
+/* Orders candidate indices: accepted first, higher score first, then
+ * evaluation order. */
+static const Tune *sort_tune;
+static int by_rank(const void *a, const void *b)
+{
+	const Cand *x = &sort_tune->c[*(const int *)a], *y = &sort_tune->c[*(const int *)b];
+	if (x->ok != y->ok)
+		return x->ok ? -1 : 1;
+	if (x->ok && x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* ------------------------------------------------------------ search */
+
+static int search(Tune *t, const char *start, LfmError *err)
+{
+	int beam[64], nb = 0;
+	int r = evaluate(t, start, err);
+	if (r == -2)
+		return -1;
+	if (r < 0)
+		return lfm_error(err, t->start_path, "the start schedule's format is not among --formats");
+	beam[nb++] = r;
+	for (int ax = 0; ax < N_AXES && t->n < t->budget; ax++) {
+		int pool[64 + 64 * 8], np = 0;
+		for (int k = 0; k < nb; k++)
+			pool[np++] = beam[k];
+		for (int k = 0; k < nb && t->n < t->budget; k++) {
+			cJSON *root = cJSON_Parse(t->c[beam[k]].canon);
+			for (int v = 0; root && v < 8 && axes[ax].values[v] && t->n < t->budget; v++) {
+				if (set_path(root, axes[ax].path, axes[ax].values[v]))
+					continue;
+				char *text = cJSON_PrintUnformatted(root);
+				if (!text)
+					continue;
+				int i = evaluate(t, text, err);
+				free(text);
+				if (i == -2) {
+					cJSON_Delete(root);
+					return -1;
+				}
+				if (i >= 0)
+					pool[np++] = i;
+			}
+			cJSON_Delete(root);
+		}
+		sort_tune = t;
+		qsort(pool, (size_t)np, sizeof pool[0], by_rank);
+		nb = 0;
+		for (int k = 0; k < np && nb < t->beam; k++)
+			if (t->c[pool[k]].ok)
+				beam[nb++] = pool[k];
+		if (!nb)
+			return lfm_error(err, NULL, "no candidate passed validation (the start schedule: %s)",
+			                 t->c[0].fail[0] ? t->c[0].fail : t->c[0].reason);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ entry */
+
+static int setup(Tune *t, char **start_text, LfmError *err)
+{
+	Schedule s;
+	if (t->start_path) {
+		if (schedule_load(t->start_path, &s, err))
+			return -1;
+	} else {
+		schedule_defaults(&s);
+	}
+	if (!t->formats_allowed[s.default_format]) {   /* start inside the space searched */
+		static const DType order[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_1, DT_Q4_0};
+		for (int i = 5; i >= 0; i--)
+			if (t->formats_allowed[order[i]])
+				s.default_format = order[i];
+	}
+	*start_text = measure_schedule_json(&s, false);
+	schedule_free(&s);
+	if (!*start_text)
+		return lfm_error(err, NULL, "out of memory");
+	if (measure_prepare(&t->mo, &t->mi, err))
+		return -1;
+	if (measure_seqs(&t->seqs, t->mo.seqs, t->mo.seq_len, t->mi.vocab, t->mi.bos))
+		return lfm_error(err, NULL, "out of memory");
+	t->self_hash = cache_file_hash(measure_self_exe());
+	if (cache_dir(t->cache_root, sizeof t->cache_root))
+		t->cache_root[0] = 0;
+	/* the output must be writable before minutes of work */
+	char probe[1200];
+	snprintf(probe, sizeof probe, "%s.probe-%ld", t->out, (long)getpid());
+	FILE *f = fopen(probe, "w");
+	if (!f)
+		return lfm_error(err, t->out, "cannot write here: %s", strerror(errno));
+	fclose(f);
+	unlink(probe);
+	if (t->work_arg) {
+		snprintf(t->work, sizeof t->work, "%s", t->work_arg);
+	} else {
+		const char *slash = strrchr(t->out, '/');
+		snprintf(t->work, sizeof t->work, "%.*s.lfm2c-tune-%ld", slash ? (int)(slash - t->out + 1) : 0, t->out,
+		         (long)getpid());
+	}
+	if (access(t->work, F_OK) == 0 && t->work_arg)
+		t->made_work = false;
+	else
+		t->made_work = true;
+	if (measure_mkdir(t->work, err))
+		return -1;
+	t->c = calloc(MAX_CANDS, sizeof *t->c);
+	if (!t->c)
+		return lfm_error(err, NULL, "out of memory");
+	return 0;
+}
+
+static int write_best(const Tune *t, int best, LfmError *err)
+{
+	Schedule s;
+	const Cand *c = &t->c[best];
+	if (schedule_parse(c->canon, strlen(c->canon), "best", &s, err))
+		return -1;
+	char *text = measure_schedule_json(&s, true);
+	schedule_free(&s);
+	if (!text)
+		return lfm_error(err, NULL, "out of memory");
+	size_t len = strlen(text);
+	char *out = realloc(text, len + 2);
+	if (!out) {
+		free(text);
+		return lfm_error(err, NULL, "out of memory");
+	}
+	out[len] = '\n';
+	out[len + 1] = 0;
+	int rc = measure_write_file(t->out, out, len + 1, err);
+	free(out);
+	return rc;
+}
+
+int cmd_tune(int argc, char **argv)
+{
+	Tune t;
+	if (parse_args(argc, argv, &t))
+		return 1;
+	LfmError err = {{0}};
+	char *start = NULL;
+	int rc = 1;
+	if (setup(&t, &start, &err))
+		goto fail;
+	static const char *const objs[] = {"mix (geometric mean of decode and prefill tok/s)", "decode tok/s",
+	                                   "prefill tok/s"};
+	fprintf(stderr, "lfm2c: tune %s: target %s, %d thread(s), objective %s, budget %d, beam %d; each candidate "
+	        "validated against the f32 build and timed cold (weights %s), median of %d\n", t.mo.model,
+	        t.mi.target, t.mo.threads, objs[t.obj], t.budget, t.beam,
+	        t.mo.use_mmap ? "mmap'd" : "read into memory", t.mo.runs);
+	if (search(&t, start, &err))
+		goto fail;
+	int *order = malloc((size_t)t.n * sizeof *order);
+	if (!order) {
+		lfm_error(&err, NULL, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < t.n; i++)
+		order[i] = i;
+	sort_tune = &t;
+	qsort(order, (size_t)t.n, sizeof *order, by_rank);
+	int best = order[0];
+	free(order);
+	if (!t.c[best].ok) {
+		lfm_error(&err, NULL, "no candidate passed validation");
+		goto fail;
+	}
+	if (write_best(&t, best, &err))
+		goto fail;
+	const Cand *b = &t.c[best];
+	int accepted = 0;
+	for (int i = 0; i < t.n; i++)
+		accepted += t.c[i].ok;
+	printf("best of %d candidates (%d accepted): #%d %s\n  decode %.2f tok/s, prefill %.2f tok/s, "
+	       "max err %.2e, KLD %.2e, %.2f MiB -> %s\n", t.n, accepted, best + 1, b->desc, b->decode, b->prefill,
+	       b->max_rel, b->kld, (double)(b->blob_bytes + b->code_bytes) / 1048576.0, t.out);
+	rc = 0;
+	goto done;
+fail:
+	driver_fail("%s", err.msg);
+done:
+	if (t.made_work)
+		measure_rmtree(t.work);
+	if (t.have_ref)
+		measure_logits_free(&t.ref_logits, t.seqs.n);
+	measure_seqs_free(&t.seqs);
+	for (int i = 0; t.c && i < t.n; i++)
+		free(t.c[i].canon);
+	free(t.c);
+	free(start);
+	return rc;
+}
