@@ -3,7 +3,7 @@
  * compile several schedules of one model, check each against the f32
  * build, time each with cold weights, and print one table.
  *
- *   lfm2c variants MODEL SCHEDULE.json... [-o DIR] [--threads N] [--runs N]
+ *   lfm2c variants MODEL SCHEDULE.json... [-o DIR] [--threads N[,N...]] [--runs N]
  *         [--backend llvm|c] [--prefill N] [--decode N] [--seqs N] [--len N]
  *         [--mmap] [--no-cache] [--keep-going] [--keep-builds] [-v]
  *
@@ -17,9 +17,10 @@
  *      the build cache serve them (marked *);
  *   3. each variant's logits on the validation sequences are compared with
  *      the reference's (measure.c: max relative error, mean KLD, top-1);
- *   4. timing: run i of every variant, then run i + 1, so a noisy machine
- *      hits all variants alike; every run a fresh lfm2-run with the blob
- *      evicted from the page cache first; medians of --runs;
+ *   4. timing: run i of every variant (at every thread count of
+ *      --threads 1,2), then run i + 1, so a noisy machine hits all
+ *      variants alike; every run a fresh lfm2-run with the blob evicted
+ *      from the page cache first; medians of --runs;
  *   5. the table on stdout, and DIR/variants.json, .csv, .svg (each
  *      written to a temporary name and renamed).  The builds are removed
  *      unless --keep-builds (a 1.2B f32 blob is 4.7 GB).
@@ -46,12 +47,15 @@
 #include "measure.h"
 
 #define MAX_VARIANTS 64
+#define MAX_THREAD_COUNTS 8
 
 typedef struct VariantsArgs {
 	MeasureOpts mo;
 	const char *out_dir;
 	const char *schedules[MAX_VARIANTS];
 	int n;
+	int threads[MAX_THREAD_COUNTS];   /* --threads 1,2: one result per variant and count */
+	int nt;
 	bool keep_going, keep_builds;
 } VariantsArgs;
 
@@ -63,9 +67,29 @@ static const char help_text[] =
 	"DIR/variants.csv and DIR/variants.svg.\n"
 	"  -o DIR            output directory (default: variants)\n"
 	MEASURE_COMMON_HELP
+	"  --threads N,M...  several thread counts: one row per variant and count\n"
 	"  --cache           let the build cache serve compiles (default: fresh, --no-cache)\n"
 	"  --keep-going      report a variant that fails to compile or run, go on with the rest\n"
 	"  --keep-builds     keep DIR/builds/ (the compiled variants)\n";
+
+/* --threads 1,2,4 */
+static int parse_threads(VariantsArgs *a, const char *list)
+{
+	a->nt = 0;
+	for (const char *p = list; *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || (*end && *end != ',') || v < 1 || v > 1024 || a->nt >= MAX_THREAD_COUNTS)
+			return driver_fail("variants: --threads takes up to %d thread counts in 1..1024, comma separated "
+			                   "(got '%s')", MAX_THREAD_COUNTS, list);
+		a->threads[a->nt++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	if (!a->nt)
+		return driver_fail("variants: --threads needs a value");
+	a->mo.threads = a->threads[0];
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, VariantsArgs *a)
 {
@@ -76,6 +100,13 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 	a->out_dir = "variants";
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
+		if (!strcmp(s, "--threads")) {
+			if (i + 1 >= argc)
+				return driver_fail("variants: --threads needs a value");
+			if (parse_threads(a, argv[++i]))
+				return -1;
+			continue;
+		}
 		int r = measure_common_arg(o, "variants", argc, argv, &i);
 		if (r < 0)
 			return -1;
@@ -105,14 +136,19 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 		else
 			a->schedules[a->n++] = s;
 	}
+	if (!a->nt) {
+		a->threads[0] = o->threads;
+		a->nt = 1;
+	}
 	if (!o->model || !a->n)
 		return driver_fail("usage: lfm2c variants MODEL_DIR SCHEDULE.json... [-o DIR] [--threads N] "
 		                   "[--runs N] [--backend llvm|c] (--help)");
 	return 0;
 }
 
-/* "dir/a.json" -> "a"; a second "a" becomes "a-2". */
-static void variant_name(const char *path, VariantResult *all, int i)
+/* "dir/a.json" -> "a"; a second "a" becomes "a-2" (all[j * stride] are
+ * the earlier variants). */
+static void variant_name(const char *path, VariantResult *all, int i, int stride)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -125,14 +161,15 @@ static void variant_name(const char *path, VariantResult *all, int i)
 	}
 	char name[128];
 	snprintf(name, sizeof name, "%.*s", (int)(len > 100 ? 100 : len), base);
-	snprintf(all[i].name, sizeof all[i].name, "%s", name);
+	VariantResult *me = &all[i * stride];
+	snprintf(me->name, sizeof me->name, "%s", name);
 	for (int k = 2;; k++) {
 		bool clash = false;
 		for (int j = 0; j < i; j++)
-			clash |= !strcmp(all[j].name, all[i].name);
+			clash |= !strcmp(all[j * stride].name, me->name);
 		if (!clash)
 			break;
-		snprintf(all[i].name, sizeof all[i].name, "%.100s-%d", name, k);
+		snprintf(me->name, sizeof me->name, "%.100s-%d", name, k);
 	}
 }
 
@@ -201,13 +238,16 @@ int cmd_variants(int argc, char **argv)
 	memset(&ri, 0, sizeof ri);
 	ri.model = o->model;
 	ri.opts = o;
+	ri.threads = a.threads;
+	ri.n_threads = a.nt;
 	ModelInfo mi;
 	if (measure_prepare(o, &mi, &err))
 		return driver_fail("%s", err.msg);
 	ri.model_hash = mi.hash;
 	snprintf(ri.target, sizeof ri.target, "%s", mi.target);
 
-	VariantResult *res = calloc((size_t)a.n, sizeof *res);
+	int nt = a.nt, nres = a.n * nt;   /* res[i * nt + k]: variant i at thread count k */
+	VariantResult *res = calloc((size_t)nres, sizeof *res);
 	ValSeqs seqs;
 	ValLogits ref;
 	memset(&ref, 0, sizeof ref);
@@ -238,8 +278,8 @@ int cmd_variants(int argc, char **argv)
 	    || build_variant(&a, refsched, "f32 reference", path, &seqs, NULL, &refres, &ref, &err))
 		goto fail;
 	for (int i = 0; i < a.n; i++) {
-		VariantResult *r = &res[i];
-		variant_name(a.schedules[i], res, i);
+		VariantResult *r = &res[i * nt];
+		variant_name(a.schedules[i], res, i, nt);
 		r->schedule = a.schedules[i];
 		snprintf(path, sizeof path, "%s/v%d-%s", builds, i + 1, r->name);
 		fprintf(stderr, "lfm2c: variants: compiling %s (%s)\n", r->name, r->schedule);
@@ -248,22 +288,29 @@ int cmd_variants(int argc, char **argv)
 				goto fail;
 			snprintf(r->error, sizeof r->error, "%s", err.msg);
 			fprintf(stderr, "lfm2c: variants: %s\n", err.msg);
-			failed++;
-			continue;
+		} else {
+			fprintf(stderr, "lfm2c: variants: %s: compiled in %.2f s%s, max err %.3e, KLD %.3e, "
+			        "top-1 %.1f%%\n", r->name, r->build.compile_s, r->build.cached ? " (build cache)" : "",
+			        r->acc.max_rel, r->acc.kld_mean, 100.0 * r->acc.top1);
 		}
-		fprintf(stderr, "lfm2c: variants: %s: compiled in %.2f s%s, max err %.3e, KLD %.3e, top-1 %.1f%%\n",
-		        r->name, r->build.compile_s, r->build.cached ? " (build cache)" : "", r->acc.max_rel,
-		        r->acc.kld_mean, 100.0 * r->acc.top1);
+		for (int k = 0; k < nt; k++) {   /* the same build at every thread count */
+			if (k)
+				res[i * nt + k] = *r;
+			res[i * nt + k].threads = a.threads[k];
+		}
+		failed += r->error[0] ? nt : 0;
 	}
 
 	/* 4. timing, interleaved */
 	for (int run = 0; run < o->runs; run++) {
 		fprintf(stderr, "lfm2c: variants: timing run %d of %d\n", run + 1, o->runs);
-		for (int i = 0; i < a.n; i++) {
-			VariantResult *r = &res[i];
+		for (int j = 0; j < nres; j++) {
+			VariantResult *r = &res[j % a.n * nt + j / a.n];   /* thread count by thread count */
+			MeasureOpts ot = *o;
+			ot.threads = r->threads;
 			if (r->error[0])
 				continue;
-			if (measure_time_once(o, &r->build, &r->time, &err)) {
+			if (measure_time_once(&ot, &r->build, &r->time, &err)) {
 				if (!a.keep_going)
 					goto fail;
 				snprintf(r->error, sizeof r->error, "%.200s: %.800s", r->schedule, err.msg);
@@ -275,7 +322,7 @@ int cmd_variants(int argc, char **argv)
 				ri.resident_max = r->time.resident_max;
 		}
 	}
-	for (int i = 0; i < a.n; i++) {
+	for (int i = 0; i < nres; i++) {
 		VariantResult *r = &res[i];
 		r->decode = measure_median(r->time.decode, r->time.n);
 		r->prefill = measure_median(r->time.prefill, r->time.n);
@@ -284,13 +331,13 @@ int cmd_variants(int argc, char **argv)
 
 	/* 5. outputs */
 	putchar('\n');
-	report_table(stdout, &ri, res, a.n);
+	report_table(stdout, &ri, res, nres);
 	fflush(stdout);
-	if (write_reports(a.out_dir, &ri, res, a.n, &err))
+	if (write_reports(a.out_dir, &ri, res, nres, &err))
 		goto fail;
 	rc = failed ? 1 : 0;
 	if (failed)
-		driver_fail("variants: %d of %d variants failed (see the table)", failed, a.n);
+		driver_fail("variants: %d of %d results failed (see the table)", failed, nres);
 	goto done;
 fail:
 	driver_fail("%s", err.msg);

@@ -172,6 +172,7 @@ void measure_rmtree(const char *path);
 typedef struct VariantResult {
 	char name[128];
 	const char *schedule;      /* the schedule file, or NULL (f32 defaults) */
+	int threads;               /* lfm2-run -t of the timings */
 	Build build;
 	Accuracy acc;
 	Timing time;
@@ -184,6 +185,8 @@ typedef struct ReportInfo {
 	uint64_t model_hash;
 	char target[640];          /* triple,cpu + feature summary */
 	const MeasureOpts *opts;
+	const int *threads;        /* the thread counts timed */
+	int n_threads;
 	int positions;             /* validation positions (sum of sequence lengths) */
 	double resident_max;       /* worst residency after eviction, over every run */
 } ReportInfo;

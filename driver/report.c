@@ -81,14 +81,25 @@ void report_conditions(char *buf, size_t cap, const ReportInfo *ri)
 	         o->use_mmap ? "mmap'd (--mmap)" : "read into memory (--no-mmap)", 100.0 * ri->resident_max);
 }
 
+/* "1, 2" */
+static void thread_list(char *buf, size_t cap, const ReportInfo *ri)
+{
+	size_t at = 0;
+	buf[0] = 0;
+	for (int i = 0; i < ri->n_threads && at < cap; i++)
+		at += (size_t)snprintf(buf + at, cap - at, "%s%d", i ? ", " : "", ri->threads[i]);
+}
+
 void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 {
 	const MeasureOpts *o = ri->opts;
 	char cond[512];
 	report_conditions(cond, sizeof cond, ri);
 	fprintf(f, "model %s (hash %016" PRIx64 "), target %s\n", ri->model, ri->model_hash, ri->target);
-	fprintf(f, "%d thread(s); medians of %d run(s): prefill %d tokens in one chunk, decode %d tokens\n",
-	        o->threads, o->runs, o->prefill, o->decode);
+	char thr[128];
+	thread_list(thr, sizeof thr, ri);
+	fprintf(f, "threads %s; medians of %d run(s): prefill %d tokens in one chunk, decode %d tokens\n", thr,
+	        o->runs, o->prefill, o->decode);
 	fprintf(f, "%s\n", cond);
 	fprintf(f, "accuracy vs the f32 build (f32 weights, no fusion) on %d sequence(s), %d positions: max |logit error| / max |logit|, "
 	        "mean KL(f32 || variant)\n\n", o->seqs, ri->positions);
@@ -96,13 +107,13 @@ void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 	for (int i = 0; i < n; i++)
 		if ((int)strlen(v[i].name) > w)
 			w = (int)strlen(v[i].name);
-	fprintf(f, "%-*s %12s %13s %24s %10s %11s %10s %7s\n", w, "variant", "decode tok/s", "prefill tok/s",
-	        "size MiB (blob + code)", "compile s", "max err", "KLD", "top-1");
+	fprintf(f, "%-*s %7s %12s %13s %24s %10s %11s %10s %7s\n", w, "variant", "threads", "decode tok/s",
+	        "prefill tok/s", "size MiB (blob + code)", "compile s", "max err", "KLD", "top-1");
 	bool any_cached = false;
 	for (int i = 0; i < n; i++) {
 		const VariantResult *r = &v[i];
 		if (r->error[0]) {
-			fprintf(f, "%-*s failed: %s\n", w, r->name, r->error);
+			fprintf(f, "%-*s %7d failed: %s\n", w, r->name, r->threads, r->error);
 			continue;
 		}
 		char size[64], comp[32];
@@ -110,8 +121,8 @@ void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 		         mib(r->build.blob_bytes), mib(r->build.code_bytes));
 		snprintf(comp, sizeof comp, "%.2f%s", r->build.compile_s, r->build.cached ? "*" : "");
 		any_cached |= r->build.cached;
-		fprintf(f, "%-*s %12.2f %13.2f %24s %10s %11.3e %10.3e %6.1f%%\n", w, r->name, r->decode, r->prefill,
-		        size, comp, r->acc.max_rel, r->acc.kld_mean, 100.0 * r->acc.top1);
+		fprintf(f, "%-*s %7d %12.2f %13.2f %24s %10s %11.3e %10.3e %6.1f%%\n", w, r->name, r->threads, r->decode,
+		        r->prefill, size, comp, r->acc.max_rel, r->acc.kld_mean, 100.0 * r->acc.top1);
 	}
 	if (any_cached)
 		fprintf(f, "* served by the build cache (not a fresh compile; --no-cache measures one)\n");
@@ -139,7 +150,9 @@ char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
 	cJSON_AddStringToObject(root, "model_hash", hash);
 	cJSON_AddStringToObject(root, "target", ri->target);
 	cJSON_AddStringToObject(root, "backend", o->backend ? o->backend : "default");
-	cJSON_AddNumberToObject(root, "threads", o->threads);
+	cJSON *thr = cJSON_AddArrayToObject(root, "threads");
+	for (int i = 0; thr && i < ri->n_threads; i++)
+		cJSON_AddItemToArray(thr, cJSON_CreateNumber(ri->threads[i]));
 	cJSON_AddNumberToObject(root, "runs", o->runs);
 	cJSON_AddNumberToObject(root, "prefill_tokens", o->prefill);
 	cJSON_AddNumberToObject(root, "decode_tokens", o->decode);
@@ -166,6 +179,7 @@ char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
 			cJSON_AddStringToObject(x, "schedule", r->schedule);
 		else
 			cJSON_AddNullToObject(x, "schedule");
+		cJSON_AddNumberToObject(x, "threads", r->threads);
 		if (r->error[0]) {
 			cJSON_AddStringToObject(x, "error", r->error);
 			continue;
@@ -220,13 +234,14 @@ static void csv_field(Buf *b, const char *s)
 char *report_csv(const VariantResult *v, int n)
 {
 	Buf b = {0};
-	bprintf(&b, "variant,schedule,decode_tok_s,prefill_tok_s,load_s,blob_bytes,code_bytes,artifact_bytes,"
+	bprintf(&b, "variant,schedule,threads,decode_tok_s,prefill_tok_s,load_s,blob_bytes,code_bytes,artifact_bytes,"
 	        "compile_s,compile_cached,max_rel_error,kld_mean,top1,error\n");
 	for (int i = 0; i < n; i++) {
 		const VariantResult *r = &v[i];
 		csv_field(&b, r->name);
 		bprintf(&b, ",");
 		csv_field(&b, r->schedule ? r->schedule : "");
+		bprintf(&b, ",%d", r->threads);
 		if (r->error[0]) {
 			bprintf(&b, ",,,,,,,,,,,,");
 			csv_field(&b, r->error);
@@ -298,11 +313,14 @@ char *report_svg(const ReportInfo *ri, const VariantResult *v, int n)
 	bprintf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height);
 	bprintf(&b, "<text x=\"8\" y=\"20\" font-size=\"15\" font-weight=\"bold\">lfm2c variants: ");
 	xml_text(&b, ri->model);
-	bprintf(&b, " (%d thread%s, medians of %d, cold weights)</text>\n", ri->opts->threads,
-	        ri->opts->threads == 1 ? "" : "s", ri->opts->runs);
+	char thr[128];
+	thread_list(thr, sizeof thr, ri);
+	bprintf(&b, " (threads %s, medians of %d, cold weights)</text>\n", thr, ri->opts->runs);
 	for (int i = 0; i < n; i++) {
 		bprintf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", SVG_LABEL - 8, SVG_TOP + i * SVG_ROW + 17);
 		xml_text(&b, v[i].name);
+		if (ri->n_threads > 1)
+			bprintf(&b, ", %d thr", v[i].threads);
 		bprintf(&b, "</text>\n");
 	}
 	svg_panel(&b, SVG_LABEL, "decode tok/s", "#3b6fb6", v, n, true);
