@@ -197,13 +197,13 @@ int lt_is_int(LType t)
 	return t.kind == LK_I8 || t.kind == LK_U8 || t.kind == LK_I16 || t.kind == LK_I32
 	       || t.kind == LK_U32 || t.kind == LK_I64 || t.kind == LK_U64;
 }
-int lt_is_float(LType t) { return t.kind == LK_F32 || t.kind == LK_F64; }
+int lt_is_float(LType t) { return t.kind == LK_F32 || t.kind == LK_F64 || t.kind == LK_F16; }
 
 int lt_bytes(LKind k)
 {
 	switch (k) {
 	case LK_BOOL: case LK_I8: case LK_U8: return 1;
-	case LK_I16: return 2;
+	case LK_I16: case LK_F16: return 2;
 	case LK_I32: case LK_U32: case LK_F32: return 4;
 	case LK_I64: case LK_U64: case LK_F64: case LK_PTR: case LK_NAMED: return 8;
 	default: return 0;
@@ -213,7 +213,7 @@ int lt_bytes(LKind k)
 const char *lk_name(LKind k)
 {
 	static const char *const n[] = {"void", "bool", "i8", "u8", "i16", "i32", "u32", "i64",
-	                                "u64", "f32", "f64", "ptr", "struct", "named"};
+	                                "u64", "f32", "f64", "f16", "ptr", "struct", "named"};
 	return k <= LK_NAMED ? n[k] : "?";
 }
 
@@ -880,6 +880,12 @@ static void check_expr(Checker *c, LE e)
 		complain(c, "variable %s of another function", m->v[x->i].name);
 	if ((x->op == LE_VAR || x->op == LE_ADDR) && !c->f)
 		complain(c, "variable in a global initializer");
+	/* f16 is a storage type: it is loaded and converted, never computed with */
+	if (x->type.kind == LK_F16 && x->op != LE_LOAD && x->op != LE_CONVERT && x->op != LE_BITCAST
+	    && x->op != LE_VAR)
+		complain(c, "%s of f16 values (f16 is only loaded, bitcast and converted)", le_op_name((LEOp)x->op));
+	if (x->op == LE_CONVERT && m->e[x->a].type.lanes != x->type.lanes)
+		complain(c, "CONVERT changes the lane count");
 }
 
 static void check_block(Checker *c, LS s)

@@ -13,7 +13,7 @@
  * number in lower.c, not code in a printer.
  *
  * The form is deliberately small and C-like, as in Halide's Stmt or QBE:
- *   - types: scalars (bool, i8, u8, i32, u32, i64, u64, f32, f64), vectors
+ *   - types: scalars (bool, i8, u8, i32, u32, i64, u64, f32, f64, f16), vectors
  *     of a scalar with `lanes` > 1, typed pointers, structs;
  *   - expressions are pure trees over handles (LE), plus loads; a vector
  *     LOAD reads `lanes` consecutive elements, SPLAT broadcasts a scalar,
@@ -52,6 +52,7 @@ typedef enum LKind {
 	LK_U64,
 	LK_F32,
 	LK_F64,
+	LK_F16,      /* IEEE binary16 (f16 weights): loaded and CONVERTed to f32, no arithmetic */
 	LK_PTR,      /* pointer: elem = pointee kind (LK_VOID untyped), sid = pointee struct */
 	LK_STRUCT,   /* sid */
 	LK_NAMED,    /* a C type name (sid) that is a pointer at machine level, e.g. lfm2_task_fn */

@@ -30,6 +30,7 @@ typedef struct CP {
 	unsigned char exp_used[LK_NAMED + 1][65];
 	unsigned char minmax_used[LK_NAMED + 1][65];   /* vector MIN/MAX, ROUND helpers */
 	unsigned char round_used[LK_NAMED + 1][65];
+	unsigned char f16_used[65];                  /* f16 x n -> f32 x n conversions */
 	int *assign_count;                       /* per variable */
 } CP;
 
@@ -67,6 +68,7 @@ static const char *scalar_c(LKind k)
 	case LK_U64: return "uint64_t";
 	case LK_F32: return "float";
 	case LK_F64: return "double";
+	case LK_F16: return "_Float16";
 	default: return "?";
 	}
 }
@@ -81,6 +83,9 @@ static const char *vec_prefix(LKind k)
 	case LK_I16: return "i16";
 	case LK_I32: return "i32";
 	case LK_I64: return "i64";
+	case LK_U32: return "u32";
+	case LK_U64: return "u64";
+	case LK_F16: return "f16";
 	case LK_BOOL: return "b";
 	default: return "v";
 	}
@@ -339,7 +344,11 @@ static void pe(CP *p, LE e, int min)
 		pe(p, x->c, P_ADD + 1);
 		break;
 	case LE_CONVERT:
-		if (x->type.lanes > 1) {
+		if (x->type.lanes > 1 && m->e[x->a].type.kind == LK_F16 && x->type.kind == LK_F32) {
+			out(p, "f16_to_f32x%d(", x->type.lanes);   /* the target's instruction (f16_helpers) */
+			pe(p, x->a, 0);
+			out(p, ")");
+		} else if (x->type.lanes > 1) {
 			out(p, "__builtin_convertvector(");
 			pe(p, x->a, 0);
 			out(p, ", %s)", ctype(p, x->type, tb, sizeof tb));
@@ -705,7 +714,7 @@ static void collect_vectors(CP *p)
 	const LModule *m = p->m;
 	for (LE e = 1; e < m->ne; e++) {
 		LType t = m->e[e].type;
-		if (t.lanes > 1 && t.kind <= LK_F64)
+		if (t.lanes > 1 && t.kind <= LK_F16)
 			p->used[t.kind][t.lanes] = 1;
 		/* hsum halves down to 2 lanes; convert needs its source type too */
 		if (m->e[e].op == LE_REDUCE_ADD)
@@ -720,7 +729,7 @@ static void collect_vectors(CP *p)
 static void vector_helpers(CP *p)
 {
 	int any = 0;
-	for (int k = 0; k <= LK_F64; k++)
+	for (int k = 0; k <= LK_F16; k++)
 		for (int l = 2; l <= 64; l++)
 			any |= p->used[k][l];
 	if (!any)
@@ -728,13 +737,13 @@ static void vector_helpers(CP *p)
 	out(p, "/* ------------------------------------------------------ vector types\n"
 	       " * GNU C vectors; loads and stores through memcpy (unaligned, alias-safe). */\n\n"
 	       "#pragma GCC diagnostic ignored \"-Wpsabi\"\n\n");
-	for (int k = 0; k <= LK_F64; k++)
+	for (int k = 0; k <= LK_F16; k++)
 		for (int l = 2; l <= 64; l++)
 			if (p->used[k][l])
 				out(p, "typedef %s %sx%d __attribute__((vector_size(%d)));\n", scalar_c((LKind)k),
 				    vec_prefix((LKind)k), l, l * lt_bytes((LKind)k));
 	out(p, "\n");
-	for (int k = 0; k <= LK_F64; k++)
+	for (int k = 0; k <= LK_F16; k++)
 		for (int l = 2; l <= 64; l++) {
 			if (!p->used[k][l])
 				continue;
@@ -745,8 +754,9 @@ static void vector_helpers(CP *p)
 			    pre, l, pre, l, ps, pre, l);
 			out(p, "static inline void store_%sx%d(%s *p, %sx%d v) { memcpy(p, &v, sizeof v); }\n", pre, l,
 			    ps, pre, l);
-			out(p, "static inline %sx%d splat_%sx%d(%s s) { return (%sx%d){0} + s; }\n", pre, l, pre, l, s,
-			    pre, l);
+			if (k != LK_F16)   /* f16 is only loaded and converted (lm_verify) */
+				out(p, "static inline %sx%d splat_%sx%d(%s s) { return (%sx%d){0} + s; }\n", pre, l, pre, l, s,
+				    pre, l);
 			if (k == LK_F32 || k == LK_F64 || k == LK_I32) {
 				if (l == 2)
 					out(p, "static inline %s hsum_%sx2(%sx2 v) { return v[0] + v[1]; }\n", s, pre, pre);
@@ -774,6 +784,39 @@ static void vector_helpers(CP *p)
 			}
 		}
 	out(p, "\n");
+}
+
+/* CONVERT f16 x n -> f32 x n.  GCC scalarizes __builtin_convertvector from
+ * _Float16 vectors (one vcvtph2ps / fcvt per lane), so where the C
+ * compiler is told the target has the instruction, the intrinsic converts
+ * the whole vector: vcvtph2ps (AVX-512F: 16 lanes; F16C: 8 and 4),
+ * fcvtl (aarch64: 4).  Other widths and targets: the portable conversion. */
+static void f16_helpers(CP *p)
+{
+	int any = 0;
+	for (int l = 2; l <= 64; l++)
+		any |= p->f16_used[l];
+	if (!any)
+		return;
+	out(p, "/* ------------------------------------------------- f16 -> f32 conversion */\n\n"
+	       "#if defined(__x86_64__)\n#include <immintrin.h>\n#elif defined(__aarch64__)\n#include <arm_neon.h>\n#endif\n\n");
+	for (int l = 2; l <= 64; l++) {
+		if (!p->f16_used[l])
+			continue;
+		out(p, "static inline f32x%d f16_to_f32x%d(f16x%d v)\n{\n", l, l, l);
+		if (l == 16)
+			out(p, "#if defined(__AVX512F__)\n\treturn (f32x16)_mm512_cvtph_ps((__m256i)v);\n#else\n");
+		else if (l == 8)
+			out(p, "#if defined(__F16C__)\n\treturn (f32x8)_mm256_cvtph_ps((__m128i)v);\n#else\n");
+		else if (l == 4)
+			out(p, "#if defined(__F16C__)\n\t__m128i h = _mm_setzero_si128();\n\tmemcpy(&h, &v, sizeof v);\n"
+			       "\treturn (f32x4)_mm_cvtph_ps(h);\n"
+			       "#elif defined(__aarch64__)\n\treturn (f32x4)vcvt_f32_f16((float16x4_t)v);\n#else\n");
+		out(p, "\treturn __builtin_convertvector(v, f32x%d);\n", l);
+		if (l == 16 || l == 8 || l == 4)
+			out(p, "#endif\n");
+		out(p, "}\n\n");
+	}
 }
 
 /* DOT4_I8 / DOT2_BF16: the target's instruction when the C compiler is
@@ -933,10 +976,12 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
 			p.exp_used[m->e[e].type.kind][m->e[e].type.lanes] = 1;
 	for (LE e = 1; e < m->ne; e++) {
 		LType t = m->e[e].type;
-		if (t.lanes > 1 && t.kind <= LK_F64 && (m->e[e].op == LE_MIN || m->e[e].op == LE_MAX))
+		if (t.lanes > 1 && t.kind <= LK_F16 && (m->e[e].op == LE_MIN || m->e[e].op == LE_MAX))
 			p.minmax_used[t.kind][t.lanes] = 1;
-		if (t.lanes > 1 && t.kind <= LK_F64 && m->e[e].op == LE_ROUND)
+		if (t.lanes > 1 && t.kind <= LK_F16 && m->e[e].op == LE_ROUND)
 			p.round_used[t.kind][t.lanes] = 1;
+		if (t.lanes > 1 && t.kind == LK_F32 && m->e[e].op == LE_CONVERT && m->e[m->e[e].a].type.kind == LK_F16)
+			p.f16_used[t.lanes] = 1;
 	}
 
 	comment_block(&p, m->comment, "");
@@ -947,6 +992,7 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
 		out(&p, "\n");
 	defines(&p);
 	vector_helpers(&p);
+	f16_helpers(&p);
 	dot_helpers(&p);
 	out(&p, "/* ---------------------------------------------------------------- types */\n\n");
 	structs(&p);

@@ -58,6 +58,7 @@ static LLVMTypeRef scalar_ty(LP *p, LKind k)
 	case LK_I64: case LK_U64: return LLVMInt64TypeInContext(p->ctx);
 	case LK_F32: return LLVMFloatTypeInContext(p->ctx);
 	case LK_F64: return LLVMDoubleTypeInContext(p->ctx);
+	case LK_F16: return LLVMHalfTypeInContext(p->ctx);
 	default: return p->ptr;
 	}
 }
@@ -132,10 +133,13 @@ static LLVMValueRef convert(LP *p, LLVMValueRef v, LType from, LType to)
 		return is_unsigned((LKind)from.kind) ? LLVMBuildUIToFP(p->b, v, t, "") : LLVMBuildSIToFP(p->b, v, t, "");
 	if (lt_is_float(from) && ti)
 		return LLVMBuildFPToSI(p->b, v, t, "");
-	if (from.kind == LK_F32 && to.kind == LK_F64)
-		return LLVMBuildFPExt(p->b, v, t, "");
-	if (from.kind == LK_F64 && to.kind == LK_F32)
-		return LLVMBuildFPTrunc(p->b, v, t, "");
+	if (lt_is_float(from) && lt_is_float(to)) {   /* f16 -> f32 is fpext: vcvtph2ps, fcvtl */
+		int fb = lt_bytes((LKind)from.kind), tb = lt_bytes((LKind)to.kind);
+		if (tb > fb)
+			return LLVMBuildFPExt(p->b, v, t, "");
+		if (tb < fb)
+			return LLVMBuildFPTrunc(p->b, v, t, "");
+	}
 	return v;
 }
 
