@@ -1,22 +1,38 @@
 #!/bin/sh
-# bench.sh [PRESET...] — how fast is lfm2c, and the code it generates, on
-# this machine?
+# bench.sh [PRESET...] — `make bench`: how fast is the code lfm2c generates,
+# per weight format, against this machine's memory bandwidth and llama.cpp?
 #
-# For each preset (default: 350m 1.2b): synthesize a random-weight
-# checkpoint of that real shape with `lfm2c synth`, and compile it with
-# each backend (LLVM, C), reporting compile time and peak RSS (GNU time,
-# --no-cache so nothing is reused).  For the presets in RUN_PRESETS
-# (default: 350m), time both inference binaries in the same run, their
-# runs interleaved so a noisy machine hits both alike: prefill of 512
-# tokens and decode of 128 tokens, at each thread count of THREADS, RUNS
-# runs each (median reported).  The memory read bandwidth is measured in
-# the same command, and decode is reported as a percentage of the
-# bandwidth bound (weight bytes per token / bandwidth).
+# For each preset (default: 350m 1.2b), a random-weight checkpoint of that
+# real shape (`lfm2c synth`, bf16, seed 1):
 #
-# Weights are read into memory (--no-mmap, the runtime's default): on this
-# VM mmap'd weights slow down run after run.  Environment: RUNS (default 5),
-# BUILD_DIR (default build), BENCH_DIR (default BUILD_DIR/bench), THREADS
-# (default "1 2"), RUN_PRESETS, BACKENDS (default "llvm c").
+#  1. compile time and peak RSS of each backend (BACKENDS, default "llvm
+#     c"; GNU time, --no-cache so nothing is reused), f32 weights;
+#  2. every weight format of FORMATS (default f32 f16 bf16 q8_0 q4_0 q4_1)
+#     through `lfm2c variants` (a one-line schedule per format, everything
+#     else at its defaults), timed at each thread count of THREADS (default
+#     "1 2"): decode of 128 tokens and prefill of 512 tokens (one chunk),
+#     RUNS runs each (default 5), medians; the runs of all formats and both
+#     thread counts are interleaved (run i of everything, then run i + 1) so
+#     a noisy machine hits all alike.  Each run is a fresh lfm2-run with
+#     its weights evicted from the page cache first and then READ INTO
+#     MEMORY (--no-mmap, as llama-bench -lm none: on this VM mmap'd weights
+#     slow down run after run); MMAP=1 adds the same table with mmap'd
+#     weights.  A format the compiler cannot build or run is skipped with
+#     a note (variants --keep-going).  Each format is also checked against
+#     the f32 build (max |logit error| / max |logit|, mean KLD).
+#
+# The memory read bandwidth is measured in the same command (bench/membw.c)
+# for each thread count; decode GB/s = decode tok/s x weight bytes (the
+# blob: every weight is read once per token, the tied embedding included,
+# as the LM head), and "% of bound" compares it with that bandwidth.
+# llama.cpp's figures (llama-bench build 10587, 2 threads, tg128 / pp512,
+# best of mmap and no-mmap, ±15 % run to run; issue 5) are shown next to
+# the 350M rows at 2 threads.
+#
+# Environment: RUNS, THREADS, FORMATS, BACKENDS, MMAP, BUILD_DIR (default
+# build), BENCH_DIR (default BUILD_DIR/bench), SKIP_BUILD=1 (use BUILD_DIR
+# as it is: what `make bench` does), LFM2C (the compiler, default
+# BUILD_DIR/driver/lfm2c).  Not a test: nothing here runs under ctest.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
@@ -24,61 +40,103 @@ threads=${THREADS:-1 2}
 build=${BUILD_DIR:-$root/build}
 dir=${BENCH_DIR:-$build/bench}
 presets=${*:-350m 1.2b}
-run_presets=${RUN_PRESETS:-350m}
-backends=${BACKENDS:-llvm c}
+formats=${FORMATS:-f32 f16 bf16 q8_0 q4_0 q4_1}
+backends=${BACKENDS-llvm c}
+mmap=${MMAP:-0}
 mkdir -p "$dir"
-sh "$root/scripts/build.sh" "$build"
-lfm2c=$build/driver/lfm2c
+[ -n "${SKIP_BUILD:-}" ] || sh "$root/scripts/build.sh" "$build"
+lfm2c=${LFM2C:-$build/driver/lfm2c}
 cc -O3 -march=native -pthread "$root/bench/membw.c" -o "$dir/membw"
-export XDG_CACHE_HOME="$dir/cache"   # --no-cache below; never the user's cache
+export XDG_CACHE_HOME="$dir/cache"   # never the user's cache
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-
-# field N of the timing line: "... prefill 512 tokens 1.2 s (420.1 tok/s), decode 127 tokens ..."
-rate() {   # rate prefill|decode < stderr
-	sed -n "s/.*$1 [0-9]* tokens [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p"
+# llama.cpp on the 350M shape, 2 threads (issue 5): FORMAT DECODE PREFILL
+llama_cpp() {
+	case $1 in
+	f32) echo "30.0 215" ;;
+	f16) echo "55.1 452" ;;
+	q8_0) echo "78.6 377" ;;
+	q4_0) echo "111.5 573" ;;
+	*) echo "- -" ;;
+	esac
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+tlist=
 for t in $threads; do
 	bw=$("$dir/membw" "$t" 1024 | awk '{print $3}')
 	eval "bw_$t=$bw"
 	echo "memory read bandwidth, $t thread(s): $bw GB/s (median of 7)"
+	tlist=${tlist:+$tlist,}$t
 done
-prompt=$(seq -s, 1 512)
+
+mkdir -p "$dir/sched"
+scheds=
+for f in $formats; do
+	printf '{"version": 1, "formats": {"default": "%s"}}\n' "$f" >"$dir/sched/$f.json"
+	scheds="$scheds $dir/sched/$f.json"
+done
+
+# table PRESET CSV: the variants CSV as the benchmark table
+table() {
+	while IFS=, read -r name sched thr dec pre load blob code art comp cached err kld top1 rest; do
+		[ "$name" = variant ] && continue
+		eval "bw=\${bw_$thr:-0}"
+		if [ -z "$dec" ]; then   # failed: the error is the rest of the line
+			why=$(printf '%s' "$rest" | sed 's/^"//; s/"$//; s/""/"/g')
+			printf '%-6s %7s  skipped: %s\n' "$name" "$thr" "$why"
+			continue
+		fi
+		ll="- -"
+		[ "$1" = 350m ] && [ "$thr" = 2 ] && ll=$(llama_cpp "$name")
+		echo "$name $thr $blob $dec $pre $bw $ll $err $kld" | awk '{
+			gbs = $4 * $3 / 1e9
+			printf "%-6s %7s %12.1f %12.2f %13.1f %11.1f %9.0f%% %10s %10s %10.2e %10.2e\n",
+			       $1, $2, $3 / 1048576, $4, $5, gbs, $6 > 0 ? 100 * gbs / $6 : 0, $7, $8, $9, $10 }'
+	done <"$2"
+}
+
+header() {
+	printf '%-6s %7s %12s %12s %13s %11s %10s %10s %10s %10s %10s\n' format threads "weights MiB" "decode tok/s" \
+		"prefill tok/s" "decode GB/s" "% of bound" "llama.cpp" "llama.cpp" "max err" KLD
+	printf '%-6s %7s %12s %12s %13s %11s %10s %10s %10s %10s %10s\n' "" "" "" "(128)" "(512)" "" "" "decode" \
+		"pp512" "vs f32" "vs f32"
+}
+
 for p in $presets; do
 	m=$dir/model-$p
 	if [ ! -f "$m/model.safetensors" ]; then
 		"$lfm2c" synth "$p" -o "$m" --dtype bf16 --seed 1 >/dev/null
 	fi
-	echo
-	echo "== $p: compile (--no-cache; wall time, peak RSS of lfm2c and the C compiler it runs)"
-	printf '%-8s %12s %14s\n' backend "compile s" "peak RSS MiB"
-	for b in $backends; do
-		/usr/bin/time -f "%e %M" -o "$dir/time-$p-$b" \
-			"$lfm2c" compile "$m" -o "$dir/out-$p-$b" --backend "$b" --no-cache 2>/dev/null
-		awk -v b="$b" '{printf "%-8s %12.1f %14.0f\n", b, $1, $2 / 1024}' "$dir/time-$p-$b"
-	done
-	case " $run_presets " in *" $p "*) ;; *) continue ;; esac
-	bytes=$(stat -c %s "$dir/out-$p-llvm/weights.bin")
-	echo
-	echo "== $p: weights.bin $(echo "$bytes" | awk '{printf "%.1f MiB", $1/1048576}') (f32), weights read into memory"
-	printf '%-8s %-8s %14s %14s %12s %14s\n' backend threads "prefill tok/s" "decode tok/s" "decode GB/s" "% of bw bound"
-	for t in $threads; do
-		# interleave the backends' runs: run i of every backend, then run i+1
-		for i in $(seq "$runs"); do
-			for b in $backends; do
-				bin=$dir/out-$p-$b/lfm2-run
-				"$bin" --tokens "$prompt" -n 1 -t "$t" --chunk 512 2>&1 >/dev/null | rate prefill >> "$dir/pf-$p-$b-$t"
-				"$bin" --tokens 1 -n 129 --ignore-eos -t "$t" 2>&1 >/dev/null | rate decode >> "$dir/dc-$p-$b-$t"
-			done
-		done
+	if [ -n "$backends" ]; then
+		echo
+		echo "== $p: compile, f32 weights (--no-cache; wall time, peak RSS of lfm2c and the C compiler it runs)"
+		printf '%-8s %12s %14s\n' backend "compile s" "peak RSS MiB"
 		for b in $backends; do
-			pf=$(median < "$dir/pf-$p-$b-$t")
-			dc=$(median < "$dir/dc-$p-$b-$t")
-			rm -f "$dir/pf-$p-$b-$t" "$dir/dc-$p-$b-$t"
-			eval "bw=\$bw_$t"
-			echo "$b $t $pf $dc $bytes $bw" | awk '{gbs = $4 * $5 / 1e9; printf "%-8s %-8s %14.1f %14.2f %12.1f %13.0f%%\n", $1, $2, $3, $4, gbs, 100 * gbs / $6}'
+			/usr/bin/time -f "%e %M" -o "$dir/time-$p-$b" \
+				"$lfm2c" compile "$m" -o "$dir/out-$p-$b" --backend "$b" --no-cache 2>/dev/null
+			awk -v b="$b" '{printf "%-8s %12.1f %14.0f\n", b, $1, $2 / 1024}' "$dir/time-$p-$b"
+			rm -rf "$dir/out-$p-$b"
 		done
+	fi
+	modes=read
+	[ "$mmap" = 1 ] && modes="read mmap"
+	for mode in $modes; do
+		out=$dir/variants-$p-$mode
+		flag=
+		[ $mode = mmap ] && flag=--mmap
+		echo
+		echo "== $p: weight formats, $runs runs each (medians), formats and thread counts interleaved"
+		# variants exits 1 when a format failed; the table says which
+		"$lfm2c" variants "$m" $scheds -o "$out" --threads "$tlist" --runs "$runs" --prefill 512 --decode 128 \
+			--keep-going $flag >"$out.table" 2>"$out.log" || true
+		if [ ! -f "$out/variants.csv" ]; then
+			echo "variants failed:"
+			tail -3 "$out.log"
+			continue
+		fi
+		sed -n 's/^weights /weights /p' "$out.table"
+		header
+		table "$p" "$out/variants.csv"
+		echo "(full table: $out.table; JSON, CSV, SVG: $out/)"
 	done
 done
