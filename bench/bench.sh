@@ -29,7 +29,7 @@
 # best of mmap and no-mmap, ±15 % run to run; issue 5) are shown next to
 # the 350M rows at 2 threads.
 #
-# Environment: RUNS, THREADS, FORMATS, BACKENDS, MMAP, BUILD_DIR (default
+# Environment: PRESETS (when no argument), RUNS, THREADS, FORMATS, BACKENDS, MMAP, BUILD_DIR (default
 # build), BENCH_DIR (default BUILD_DIR/bench), SKIP_BUILD=1 (use BUILD_DIR
 # as it is: what `make bench` does), LFM2C (the compiler, default
 # BUILD_DIR/driver/lfm2c).  Not a test: nothing here runs under ctest.
@@ -39,7 +39,7 @@ runs=${RUNS:-5}
 threads=${THREADS:-1 2}
 build=${BUILD_DIR:-$root/build}
 dir=${BENCH_DIR:-$build/bench}
-presets=${*:-350m 1.2b}
+presets=${*:-${PRESETS:-350m 1.2b}}
 formats=${FORMATS:-f32 f16 bf16 q8_0 q4_0 q4_1}
 backends=${BACKENDS-llvm c}
 mmap=${MMAP:-0}
@@ -91,7 +91,7 @@ table() {
 		echo "$name $thr $blob $dec $pre $bw $ll $err $kld" | awk '{
 			gbs = $4 * $3 / 1e9
 			printf "%-6s %7s %12.1f %12.2f %13.1f %11.1f %9.0f%% %10s %10s %10.2e %10.2e\n",
-			       $1, $2, $3 / 1048576, $4, $5, gbs, $6 > 0 ? 100 * gbs / $6 : 0, $7, $8, $9, $10 }'
+			       $1, $2, $3 / 1048576, $4, $5, gbs, ($6 > 0 ? 100 * gbs / $6 : 0), $7, $8, $9, $10 }'
 	done <"$2"
 }
 
