@@ -385,6 +385,30 @@ static void new_buffer(LayerCtx *x, Ref r)
 
 static LE call(Lower *L, LF f, const LE *args, int n) { return le_call(L->m, f, args, n); }
 
+/* T rows of a (row stride a->ld) into dst (rows of a->width floats). */
+static void copy_rows(LayerCtx *x, const Val *dst, const Val *a)
+{
+	Lower *L = x->L;
+	LModule *m = L->m;
+	LE bytes = I(L, a->width * 4);
+	if (a->ld == a->width && dst->ld == a->width) {
+		lb_memcpy(m, dst->ptr, a->ptr, le_mul(m, V(L, x->T), bytes));
+		return;
+	}
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), V(L, x->T), 1);
+	lb_memcpy(m, le_at(m, dst->ptr, le_mul(m, V(L, t), I(L, dst->ld))), le_at(m, a->ptr, le_mul(m, V(L, t), I(L, a->ld))),
+	          bytes);
+	lb_end(m);
+}
+
+/* This call's keys or values into the cache at dst (rows of KV_DIM). */
+static void store_kv_rows(LayerCtx *x, LE dst, const Val *a)
+{
+	Val d = {dst, a->width, a->width, 0, 1};
+	copy_rows(x, &d, a);
+}
+
 static int lower_node(LayerCtx *x, Ref r)
 {
 	Lower *L = x->L;
@@ -405,10 +429,20 @@ static int lower_node(LayerCtx *x, Ref r)
 		y->ready = 1;
 		return 0;
 	}
+	case OP_RMSNORM_UNIT:
 	case OP_RMSNORM: {
-		if (a->ld != a->width)
-			return layer_fail(x, r, "rmsnorm of a strided value");
 		int64_t n = nd->shape.d[nd->shape.ndim - 1];
+		int weighted = nd->op == OP_RMSNORM;
+		if (a->ld != a->width || !weighted) {   /* a slice of the qkv output, or no weight */
+			new_buffer(x, r);
+			LE args[5] = {y->ptr, a->ptr, I(L, a->ld), 0, 0};
+			int n_args = 3;
+			if (weighted)
+				args[n_args++] = b->ptr;
+			args[n_args++] = T;
+			lb_eval(m, call(L, kernel_rmsnorm_rows(L, n, a->width / n, weighted), args, n_args));
+			return 0;
+		}
 		new_buffer(x, r);
 		LE rows = a->width == n ? T : le_mul(m, T, I(L, a->width / n));
 		LE args[4] = {y->ptr, a->ptr, b->ptr, rows};
@@ -425,6 +459,51 @@ static int lower_node(LayerCtx *x, Ref r)
 		lb_eval(m, call(L, kernel_matmul(L, wt, w.d[0], w.d[1], EPI_STORE), args, 6));
 		return 0;
 	}
+	case OP_MATMUL_ACC:
+	case OP_MATMUL_SWIGLU: {
+		Shape w = g->nodes[nd->in[1]].shape;
+		if (a->ld != a->width)
+			return layer_fail(x, r, "matmul of a strided value");
+		MatEpi epi = nd->op == OP_MATMUL_ACC ? EPI_ACC : EPI_SWIGLU;
+		if (epi == EPI_ACC && cc->residual) {
+			*y = *cc;   /* h += x W^T, in place */
+			lb_comment(m, "h += %s . %s^T (in the matmul's store)", g->nodes[nd->in[0]].name,
+			           g->weights[g->nodes[nd->in[1]].aux].name);
+		} else {
+			new_buffer(x, r);
+			if (epi == EPI_ACC)
+				copy_rows(x, y, cc);
+		}
+		LE args[6] = {V(L, x->c), y->ptr, I(L, y->ld), a->ptr, b->ptr, T};
+		DType wt = g->weights[g->nodes[nd->in[1]].aux].dtype;
+		LF k = kernel_matmul(L, wt, w.d[0], w.d[1], epi);
+		if (!k) {   /* no kernel for the format: its message is in err */
+			x->failed = 1;
+			return -1;
+		}
+		lb_eval(m, call(L, k, args, 6));
+		return 0;
+	}
+	case OP_CONV_CHAIN:
+	case OP_CONV_CHAIN_B: {
+		int bias = nd->op == OP_CONV_CHAIN_B;
+		new_buffer(x, r);
+		LE args[7] = {y->ptr, a->ptr, I(L, a->ld), b->ptr, 0, 0, 0};
+		int n_args = 4;
+		if (bias)
+			args[n_args++] = cc->ptr;
+		args[n_args++] = V(L, x->state);
+		args[n_args++] = T;
+		lb_eval(m, call(L, kernel_conv_chain(L, y->width, L->cfg->conv_L, bias), args, n_args));
+		return 0;
+	}
+	case OP_NORM_ROPE: {
+		new_buffer(x, r);
+		LE args[7] = {y->ptr, a->ptr, I(L, a->ld), b->ptr, le_field(m, V(L, x->c), "rope_cos"),
+		              le_field(m, V(L, x->c), "rope_sin"), T};
+		lb_eval(m, call(L, kernel_norm_rope(L, nd->shape.d[1], nd->shape.d[2]), args, 7));
+		return 0;
+	}
 	case OP_ADD_BIAS:
 	case OP_CONV_BIAS: {
 		*y = *a;   /* in place */
@@ -438,9 +517,7 @@ static int lower_node(LayerCtx *x, Ref r)
 		y->width = nd->aux2;
 		y->ready = 1;
 		return 0;
-	case OP_RESHAPE:
-		if (a->ld != a->width)
-			return layer_fail(x, r, "reshape of a strided value");
+	case OP_RESHAPE:   /* same rows, same width: a view, strided or not */
 		*y = *a;
 		return 0;
 	case OP_MUL:
@@ -478,18 +555,17 @@ static int lower_node(LayerCtx *x, Ref r)
 		return 0;
 	}
 	case OP_ATTENTION: {
-		if (a->ld != a->width || b->ld != b->width || cc->ld != cc->width)
-			return layer_fail(x, r, "attention of a strided value");
+		if (a->ld != a->width)
+			return layer_fail(x, r, "attention of a strided query");
 		new_buffer(x, r);
 		LE pos = le_field(m, V(L, x->c), "pos");
 		LE ctx = le_convert(m, le_field(m, V(L, x->c), "ctx"), T_I64());
 		lb_comment(m, "append this call's keys and values at positions pos .. pos+T-1");
 		LV K = lb_let(m, "K", T_PF(), V(L, x->state));
 		LV Vc = lb_let(m, "Vc", T_PF(), le_at(m, V(L, x->state), le_mul(m, ctx, le_named(m, "KV_DIM"))));
-		LE bytes = le_mul(m, le_mul(m, T, le_named(m, "KV_DIM")), I(L, 4));
 		LE at = le_mul(m, pos, le_named(m, "KV_DIM"));
-		lb_memcpy(m, le_at(m, V(L, K), at), b->ptr, bytes);
-		lb_memcpy(m, le_at(m, V(L, Vc), at), cc->ptr, bytes);
+		store_kv_rows(x, le_at(m, V(L, K), at), b);
+		store_kv_rows(x, le_at(m, V(L, Vc), at), cc);
 		LE fields[5] = {y->ptr, a->ptr, V(L, K), V(L, Vc), pos};
 		LStr s = L->s_attn_args;
 		LV at_args = lb_let(m, "at", lt_struct(s), le_agg(m, lt_struct(s), fields, 5, NULL));
@@ -678,10 +754,15 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 	lb_end(m);
 	lb_comment(m, "logits [R,VOCAB] = rmsnorm(last R rows of h, embedding_norm) . %s^T", head_w);
 	LV fin = lb_let(m, "fin", T_PF(), le_field(m, cp, "arena"));
-	LE nargs[2] = {cp, le_named(m, "W_EMBEDDING_NORM")};
 	LE last = le_at(m, V(L, h), le_mul(m, le_sub(m, V(L, T), V(L, R)), le_named(m, "HIDDEN")));
-	LE norm[4] = {V(L, fin), last, call(L, L->f_W, nargs, 2), V(L, R)};
-	lb_eval(m, call(L, kernel_rmsnorm(L, c->hidden), norm, 4));
+	if (g->nodes[head->in[0]].op == OP_RMSNORM_UNIT) {   /* embedding_norm folded into lm_head */
+		LE norm[4] = {V(L, fin), last, I(L, c->hidden), V(L, R)};
+		lb_eval(m, call(L, kernel_rmsnorm_rows(L, c->hidden, 1, 0), norm, 4));
+	} else {
+		LE nargs[2] = {cp, le_named(m, "W_EMBEDDING_NORM")};
+		LE norm[4] = {V(L, fin), last, le_ptr_cast(m, call(L, L->f_W, nargs, 2), T_CPF()), V(L, R)};
+		lb_eval(m, call(L, kernel_rmsnorm(L, c->hidden), norm, 4));
+	}
 	LE hargs[2] = {cp, le_named(m, head_w)};
 	LE mm[6] = {cp, le_field(m, A, "logits"), le_named(m, "VOCAB"), V(L, fin), call(L, L->f_W, hargs, 2), V(L, R)};
 	DType head_wt = g->weights[g->nodes[head->in[1]].aux].dtype;

@@ -80,6 +80,16 @@ LF kernel_attention(Lower *L);
 LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
 void kernel_helpers(Lower *L);      /* W(), run(), the ABI externs */
 
+/* lower_fused.c: the fused ops' kernels (passes/fuse.c).
+ * kernel_rmsnorm_rows: (y, x, ldx, [w,] rows) — `groups` groups of n per
+ *   row at x + r*ldx (a strided slice, e.g. q heads in the qkv output),
+ *   weighted (RMSNORM) or not (RMSNORM_UNIT); y contiguous.
+ * kernel_norm_rope: (y, x, ldx, w, cs, sn, T) — NORM_ROPE.
+ * kernel_conv_chain: (y, bcx, ld, w, [b,] state, T) — CONV_CHAIN(_B). */
+LF kernel_rmsnorm_rows(Lower *L, int64_t n, int64_t groups, int weighted);
+LF kernel_norm_rope(Lower *L, int64_t heads, int64_t d);
+LF kernel_conv_chain(Lower *L, int64_t H, int64_t Lc, int bias);
+
 /* lower.c: the whole model for the target (NULL and err on failure). */
 LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
                      const CodegenOptions *o, LfmError *err);
