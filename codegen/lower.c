@@ -467,8 +467,9 @@ static int lower_node(LayerCtx *x, Ref r)
 		MatEpi epi = nd->op == OP_MATMUL_ACC ? EPI_ACC : EPI_SWIGLU;
 		if (epi == EPI_ACC && cc->residual) {
 			*y = *cc;   /* h += x W^T, in place */
-			lb_comment(m, "h += %s . %s^T (in the matmul's store)", g->nodes[nd->in[0]].name,
-			           g->weights[g->nodes[nd->in[1]].aux].name);
+			char f[96];
+			field_name(g->weights[g->nodes[nd->in[1]].aux].name, f, sizeof f);
+			lb_comment(m, "h += %s . %s^T (in the matmul's store)", g->nodes[nd->in[0]].name, f);
 		} else {
 			new_buffer(x, r);
 			if (epi == EPI_ACC)
