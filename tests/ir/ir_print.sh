@@ -1,10 +1,11 @@
 #!/bin/sh
 # ir_print.sh LFM2C FIXTURES: `lfm2c ir` prints a verified graph with the
-# expected node counts, op by op, for the tiny model and its variants.
+# expected node counts, op by op, for the tiny model and its variants (the
+# unfused graph, --fuse none; tests/fusion checks what each fusion changes).
 set -eu
 lfm2c=$1 fx=$2
 check() {   # check MODEL OP COUNT
-	n=$("$lfm2c" ir "$fx/$1" | grep -c "= $2 ") || true
+	n=$("$lfm2c" ir "$fx/$1" --fuse none | grep -c "= $2 ") || true
 	if [ "$n" != "$3" ]; then
 		echo "FAIL $1: $n $2 nodes, expected $3"; exit 1
 	fi
