@@ -16,11 +16,21 @@
 #include "ir.h"
 #include "target.h"
 
+struct Schedule;
+
 typedef struct CodegenOptions {
 	const char *symbol;       /* name of the lfm2_model_info symbol ("lfm2_model") */
 	const char *target_desc;  /* recorded in the info, e.g. "llvm,x86_64-unknown-linux-gnu,znver4" */
 	const char *version;      /* lfm2c version, written into headers */
+	const struct Schedule *schedule;   /* tiles, unroll, vector width (passes/schedule.h), or NULL:
+	                                      the target's defaults */
 } CodegenOptions;
+
+/* Whether the lowering can follow schedule s (read from `path`, for the
+ * message) on target t: 0, or -1 with one line in err naming the file and
+ * key ("s.json: key 'unroll': ...").  lower_model checks again; the driver
+ * calls this first, to fail before any work. */
+int codegen_check_schedule(const struct Schedule *s, const char *path, const Target *t, LfmError *err);
 
 /* Progress of a long step: called with done <= total (bytes, say). */
 typedef void (*ProgressFn)(void *ctx, uint64_t done, uint64_t total);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "quant.h"
 
 /* The largest power of two <= max that divides n (1 if n is odd). */
 static int pick_lanes(int max, int64_t n)
@@ -33,7 +34,8 @@ static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 /* ------------------------------------------------------------ helpers */
 
 /* The ABI's externs and two helpers every model uses:
- *   W(c, offset)   a weight: the blob payload + a byte offset, as floats;
+ *   W(c, offset)   a weight: the blob payload + a byte offset (const void *:
+ *                  the caller casts it to weight_ptr_type of its format);
  *   run(c, n, flops, fn, arg)   fn over [0, n) on the thread pool, or on
  *                  the calling thread when the work is too small to share. */
 void kernel_helpers(Lower *L)
@@ -46,14 +48,15 @@ void kernel_helpers(Lower *L)
 	lm_param(m, pf, "arg", lt_ptr(LK_VOID, 0));
 	L->f_parallel_for = pf;
 
-	LF w = lm_func(m, "W", T_CPF(), LL_STATIC, "A weight: the blob payload at a byte offset.");
+	LF w = lm_func(m, "W", lt_ptr(LK_VOID, 1), LL_STATIC,
+	               "A weight: the blob payload at a byte offset (its format says how to read it).");
 	m->f[w].is_inline = 1;
 	LV c = lm_param(m, w, "c", lt_struct_ptr(L->s_call, 1));
 	LV off = lm_param(m, w, "offset", T_I64());
 	lb_begin(m, w);
 	LE bytes = le_field(m, V(L, c), "weights");
 	LE at = le_at(m, bytes, V(L, off));
-	lb_return(m, le_ptr_cast(m, at, T_CPF()));
+	lb_return(m, le_ptr_cast(m, at, lt_ptr(LK_VOID, 1)));
 	lb_finish(m);
 	L->f_W = w;
 
@@ -77,6 +80,36 @@ void kernel_helpers(Lower *L)
 	L->f_run = run;
 }
 
+LType weight_ptr_type(DType t)
+{
+	switch (t) {
+	case DT_F32: return T_CPF();
+	case DT_F16: return lt_ptr(LK_F16, 1);
+	case DT_BF16: return lt_ptr(LK_I16, 1);   /* the top half of an f32's bits */
+	default: return lt_ptr(LK_VOID, 1);
+	}
+}
+
+/* f32: a plain load; f16: a load converted to f32 (vcvtph2ps, fcvtl);
+ * bf16: the 16 bits moved into the top half of a 32-bit lane and read as
+ * f32 (exact: bf16 is a truncated f32). */
+LE load_weight_f32(Lower *L, DType t, LE p, int lanes)
+{
+	LModule *m = L->m;
+	LE raw = le_load(m, p, lanes);
+	switch (t) {
+	case DT_F16:
+		return le_convert(m, raw, lt_vec(LK_F32, lanes));
+	case DT_BF16: {
+		LE wide = le_convert(m, raw, lt_vec(LK_U32, lanes));
+		LE top = le_bin(m, LE_SHL, wide, le_splat(m, le_int(m, LK_U32, 16), lanes));
+		return le_bitcast(m, top, lt_vec(LK_F32, lanes));
+	}
+	default:
+		return raw;
+	}
+}
+
 /* ------------------------------------------------------------ matmul
  * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]).
  *
@@ -95,6 +128,7 @@ typedef struct MM {
 	int64_t N, K;
 	int vw;
 	MatEpi epi;
+	DType wt;          /* f32, f16 or bf16: weight loads convert to f32 */
 	LE y, ldy, x, w;
 } MM;
 
@@ -129,7 +163,7 @@ static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
 	LV wr[MAX_TILE], xr[MAX_TILE], acc[4][MAX_TILE][MAX_TILE], s[MAX_TILE][MAX_TILE];
 
 	for (int j = 0; j < NR; j++)
-		wr[j] = lb_let(m, lm_fmt(m, "w%d", j), T_CPF(),
+		wr[j] = lb_let(m, lm_fmt(m, "w%d", j), weight_ptr_type(mm->wt),
 		               le_at(m, mm->w, le_mul(m, le_add(m, n, I(L, j)), I(L, K))));
 	for (int r = 0; r < MR; r++)
 		xr[r] = lb_let(m, lm_fmt(m, "x%d", r), T_CPF(),
@@ -154,7 +188,8 @@ static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
 			LE ko = u ? le_add(m, V(L, k), I(L, (int64_t)u * vw)) : V(L, k);
 			LV wv[MAX_TILE], xv[MAX_TILE];
 			for (int j = 0; j < NR; j++)
-				wv[j] = lb_let(m, ku > 1 ? lm_fmt(m, "wv%d_%d", j, u) : lm_fmt(m, "wv%d", j), vt, le_load(m, le_at(m, V(L, wr[j]), ko), vw));
+				wv[j] = lb_let(m, ku > 1 ? lm_fmt(m, "wv%d_%d", j, u) : lm_fmt(m, "wv%d", j), vt,
+				               load_weight_f32(L, mm->wt, le_at(m, V(L, wr[j]), ko), vw));
 			for (int r = 0; r < MR; r++)
 				xv[r] = lb_let(m, ku > 1 ? lm_fmt(m, "xv%d_%d", r, u) : lm_fmt(m, "xv%d", r), vt, le_load(m, le_at(m, V(L, xr[r]), ko), vw));
 			for (int r = 0; r < MR; r++)
@@ -181,7 +216,7 @@ static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
 		for (int r = 0; r < MR; r++)
 			for (int j = 0; j < NR; j++)
 				lb_assign(m, s[r][j], le_fma(m, le_load(m, le_at(m, V(L, xr[r]), V(L, k)), 1),
-				                              le_load(m, le_at(m, V(L, wr[j]), V(L, k)), 1),
+				                              load_weight_f32(L, mm->wt, le_at(m, V(L, wr[j]), V(L, k)), 1),
 				                              V(L, s[r][j])));
 		lb_end(m);
 	}
@@ -219,10 +254,17 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 {
 	LModule *m = L->m;
 	const Tiling *s = &L->sch;
-	if (wt != DT_F32)
+	if (quant_is_blocked(wt))
 		return kernel_qmatmul(L, wt, N, K, epi);
+	if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
+		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights", dtype_name(wt));
+		return 0;
+	}
 	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
-	const char *name = lm_fmt(m, "matmul_%lldx%lld%s", (long long)N, (long long)K, epi_suffix[epi]);
+	/* f32 keeps the plain name; other formats are named by it (a schedule
+	 * may store two weights of one shape differently) */
+	const char *name = lm_fmt(m, "matmul_%s%s%lldx%lld%s", wt == DT_F32 ? "" : dtype_name(wt),
+	                          wt == DT_F32 ? "" : "_", (long long)N, (long long)K, epi_suffix[epi]);
 	LF f = lm_find_func(m, name);
 	if (f)
 		return f;
@@ -235,7 +277,7 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 		GNR += GNR % 2;
 	}
 	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);   /* parallel unit: a multiple of both tiles */
-	int64_t NB = s->mm_block_floats / K / PU * PU;
+	int64_t NB = s->mm_nb ? (s->mm_nb + PU - 1) / PU * PU : s->mm_block_floats / K / PU * PU;
 	if (NB < PU)
 		NB = PU;
 	int64_t tiles = (N + PU - 1) / PU;
@@ -245,20 +287,23 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	                  lm_fmt(m, "y[rows][%lld] = x[rows][%lld] . w[%lld][%lld]^T for the columns of "
 	                         "tiles [i0, i1) of %lld.\n"
 	                         "Blocks of %lld weight rows; row tiles %dx%d (K unrolled %d), then "
-	                         "single rows 1x%d (K unrolled %d); f32 x %d vectors.",
+	                         "single rows 1x%d (K unrolled %d); f32 x %d vectors%s.",
 	                         (long long)N, (long long)K, (long long)N, (long long)K, (long long)PU,
-	                         (long long)NB, MR, NR, s->mm_ku, GNR, s->gv_ku, vw));
+	                         (long long)NB, MR, NR, s->mm_ku, GNR, s->gv_ku, vw,
+	                         wt == DT_F16 ? "; f16 weights converted to f32 as loaded"
+	                         : wt == DT_BF16 ? "; bf16 weights widened to f32 as loaded" : ""));
 	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, task, "i0", T_I64());
 	LV i1 = lm_param(m, task, "i1", T_I64());
 	lb_begin(m, task);
 	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1),
 	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
-	MM mm = {L, N, K, vw, epi, 0, 0, 0, 0};
+	MM mm = {L, N, K, vw, epi, wt, 0, 0, 0, 0};
 	mm.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
 	mm.ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
 	mm.x = V(L, lb_let(m, "x", T_CPF(), le_field(m, V(L, a), "x")));
-	mm.w = V(L, lb_let(m, "w", T_CPF(), le_field(m, V(L, a), "w")));
+	LE wf = le_field(m, V(L, a), "w");   /* const float * in matmul_args: cast back to the format */
+	mm.w = V(L, lb_let(m, "w", weight_ptr_type(wt), wt == DT_F32 ? wf : le_ptr_cast(m, wf, weight_ptr_type(wt))));
 	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
 	LV n0 = lb_let(m, "n0", T_I64(), le_mul(m, V(L, i0), I(L, PU)));
 	LV n1 = lb_let(m, "n1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, PU)), I(L, N)));
@@ -285,10 +330,11 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	LV y = lm_param(m, f, "y", T_PF());
 	LV ldy = lm_param(m, f, "ldy", T_I64());
 	LV x = lm_param(m, f, "x", T_CPF());
-	LV w = lm_param(m, f, "w", T_CPF());
+	LV w = lm_param(m, f, "w", weight_ptr_type(wt));
 	LV r = lm_param(m, f, "rows", T_I64());
 	lb_begin(m, f);
-	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), V(L, w), V(L, r)};
+	LE wa = wt == DT_F32 ? V(L, w) : le_ptr_cast(m, V(L, w), T_CPF());
+	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), wa, V(L, r)};
 	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 5, NULL));
 	LE call[5] = {V(L, c), I(L, tiles), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
 	lb_eval(m, le_call(m, L->f_run, call, 5));
@@ -489,7 +535,7 @@ LF kernel_attention(Lower *L)
 	const LfmConfig *cfg = L->cfg;
 	int64_t nh = cfg->n_heads, d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads;
 	int64_t kvd = (int64_t)cfg->n_kv_heads * d;
-	enum { BLOCK = 64 };
+	const int BLOCK = L->sch.attn_block;   /* keys per block (schedule: tiles.attention_block) */
 	f = lm_func(m, "attention_task", lt_scalar(LK_VOID), LL_STATIC,
 	            lm_fmt(m, "Causal GQA attention for items [i0, i1) of T x N_HEADS (query row, head):\n"
 	                   "y = softmax_j(q . K[j] * ATTN_SCALE) V[j], j <= pos + t; online softmax over "
@@ -622,6 +668,46 @@ LF kernel_map(Lower *L, const char *op, int64_t width)
 		lb_end(m);
 	}
 	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------ rows to floats
+ * row_f16_K(y, row) / row_bf16_K(y, row): y[0..K) = one stored row of
+ * f16 / bf16 weights as f32 (the embedding lookup of those formats); a
+ * vector loop of the weight loads the matmul uses, then a scalar tail.
+ * The block formats' rows are decoded by kernel_qdequant_row. */
+LF kernel_dequant_row(Lower *L, DType wt, int64_t K)
+{
+	LModule *m = L->m;
+	if (quant_is_blocked(wt))
+		return kernel_qdequant_row(L, wt, K);
+	if (wt != DT_F16 && wt != DT_BF16) {
+		lfm_error(L->err, NULL, "lowering: no row decoder for %s weights", dtype_name(wt));
+		return 0;
+	}
+	const char *name = lm_fmt(m, "row_%s_%lld", dtype_name(wt), (long long)K);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[0..%lld) = one row of %s weights as f32", (long long)K, dtype_name(wt)));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV row = lm_param(m, f, "row", lt_ptr(LK_VOID, 1));
+	lb_begin(m, f);
+	LV w = lb_let(m, "w", weight_ptr_type(wt), le_ptr_cast(m, V(L, row), weight_ptr_type(wt)));
+	int vw = pick_lanes(L->sch.vw, K) >= 4 ? pick_lanes(L->sch.vw, K) : L->sch.vw;
+	int64_t nv = vw > 1 ? K / vw * vw : 0;
+	for (int pass = 0; pass < 2; pass++) {
+		int lanes = pass ? 1 : vw;
+		int64_t lo = pass ? nv : 0, hi = pass ? K : nv;
+		if (hi <= lo)
+			continue;
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, lo), I(L, hi), lanes);
+		lb_store(m, le_at(m, V(L, y), V(L, i)), load_weight_f32(L, wt, le_at(m, V(L, w), V(L, i)), lanes));
+		lb_end(m);
+	}
 	lb_finish(m);
 	return f;
 }

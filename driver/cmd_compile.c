@@ -63,6 +63,7 @@
 #include "codegen.h"
 #include "driver.h"
 #include "passes.h"
+#include "quant_cli.h"
 #include "tokenizer.h"
 
 #ifndef LFM2C_VERSION
@@ -83,6 +84,8 @@ typedef struct CompileArgs {
 	const char *cc;        /* --cc, or NULL */
 	const char *symbol;
 	int verbose;
+	QuantCli qc;           /* -q, --quant-override, --schedule, --fuse */
+	const char *schedule_path;
 } CompileArgs;
 
 /* ------------------------------------------------------------ staging
@@ -475,6 +478,15 @@ static const char help_text[] =
 	"                        ($XDG_CACHE_HOME/lfm2c, else ~/.cache/lfm2c)\n"
 	"  --cc CC               C compiler for the target (default cc, or <arch>-linux-gnu-gcc)\n"
 	"  --name SYMBOL         name of the model symbol (default lfm2_model)\n"
+	"  -q FORMAT             weight format of the matrices: f32 (default), f16, bf16, q8_0, q4_0, q4_1\n"
+	"  --quant-override PATTERN=FORMAT\n"
+	"                        format of the matrices whose tensor name matches the glob PATTERN\n"
+	"                        (repeatable; the last match wins; over -q and the schedule)\n"
+	"  --schedule FILE       a schedule (specs/formats.md): formats, fusions, tiles, unroll,\n"
+	"                        vector width, threads; -q, --quant-override and --fuse apply on top\n"
+	"  --fuse LIST           fusions: all, none, default, NAME, +NAME, -NAME, comma-separated\n"
+	"                        (rmsnorm_fold, qkv, w1w3_swiglu, residual_epilogue, conv_chain,\n"
+	"                        qk_norm_rope, dequant_in_matmul)\n"
 	"  -v                    print the commands and the cache key\n";
 
 /* A missing argument is one line, like every error; --help has the rest. */
@@ -482,7 +494,7 @@ static int usage(void)
 {
 	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
 	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
-	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v] (--help)");
+	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " QUANT_CLI_USAGE " [-v] (--help)");
 }
 
 static int parse_args(int argc, char **argv, CompileArgs *a)
@@ -493,6 +505,13 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		int has_val = i + 1 < argc;
+		int q = quant_cli_arg(&a->qc, "compile", argc, argv, &i);
+		if (q < 0)
+			return 1;
+		if (q && !strcmp(s, "--schedule"))
+			a->schedule_path = argv[i];
+		if (q)
+			continue;
 		if (!strcmp(s, "-o") && has_val)
 			a->out_dir = argv[++i];
 		else if (!strcmp(s, "--backend") && has_val) {
@@ -595,7 +614,7 @@ static int emit_model(const CompileArgs *a, const Target *t, const char *cc, con
 	char tdesc[400];
 	target_describe(t, tdesc, sizeof tdesc);
 	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
-	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION};
+	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION, a->qc.have_schedule ? &a->qc.schedule : NULL};
 	const char *model_h = stage_file(st, "model.h", 1, err);
 	if (!model_h)
 		return -1;
@@ -666,9 +685,28 @@ static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const
 	return 0;
 }
 
+/* The weight formats, fusions and schedule (everything of po that changes
+ * the outputs), into the cache key. */
+static void key_pass_options(CacheKey *k, const PassOptions *po)
+{
+	cache_key_add(k, "weight-format", "%s", dtype_name(po->weight_format));
+	for (int i = 0; i < po->n_quant_overrides; i++)
+		cache_key_add(k, "quant-override", "%s=%s", po->quant_overrides[i].pattern,
+		              dtype_name(po->quant_overrides[i].format));
+	char buf[512];
+	cache_key_add(k, "fusions", "%s", po->fusions ? fusions_describe(po->fusions, buf, sizeof buf) : "(none)");
+	const Schedule *s = po->schedule;
+	if (s)
+		cache_key_add(k, "schedule", "nb %d mr %d kc %d attention_block %d split %d threads %d unroll %d "
+		              "vector_width %d given %#x", s->matmul_nb, s->matmul_mr, s->matmul_kc, s->attention_block,
+		              (int)s->split, s->threads, s->unroll, s->vector_width, s->given);
+	else
+		cache_key_add(k, "schedule", "(none)");
+}
+
 /* Everything the outputs depend on, as text; its hash is the cache key. */
-static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const char *cc,
-                            const char *cc_version, int verbose)
+static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const PassOptions *po,
+                            const char *cc, const char *cc_version, int verbose)
 {
 	CacheKey k = {{0}, 0};
 	unsigned maj, min, pat;
@@ -693,6 +731,7 @@ static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpo
 	cache_key_add(&k, "triple", "%s", t->triple);
 	cache_key_add(&k, "cpu", "%s", t->cpu);
 	cache_key_add(&k, "features", "%s", t->features);
+	key_pass_options(&k, po);
 	const char *env[] = {"LFM2C_SCHEDULE", "LFM2C_VECTOR_BITS", "LFM2C_CFLAGS"};
 	for (int i = 0; i < 3; i++)
 		cache_key_add(&k, env[i], "%s", getenv(env[i]) ? getenv(env[i]) : "");
@@ -739,9 +778,14 @@ static void store_cache(uint64_t key, const Stage *st)
 int cmd_compile(int argc, char **argv)
 {
 	CompileArgs a;
-	if (parse_args(argc, argv, &a))
+	if (parse_args(argc, argv, &a)) {
+		quant_cli_free(&a.qc);
 		return 1;
+	}
 	LfmError err = {{0}};
+	PassOptions po;
+	memset(&po, 0, sizeof po);
+	quant_cli_options(&a.qc, &po);
 	Progress pr;
 	progress_init(&pr);
 	Target t;
@@ -753,6 +797,9 @@ int cmd_compile(int argc, char **argv)
 	char cc[256];
 
 	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
+		goto fail;
+	/* a schedule the code generator cannot follow fails before any work */
+	if (a.qc.have_schedule && codegen_check_schedule(&a.qc.schedule, a.schedule_path, &t, &err))
 		goto fail;
 	choose_cc(&a, &t, cc, sizeof cc);
 	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
@@ -775,7 +822,7 @@ int cmd_compile(int argc, char **argv)
 		goto fail;
 	have_stage = 1;
 	if (!a.no_cache) {
-		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
+		key = compute_key(&a, &t, &ck, &po, cc, cc_version, a.verbose);
 		int n = try_cache(key, &st, &err);
 		if (n < 0)
 			goto fail;
@@ -786,8 +833,6 @@ int cmd_compile(int argc, char **argv)
 		if (ir_build(&g, &ck, &err))
 			goto fail;
 		have_g = 1;
-		PassOptions po;
-		memset(&po, 0, sizeof po);
 		if (passes_run(&g, &po, &err))
 			goto fail;
 		progress_stage(&pr, "writing weights", 12);
@@ -837,5 +882,6 @@ done:
 		ir_free(&g);
 	if (have_ck)
 		lfm_checkpoint_close(&ck);
+	quant_cli_free(&a.qc);
 	return rc;
 }

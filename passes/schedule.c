@@ -190,6 +190,8 @@ static int read_tiles(Walk *w, const cJSON *t, Schedule *s)
 	if (check_keys(w, t, "tiles", known)
 	    || get_int(w, t, "tiles", "attention_block", 1, SCHEDULE_MAX_TILE, &s->attention_block))
 		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(t, "attention_block"))
+		s->given |= SCHED_GIVEN_ATTENTION_BLOCK;
 	const cJSON *mm = cJSON_GetObjectItemCaseSensitive(t, "matmul");
 	if (!mm)
 		return 0;
@@ -198,6 +200,9 @@ static int read_tiles(Walk *w, const cJSON *t, Schedule *s)
 	    || get_int(w, mm, "tiles.matmul", "mr", 1, SCHEDULE_MAX_MR, &s->matmul_mr)
 	    || get_int(w, mm, "tiles.matmul", "kc", 1, SCHEDULE_MAX_TILE, &s->matmul_kc))
 		return -1;
+	s->given |= (cJSON_GetObjectItemCaseSensitive(mm, "nb") ? SCHED_GIVEN_NB : 0)
+	            | (cJSON_GetObjectItemCaseSensitive(mm, "mr") ? SCHED_GIVEN_MR : 0)
+	            | (cJSON_GetObjectItemCaseSensitive(mm, "kc") ? SCHED_GIVEN_KC : 0);
 	return 0;
 }
 
@@ -207,7 +212,10 @@ static int read_threads(Walk *w, const cJSON *t, Schedule *s)
 	if (check_keys(w, t, "threads", known))
 		return -1;
 	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(t, "split");
+	if (cJSON_GetObjectItemCaseSensitive(t, "count"))
+		s->given |= SCHED_GIVEN_THREADS;
 	if (sp) {
+		s->given |= SCHED_GIVEN_SPLIT;
 		if (!cJSON_IsString(sp))
 			return key_error(w, "threads.split", "must be \"n\", \"rows\" or \"auto\", got %s", json_type(sp));
 		if (!strcmp(sp->valuestring, "n"))
@@ -308,6 +316,8 @@ static int read_root(Walk *w, const cJSON *root, Schedule *s)
 	if (get_int(w, root, "", "unroll", 1, SCHEDULE_MAX_UNROLL, &s->unroll)
 	    || get_int(w, root, "", "vector_width", 1, 64, &s->vector_width))
 		return -1;
+	s->given |= (cJSON_GetObjectItemCaseSensitive(root, "unroll") ? SCHED_GIVEN_UNROLL : 0)
+	            | (cJSON_GetObjectItemCaseSensitive(root, "vector_width") ? SCHED_GIVEN_VECTOR_WIDTH : 0);
 	if (s->vector_width & (s->vector_width - 1))
 		return key_error(w, "vector_width", "must be a power of two (1, 2, 4, ... 64), got %d",
 		                 s->vector_width);

@@ -76,7 +76,21 @@ typedef struct Schedule {
 	int threads;                  /* threads.count, 0 = every core at run time */
 	int unroll;
 	int vector_width;             /* f32 lanes: 1 (scalar), 2, 4, 8, 16, 32 or 64 */
+	unsigned given;               /* SCHED_GIVEN_* of the keys the file set: the code
+	                                 generator keeps its per-target choice for the others */
 } Schedule;
+
+/* Bits of Schedule.given. */
+enum {
+	SCHED_GIVEN_NB = 1u << 0,
+	SCHED_GIVEN_MR = 1u << 1,
+	SCHED_GIVEN_KC = 1u << 2,
+	SCHED_GIVEN_ATTENTION_BLOCK = 1u << 3,
+	SCHED_GIVEN_SPLIT = 1u << 4,
+	SCHED_GIVEN_THREADS = 1u << 5,
+	SCHED_GIVEN_UNROLL = 1u << 6,
+	SCHED_GIVEN_VECTOR_WIDTH = 1u << 7,
+};
 
 /* Limits the validator enforces (specs/formats.md). */
 #define SCHEDULE_MAX_THREADS 1024
