@@ -1,25 +1,641 @@
 /*
  * lower_qmatmul.c — matmul kernels for the block formats (q8_0, q4_0,
- * q4_1): weights read in their packed layout (pack.h), activations
+ * q4_1): weights read in their packed layout (pack.c), activations
  * quantized to int8 blocks on the fly, int8 dot products.
  *
- * Not built yet: both entry points report that the format has no kernel
- * (the lowering then fails with that message).
+ * What they compute is quant_dot_ref (passes/quant.h) in binary32: each
+ * activation row is quantized exactly as quant_act_row does (per block of
+ * 32: d = max|x|/127, q = round-half-even(x * (127/max|x|)), sum of q),
+ * each block's integer dot product is exact in int32, and the block terms
+ * d_w d_a isum (q4_0: isum over (q - 8); q4_1: + m_w d_a sum_a) are summed
+ * in f32.
+ *
+ * qmatmul_FMT_NxK(c, y, ldy, x, w, rows) runs in two steps on the pool:
+ *   1. qact_K over rows: x [rows][K] floats -> c->qx, one scratch row of
+ *      QROW bytes per row, laid out like a packed weight row (group by
+ *      group: the codes interleaved 4 bytes per block, then the blocks'
+ *      f32 scales, then their i32 code sums), so a weight vector and an
+ *      activation vector loaded at the same offset pair up lane by lane;
+ *   2. qmatmul_..._task over tiles of output columns, like the f32 matmul
+ *      (lower_kernels.c): blocks of NB weight rows kept in cache while row
+ *      tiles of MR x NR pass over them, then single rows with 1 x GNR (the
+ *      decode GEMV: GNR weight rows streamed at once).
+ *
+ * The inner step.  A group of 16 blocks is 8 steps of 64 bytes per row
+ * (pack.c); at step s a vector holds bytes 4s..4s+3 of each block, one
+ * block per 32-bit lane.  DOT4 (vpdpbusd / sdot) of a weight vector and an
+ * activation vector adds 4 products into each lane, so after 8 steps lane
+ * b holds block b's exact integer dot product — for all 16 blocks at once,
+ * no horizontal sums.  Then per group, per (row, column): one int -> f32
+ * conversion, one multiply of the scale vectors (d_w d_a) and one FMA into
+ * an f32 accumulator; the lanes are summed once per output at the end.
+ * Weights of an MR x NR tile are loaded once per step for MR rows,
+ * activations once for NR columns.  A machine whose dot instruction is
+ * narrower (AVX2: 8 lanes, NEON: 4) takes a group in 2 or 4 chunks.
+ *
+ * Operands: x86 multiplies unsigned by signed bytes (vpdpbusd), so q8_0
+ * weights are stored + 128 and the kernel starts each block's sum at
+ * -128 sum_a; q4_0 codes (0..15, value code - 8) start at -8 sum_a; q4_1
+ * codes are used as they are and its minimum adds m_w (d_a sum_a).
+ * aarch64's sdot multiplies signed bytes: q8_0 bytes get their 128 back
+ * (a wrapping add) and q4 codes are small positive i8s.
+ *
+ * Row ends: groups of 8 and 4 blocks use vectors of 8 / 4 lanes, single
+ * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.  The
+ * f16 scales are decoded with integer operations (bits << 13, sign kept,
+ * times 2^112: exact for every finite f16), which every target has.
  */
-#include "lower.h"
+#include <string.h>
 
-LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+#include "lower.h"
+#include "pack.h"
+#include "quant.h"
+
+static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
+static LE V(Lower *L, LV v) { return le_var(L->m, v); }
+
+#define QACT_BLOCK_BYTES 40   /* per block in scratch: 32 codes, f32 d, i32 sum */
+#define MAX_QT 8              /* largest MR or NR */
+
+/* Activation scratch bytes of one row of K values (64-aligned rows). */
+static int64_t qact_row_bytes(int64_t K) { return (K / QUANT_BLOCK * QACT_BLOCK_BYTES + 63) / 64 * 64; }
+
+int64_t qmatmul_scratch_floats(const Graph *g)
 {
-	(void)N;
-	(void)K;
-	(void)epi;
-	lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights yet", dtype_name(wt));
+	int64_t most = 0;
+	for (Ref r = 1; r < g->n_nodes; r++) {
+		const Node *nd = &g->nodes[r];
+		if (nd->op != OP_MATMUL || !quant_is_blocked(g->weights[g->nodes[nd->in[1]].aux].dtype))
+			continue;
+		int64_t b = qact_row_bytes(g->nodes[nd->in[1]].shape.d[1]);
+		most = b > most ? b : most;
+	}
+	return most / 4;
+}
+
+/* ------------------------------------------------------------ shared */
+
+typedef struct QM {
+	Lower *L;
+	LModule *m;
+	DType wt;
+	int64_t N, K, nb;   /* nb blocks per row */
+	int bpb, qb;        /* bytes per block; quant bytes per block (32 or 16) */
+	int64_t rowb;       /* packed weight bytes per row */
+	int nd;             /* lanes of the dot instruction */
+	int sdot;           /* aarch64: signed x signed (DOT4_S8) */
+	MatEpi epi;
+	int uid;            /* unique variable names */
+	LE y, ldy, w, qx;   /* inside the task */
+} QM;
+
+/* Lanes of the target's int8 dot instruction (i32 lanes). */
+static int dot_lanes(const Target *t)
+{
+	if (t->arch == ARCH_AARCH64)
+		return 4;
+	if ((t->feat & TF_AVX512VNNI) && t->max_vector_bits >= 512)
+		return 16;
+	return t->feat & TF_AVX2 ? 8 : 4;
+}
+
+/* p (a byte pointer) + off bytes, as a const pointer to k. */
+static LE at_bytes(LModule *m, LE p, LE off, LKind k, int is_const)
+{
+	LE q = le_at(m, p, off);
+	return le_ptr_cast(m, q, lt_ptr(k, is_const));
+}
+
+/* f16 bits (i16 x n) -> the f32 values: magnitude bits << 13 is the f32
+ * with the exponent 112 too small (subnormal f16 included), times 2^112;
+ * the sign bit lands at bit 31 by the sign extension and the mask. */
+static LE f16_decode(LModule *m, LE h, int n)
+{
+	if (n == 1) {
+		LE u = le_convert(m, h, lt_scalar(LK_U32));
+		LE b = le_bin(m, LE_BAND, le_bin(m, LE_SHL, u, le_int(m, LK_U32, 13)), le_int(m, LK_U32, 0x8FFFE000u));
+		return le_mul(m, le_bitcast(m, b, T_F32()), le_f32(m, 0x1p112));
+	}
+	LE v = le_convert(m, h, lt_vec(LK_I32, n));
+	LE sh = le_bin(m, LE_SHL, v, le_splat(m, le_int(m, LK_I32, 13), n));
+	LE b = le_bin(m, LE_BAND, sh, le_splat(m, le_int(m, LK_I32, (int32_t)0x8FFFE000u), n));
+	return le_mul(m, le_bitcast(m, b, lt_vec(LK_F32, n)), le_splat(m, le_f32(m, 0x1p112), n));
+}
+
+/* acc + dot of 4-byte groups: weight bytes (u8 x 4n, as stored or
+ * unpacked nibbles) with activation codes (i8 x 4n). */
+static LE qdot(QM *q, LE acc, LE wv, LE av, int n)
+{
+	LModule *m = q->m;
+	if (!q->sdot)
+		return le_dot4_i8(m, acc, wv, av);
+	if (q->wt == DT_Q8_0)   /* stored q + 128: add 128 back (mod 256), read signed */
+		wv = le_add(m, wv, le_splat(m, le_int(m, LK_U8, 128), 4 * n));
+	return le_dot4_s8(m, acc, le_convert(m, wv, lt_vec(LK_I8, 4 * n)), av);
+}
+
+/* What each block's integer sum starts at: -128 sum_a (q8_0 on x86),
+ * -8 sum_a (q4_0), or nothing. */
+static int start_shift(const QM *q)
+{
+	if (q->wt == DT_Q4_0)
+		return 3;
+	if (q->wt == DT_Q8_0 && !q->sdot)
+		return 7;
 	return 0;
 }
 
+/* ------------------------------------------------------------ the tile
+ * One chunk: lanes n (blocks c*n .. c*n+n-1) of a group of g blocks whose
+ * weight bytes start at gw[j] and activation bytes at ga[r]; adds the
+ * chunk's block terms into acc[r][j] (f32 x n). */
+static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g, int c, int n,
+                       LV acc[MAX_QT][MAX_QT])
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++;
+	LType vi = lt_vec(LK_I32, n), vf = lt_vec(LK_F32, n);
+	int64_t cofs = 4 * (int64_t)c * n;   /* the chunk's bytes within a step */
+	int shift = start_shift(q);
+	LV isum[MAX_QT][MAX_QT], sum[MAX_QT];
+	for (int r = 0; r < MR; r++) {
+		sum[r] = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), vi,
+		                le_load(m, at_bytes(m, V(L, ga[r]), I(L, 36 * (int64_t)g + cofs), LK_I32, 1), n));
+		LE start = shift ? le_neg(m, le_bin(m, LE_SHL, V(L, sum[r]), le_splat(m, le_int(m, LK_I32, shift), n)))
+		                 : le_splat(m, le_int(m, LK_I32, 0), n);
+		LV st = lb_let(m, lm_fmt(m, "st%d_%d", r, u), vi, start);
+		for (int j = 0; j < NR; j++)
+			isum[r][j] = lb_let(m, lm_fmt(m, "is%d%d_%d", r, j, u), vi, V(L, st));
+	}
+	LType vb = lt_vec(LK_U8, 4 * n), va = lt_vec(LK_I8, 4 * n);
+	/* the steps: a loop (the backend unrolls it where that pays); q8_0 loads 8
+	 * weight vectors, q4 loads 4 and takes two steps from each */
+	int nload = q->qb / 4, halves = q->wt == DT_Q8_0 ? 1 : 2;
+	LV i = lm_local(m, lm_fmt(m, "st_%d", u), T_I64());
+	lb_for(m, i, I(L, 0), I(L, nload), 1);
+	LE wofs = le_add(m, le_mul(m, V(L, i), I(L, 4 * (int64_t)g)), I(L, cofs));
+	LE wv[MAX_QT][2];
+	for (int j = 0; j < NR; j++) {
+		LV bytes = lb_let(m, lm_fmt(m, "w%d_%d", j, u), vb, le_load(m, le_at(m, V(L, gw[j]), wofs), 4 * n));
+		if (halves == 1) {
+			wv[j][0] = V(L, bytes);
+		} else {   /* q4: low nibbles are step i, high ones step i + 4 */
+			wv[j][0] = V(L, lb_let(m, lm_fmt(m, "lo%d_%d", j, u), vb,
+			                       le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_U8, 15), 4 * n))));
+			wv[j][1] = V(L, lb_let(m, lm_fmt(m, "hi%d_%d", j, u), vb,
+			                       le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_U8, 4), 4 * n))));
+		}
+	}
+	for (int h = 0; h < halves; h++) {
+		LE aofs = h ? le_add(m, wofs, I(L, 16 * (int64_t)g)) : wofs;
+		for (int r = 0; r < MR; r++) {
+			LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d", r, h, u), va, le_load(m, le_at(m, V(L, ga[r]), aofs), 4 * n));
+			for (int j = 0; j < NR; j++)
+				lb_assign(m, isum[r][j], qdot(q, V(L, isum[r][j]), wv[j][h], V(L, a), n));
+		}
+	}
+	lb_end(m);
+	/* the block terms */
+	LV dw[MAX_QT], mw[MAX_QT] = {0}, da[MAX_QT], dsum[MAX_QT] = {0};
+	for (int j = 0; j < NR; j++) {
+		LE h = le_load(m, at_bytes(m, V(L, gw[j]), I(L, (int64_t)q->qb * g + 2 * (int64_t)c * n), LK_I16, 1), n);
+		dw[j] = lb_let(m, lm_fmt(m, "dw%d_%d", j, u), vf, f16_decode(m, h, n));
+		if (q->wt == DT_Q4_1) {
+			LE hm = le_load(m, at_bytes(m, V(L, gw[j]), I(L, (int64_t)q->qb * g + 2 * (int64_t)g + 2 * (int64_t)c * n),
+			                            LK_I16, 1), n);
+			mw[j] = lb_let(m, lm_fmt(m, "mw%d_%d", j, u), vf, f16_decode(m, hm, n));
+		}
+	}
+	for (int r = 0; r < MR; r++) {
+		da[r] = lb_let(m, lm_fmt(m, "da%d_%d", r, u), vf,
+		               le_load(m, at_bytes(m, V(L, ga[r]), I(L, 32 * (int64_t)g + cofs), LK_F32, 1), n));
+		if (q->wt == DT_Q4_1)
+			dsum[r] = lb_let(m, lm_fmt(m, "ds%d_%d", r, u), vf, le_mul(m, V(L, da[r]), le_convert(m, V(L, sum[r]), vf)));
+	}
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++) {
+			LE f = le_convert(m, V(L, isum[r][j]), vf);
+			lb_assign(m, acc[r][j], le_fma(m, f, le_mul(m, V(L, dw[j]), V(L, da[r])), V(L, acc[r][j])));
+			if (q->wt == DT_Q4_1)
+				lb_assign(m, acc[r][j], le_fma(m, V(L, mw[j]), V(L, dsum[r]), V(L, acc[r][j])));
+		}
+}
+
+/* One single block (a row's last 1..3 blocks) at weight bytes wb[j],
+ * activation bytes ab[r]: its term added to the scalars s[r][j].  The
+ * block's 32 values in element order, 4-lane dots of 16 bytes each. */
+static void tile_single(QM *q, int MR, int NR, const LV *wb, const LV *ab, LV s[MAX_QT][MAX_QT])
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++;
+	LType vi = lt_vec(LK_I32, 4), vb = lt_vec(LK_U8, 16), va = lt_vec(LK_I8, 16);
+	LV isum[MAX_QT][MAX_QT];
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++)
+			isum[r][j] = lb_let(m, lm_fmt(m, "is%d%d_%d", r, j, u), vi, le_splat(m, le_int(m, LK_I32, 0), 4));
+	for (int half = 0; half < 2; half++) {
+		LE wv[MAX_QT];
+		for (int j = 0; j < NR; j++) {
+			if (q->wt == DT_Q8_0) {
+				wv[j] = le_load(m, le_at(m, V(L, wb[j]), I(L, 16 * (int64_t)half)), 16);
+			} else {   /* bytes 0..15: elements 0..15 low, 16..31 high */
+				LE bytes = le_load(m, V(L, wb[j]), 16);
+				wv[j] = half ? le_bin(m, LE_SHR, bytes, le_splat(m, le_int(m, LK_U8, 4), 16))
+				             : le_bin(m, LE_BAND, bytes, le_splat(m, le_int(m, LK_U8, 15), 16));
+			}
+			wv[j] = V(L, lb_let(m, lm_fmt(m, "w%d_%d_%d", j, half, u), vb, wv[j]));
+		}
+		for (int r = 0; r < MR; r++) {
+			LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d", r, half, u), va,
+			              le_load(m, le_at(m, V(L, ab[r]), I(L, 16 * (int64_t)half)), 16));
+			for (int j = 0; j < NR; j++)
+				lb_assign(m, isum[r][j], qdot(q, V(L, isum[r][j]), wv[j], V(L, a), 4));
+		}
+	}
+	int shift = start_shift(q);
+	for (int r = 0; r < MR; r++) {
+		LE sa = le_load(m, at_bytes(m, V(L, ab[r]), I(L, 36), LK_I32, 1), 1);
+		LV sum = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), T_I32(), sa);
+		LV da = lb_let(m, lm_fmt(m, "da%d_%d", r, u), T_F32(), le_load(m, at_bytes(m, V(L, ab[r]), I(L, 32), LK_F32, 1), 1));
+		for (int j = 0; j < NR; j++) {
+			LE dwh = le_load(m, at_bytes(m, V(L, wb[j]), I(L, q->qb), LK_I16, 1), 1);
+			LE isum_s = le_reduce_add(m, V(L, isum[r][j]));
+			if (shift)
+				isum_s = le_sub(m, isum_s, le_mul(m, V(L, sum), le_int(m, LK_I32, 1 << shift)));
+			LE term = le_mul(m, le_convert(m, isum_s, T_F32()), le_mul(m, f16_decode(m, dwh, 1), V(L, da)));
+			lb_assign(m, s[r][j], le_add(m, V(L, s[r][j]), term));
+			if (q->wt == DT_Q4_1) {
+				LE mh = le_load(m, at_bytes(m, V(L, wb[j]), I(L, q->qb + 2), LK_I16, 1), 1);
+				LE ds = le_mul(m, V(L, da), le_convert(m, V(L, sum), T_F32()));
+				lb_assign(m, s[r][j], le_add(m, V(L, s[r][j]), le_mul(m, f16_decode(m, mh, 1), ds)));
+			}
+		}
+	}
+}
+
+/* An MR x NR tile at rows t.., columns n..: all blocks of the row, then
+ * the results through mm_store. */
+static void qtile(QM *q, int MR, int NR, LE t, LE n)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++;
+	int64_t qrow = qact_row_bytes(q->K), nfull = q->nb / 16;
+	LType pb = lt_ptr(LK_U8, 1), pa = lt_ptr(LK_I8, 1);
+	LV wr[MAX_QT], ar[MAX_QT], s[MAX_QT][MAX_QT];
+	for (int j = 0; j < NR; j++)
+		wr[j] = lb_let(m, lm_fmt(m, "wr%d_%d", j, u), pb,
+		               le_at(m, q->w, le_mul(m, le_add(m, n, I(L, j)), I(L, q->rowb))));
+	for (int r = 0; r < MR; r++)
+		ar[r] = lb_let(m, lm_fmt(m, "ar%d_%d", r, u), pa,
+		               le_ptr_cast(m, le_at(m, q->qx, le_mul(m, le_add(m, t, I(L, r)), I(L, qrow))), pa));
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++)
+			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d_%d", r, j, u), T_F32(), le_f32(m, 0));
+	if (nfull) {   /* the groups of 16, in a loop */
+		LV acc[MAX_QT][MAX_QT], gw[MAX_QT], ga[MAX_QT];
+		for (int r = 0; r < MR; r++)
+			for (int j = 0; j < NR; j++)
+				acc[r][j] = lb_let(m, lm_fmt(m, "acc%d%d_%d", r, j, u), lt_vec(LK_F32, q->nd),
+				                   le_splat(m, le_f32(m, 0), q->nd));
+		LV gi = lm_local(m, lm_fmt(m, "gi_%d", u), T_I64());
+		lb_for(m, gi, I(L, 0), I(L, nfull), 1);
+		for (int j = 0; j < NR; j++)
+			gw[j] = lb_let(m, lm_fmt(m, "gw%d_%d", j, u), pb,
+			               le_at(m, V(L, wr[j]), le_mul(m, V(L, gi), I(L, 16 * (int64_t)q->bpb))));
+		for (int r = 0; r < MR; r++)
+			ga[r] = lb_let(m, lm_fmt(m, "ga%d_%d", r, u), pa,
+			               le_at(m, V(L, ar[r]), le_mul(m, V(L, gi), I(L, 16 * QACT_BLOCK_BYTES))));
+		for (int c = 0; c < 16 / q->nd; c++)
+			tile_chunk(q, MR, NR, gw, ga, 16, c, q->nd, acc);
+		lb_end(m);
+		for (int r = 0; r < MR; r++)
+			for (int j = 0; j < NR; j++)
+				lb_assign(m, s[r][j], le_reduce_add(m, V(L, acc[r][j])));
+	}
+	/* the row's last groups: 8, 4 or single blocks */
+	for (int64_t b0 = nfull * 16; b0 < q->nb;) {
+		int g = pack_group_blocks(q->nb - b0);
+		int v = q->uid++;
+		LV gw[MAX_QT], ga[MAX_QT];
+		for (int j = 0; j < NR; j++)
+			gw[j] = lb_let(m, lm_fmt(m, "gw%d_%d", j, v), pb, le_at(m, V(L, wr[j]), I(L, b0 * q->bpb)));
+		for (int r = 0; r < MR; r++)
+			ga[r] = lb_let(m, lm_fmt(m, "ga%d_%d", r, v), pa, le_at(m, V(L, ar[r]), I(L, b0 * QACT_BLOCK_BYTES)));
+		if (g == 1) {
+			tile_single(q, MR, NR, gw, ga, s);
+		} else {
+			int n = g < q->nd ? g : q->nd;
+			LV acc[MAX_QT][MAX_QT];
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					acc[r][j] = lb_let(m, lm_fmt(m, "acc%d%d_%d", r, j, v), lt_vec(LK_F32, n),
+					                   le_splat(m, le_f32(m, 0), n));
+			for (int c = 0; c < g / n; c++)
+				tile_chunk(q, MR, NR, gw, ga, g, c, n, acc);
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					lb_assign(m, s[r][j], le_add(m, V(L, s[r][j]), le_reduce_add(m, V(L, acc[r][j]))));
+		}
+		b0 += g;
+	}
+	for (int r = 0; r < MR; r++) {
+		LE row = le_mul(m, le_add(m, t, I(L, r)), q->ldy);
+		LE col = q->epi == EPI_SWIGLU ? le_div(m, n, I(L, 2)) : n;
+		LE vals[MAX_QT];
+		for (int j = 0; j < NR; j++)
+			vals[j] = V(L, s[r][j]);
+		mm_store(L, q->epi, le_at(m, q->y, le_add(m, row, col)), vals, NR);
+	}
+}
+
+/* Columns [nb, ne) of rows t.. in tiles of NR, then one at a time (pairs
+ * for EPI_SWIGLU). */
+static void qcolumns(QM *q, int MR, int NR, LE t, LE nb, LE ne)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	LV n = lb_let(m, "n", T_I64(), nb);
+	lb_for(m, n, 0, le_sub(m, ne, I(L, NR - 1)), NR);
+	qtile(q, MR, NR, t, V(L, n));
+	lb_end(m);
+	int one = q->epi == EPI_SWIGLU ? 2 : 1;
+	if (NR > one) {
+		lb_for(m, n, 0, ne, one);
+		qtile(q, MR, one, t, V(L, n));
+		lb_end(m);
+	}
+}
+
+/* ------------------------------------------------------------ activations
+ * qact_K(arg, i0, i1): rows [i0, i1) of a->x quantized into a->qx. */
+
+static LStr qmatmul_args(Lower *L)
+{
+	LModule *m = L->m;
+	for (LStr s = 1; s < m->nst; s++)
+		if (!strcmp(m->st[s].name, "qmatmul_args"))
+			return s;
+	LStr s = lm_struct(m, "qmatmul_args", "Arguments of the int8 matmul tasks.", 0);
+	lm_field(m, s, "y", T_PF(), NULL);
+	lm_field(m, s, "ldy", T_I64(), NULL);
+	lm_field(m, s, "x", T_CPF(), NULL);
+	lm_field(m, s, "w", lt_ptr(LK_U8, 1), "packed weight rows");
+	lm_field(m, s, "rows", T_I64(), NULL);
+	lm_field(m, s, "qx", lt_ptr(LK_U8, 0), "quantized activation rows");
+	return s;
+}
+
+/* Blocks b in [0, g) of one group: x at xg (floats), codes at qg. */
+static void qact_group(Lower *L, LV tmp, LE xg, LE qg, int64_t g)
+{
+	LModule *m = L->m;
+	LV b = lm_local(m, "b", T_I64());
+	lb_for(m, b, I(L, 0), I(L, g), 1);
+	LV xb = lb_let(m, "xb", T_CPF(), le_at(m, xg, le_mul(m, V(L, b), I(L, QUANT_BLOCK))));
+	LType v8 = lt_vec(LK_F32, 8), i4 = lt_vec(LK_I32, 4);
+	LE mx = 0;
+	for (int k = 0; k < 4; k++) {   /* |x|: the sign bit cleared (-0 becomes +0, as fabsf) */
+		LE bits = le_bitcast(m, le_load(m, le_at(m, V(L, xb), I(L, 8 * k)), 8), lt_vec(LK_I32, 8));
+		LE mag = le_bin(m, LE_BAND, bits, le_splat(m, le_int(m, LK_I32, 0x7fffffff), 8));
+		LV a = lb_let(m, lm_fmt(m, "ax%d", k), v8, le_bitcast(m, mag, v8));
+		mx = mx ? le_bin(m, LE_MAX, mx, V(L, a)) : V(L, a);
+	}
+	lb_store(m, le_addr(m, tmp), mx);
+	LE amax = le_load(m, le_addr(m, tmp), 1);
+	for (int k = 1; k < 8; k++)
+		amax = le_bin(m, LE_MAX, amax, le_load(m, le_at(m, le_addr(m, tmp), I(L, k)), 1));
+	LV am = lb_let(m, "amax", T_F32(), amax);
+	LE pos = le_bin(m, LE_LT, le_f32(m, 0), V(L, am));
+	LE den = le_select(m, pos, V(L, am), le_f32(m, 1));
+	LV id = lb_let(m, "id", T_F32(), le_select(m, pos, le_div(m, le_f32(m, 127), den), le_f32(m, 0)));
+	LV sum = lb_let(m, "qsum", i4, le_splat(m, le_int(m, LK_I32, 0), 4));
+	for (int s = 0; s < 8; s++) {
+		LE xv = le_load(m, le_at(m, V(L, xb), I(L, 4 * s)), 4);
+		LV qv = lb_let(m, lm_fmt(m, "q%d", s), i4,
+		               le_convert(m, le_round(m, le_mul(m, xv, le_splat(m, V(L, id), 4))), i4));
+		lb_assign(m, sum, le_add(m, V(L, sum), V(L, qv)));
+		LE at = le_at(m, qg, le_add(m, I(L, 4 * g * s), le_mul(m, V(L, b), I(L, 4))));
+		lb_store(m, le_ptr_cast(m, at, lt_ptr(LK_I8, 0)), le_convert(m, V(L, qv), lt_vec(LK_I8, 4)));
+	}
+	lb_store(m, le_at(m, at_bytes(m, qg, I(L, 32 * g), LK_F32, 0), V(L, b)), le_div(m, V(L, am), le_f32(m, 127)));
+	lb_store(m, le_at(m, at_bytes(m, qg, I(L, 36 * g), LK_I32, 0), V(L, b)), le_reduce_add(m, V(L, sum)));
+	lb_end(m);
+}
+
+static LF kernel_qact(Lower *L, int64_t K)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "qact_%lld", (long long)K);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	int64_t nb = K / QUANT_BLOCK, qrow = qact_row_bytes(K);
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "Rows [i0, i1) of x [rows][%lld] quantized to int8 blocks of 32 (quant_act_row):\n"
+	                   "d = max|x|/127, q = round-half-even(x * (127/max|x|)); row r at qx + r*%lld bytes,\n"
+	                   "groups of 16/8/4/1 blocks: codes interleaved 4 bytes per block, f32 d[], i32 sum[].",
+	                   (long long)K, (long long)qrow));
+	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, f, "i0", T_I64());
+	LV i1 = lm_param(m, f, "i1", T_I64());
+	lb_begin(m, f);
+	LStr st = qmatmul_args(L);
+	LV a = lb_let(m, "a", lt_struct_ptr(st, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(st, 1)));
+	LV tmp = lm_array(m, "lanes", T_F32(), 8);
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, V(L, i0), V(L, i1), 1);
+	LV xr = lb_let(m, "xr", T_CPF(), le_at(m, le_field(m, V(L, a), "x"), le_mul(m, V(L, t), I(L, K))));
+	LV qr = lb_let(m, "qr", lt_ptr(LK_U8, 0), le_at(m, le_field(m, V(L, a), "qx"), le_mul(m, V(L, t), I(L, qrow))));
+	int64_t nfull = nb / 16;
+	if (nfull) {
+		LV gi = lm_local(m, "gi", T_I64());
+		lb_for(m, gi, I(L, 0), I(L, nfull), 1);
+		qact_group(L, tmp, le_at(m, V(L, xr), le_mul(m, V(L, gi), I(L, 16 * QUANT_BLOCK))),
+		           le_at(m, V(L, qr), le_mul(m, V(L, gi), I(L, 16 * QACT_BLOCK_BYTES))), 16);
+		lb_end(m);
+	}
+	for (int64_t b0 = nfull * 16; b0 < nb;) {
+		int g = pack_group_blocks(nb - b0);
+		qact_group(L, tmp, le_at(m, V(L, xr), I(L, b0 * QUANT_BLOCK)), le_at(m, V(L, qr), I(L, b0 * QACT_BLOCK_BYTES)), g);
+		b0 += g;
+	}
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ the kernel */
+
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	LModule *m = L->m;
+	const Tiling *s = &L->sch;
+	if (!quant_is_blocked(wt) || K % QUANT_BLOCK || K <= 0 || N <= 0) {
+		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights of %lld x %lld", dtype_name(wt),
+		          (long long)N, (long long)K);
+		return 0;
+	}
+	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
+	const char *name = lm_fmt(m, "qmatmul_%s_%lldx%lld%s", dtype_name(wt), (long long)N, (long long)K, epi_suffix[epi]);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	QM q;
+	memset(&q, 0, sizeof q);
+	q.L = L;
+	q.m = m;
+	q.wt = wt;
+	q.N = N;
+	q.K = K;
+	q.nb = K / QUANT_BLOCK;
+	q.bpb = quant_block_bytes(wt);
+	q.qb = wt == DT_Q8_0 ? 32 : 16;
+	q.rowb = quant_bytes_per_row(wt, K);
+	q.nd = dot_lanes(L->t);
+	q.sdot = L->t->arch == ARCH_AARCH64;
+	q.epi = epi;
+	int MR = s->mm_mr < MAX_QT ? s->mm_mr : MAX_QT, NR = s->mm_nr < MAX_QT ? s->mm_nr : MAX_QT;
+	int GNR = s->gv_nr < MAX_QT ? s->gv_nr : MAX_QT;
+	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
+		NR += NR % 2;
+		GNR += GNR % 2;
+		NR = NR > MAX_QT ? MAX_QT : NR;
+		GNR = GNR > MAX_QT ? MAX_QT : GNR;
+	}
+	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);
+	int64_t NB = (int64_t)s->mm_block_floats * 4 / q.rowb / PU * PU;
+	if (NB < PU)
+		NB = PU;
+	int64_t tiles = (N + PU - 1) / PU;
+	LStr st = qmatmul_args(L);
+	LF qact = kernel_qact(L, K);
+
+	/* the task */
+	LF task = lm_func(m, lm_fmt(m, "%s_task", name), lt_scalar(LK_VOID), LL_STATIC,
+	                  lm_fmt(m, "y[rows][%lld] = x[rows][%lld] . w[%lld][%lld]^T (w %s, x quantized in qx) for\n"
+	                         "the columns of tiles [i0, i1) of %lld.  Blocks of %lld weight rows; row tiles %dx%d,\n"
+	                         "then single rows 1x%d; int8 dots of %d lanes, one block per lane.",
+	                         (long long)N, (long long)K, (long long)N, (long long)K, dtype_name(wt), (long long)PU,
+	                         (long long)NB, MR, NR, GNR, q.nd));
+	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, task, "i0", T_I64());
+	LV i1 = lm_param(m, task, "i1", T_I64());
+	lb_begin(m, task);
+	LV a = lb_let(m, "a", lt_struct_ptr(st, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(st, 1)));
+	q.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
+	q.ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
+	q.w = V(L, lb_let(m, "w", lt_ptr(LK_U8, 1), le_field(m, V(L, a), "w")));
+	q.qx = V(L, lb_let(m, "qx", lt_ptr(LK_U8, 1), le_ptr_cast(m, le_field(m, V(L, a), "qx"), lt_ptr(LK_U8, 1))));
+	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
+	LV n0 = lb_let(m, "n0", T_I64(), le_mul(m, V(L, i0), I(L, PU)));
+	LV n1 = lb_let(m, "n1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, PU)), I(L, N)));
+	LV nb = lm_local(m, "nb", T_I64());
+	lb_for(m, nb, V(L, n0), V(L, n1), NB);
+	LV ne = lb_let(m, "ne", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, nb), I(L, NB)), V(L, n1)));
+	LV t = lb_let(m, "t", T_I64(), I(L, 0));
+	if (MR > 1) {
+		lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, MR - 1)), MR);
+		qcolumns(&q, MR, NR, V(L, t), V(L, nb), V(L, ne));
+		lb_end(m);
+	}
+	lb_for(m, t, 0, V(L, rows), 1);
+	qcolumns(&q, 1, GNR, V(L, t), V(L, nb), V(L, ne));
+	lb_end(m);
+	lb_end(m);
+	lb_finish(m);
+
+	/* the entry */
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[rows][%lld] (row stride ldy) = x[rows][%lld] . w[%lld][%lld]^T, w packed %s:\n"
+	                   "x quantized to int8 blocks in c->qx, then int8 dot products.",
+	                   (long long)N, (long long)K, (long long)N, (long long)K, dtype_name(wt)));
+	LV c = lm_param(m, f, "c", lt_struct_ptr(L->s_call, 1));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV ldy = lm_param(m, f, "ldy", T_I64());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
+	LV r = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	LE fields[6] = {V(L, y), V(L, ldy), V(L, x), le_ptr_cast(m, V(L, w), lt_ptr(LK_U8, 1)), V(L, r),
+	                le_field(m, V(L, c), "qx")};
+	LV args = lb_let(m, "a", lt_struct(st), le_agg(m, lt_struct(st), fields, 6, NULL));
+	LE qcall[5] = {V(L, c), V(L, r), le_mul(m, V(L, r), I(L, 8 * K)), le_func(m, qact), le_addr(m, args)};
+	lb_eval(m, le_call(m, L->f_run, qcall, 5));
+	LE call[5] = {V(L, c), I(L, tiles), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
+	lb_eval(m, le_call(m, L->f_run, call, 5));
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ row decoder
+ * qdequant_FMT_K(y, row): one packed row of K weights -> floats (the
+ * embedding lookup).  The values are quant_dequantize_row's exactly. */
 LF kernel_qdequant_row(Lower *L, DType wt, int64_t K)
 {
-	(void)K;
-	lfm_error(L->err, NULL, "lowering: no row decoder for %s weights yet (embedding lookup)", dtype_name(wt));
-	return 0;
+	LModule *m = L->m;
+	if (!quant_is_blocked(wt) || K % QUANT_BLOCK || K <= 0) {
+		lfm_error(L->err, NULL, "lowering: no row decoder for %s rows of %lld", dtype_name(wt), (long long)K);
+		return 0;
+	}
+	const char *name = lm_fmt(m, "qdequant_%s_%lld", dtype_name(wt), (long long)K);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[%lld] = one packed %s row, decoded (q*d%s)", (long long)K, dtype_name(wt),
+	                   wt == DT_Q4_1 ? " + m" : wt == DT_Q4_0 ? ", q in -8..7" : ""));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV row = lm_param(m, f, "row", lt_ptr(LK_VOID, 1));
+	lb_begin(m, f);
+	int bpb = quant_block_bytes(wt), qb = wt == DT_Q8_0 ? 32 : 16;
+	int64_t nb = K / QUANT_BLOCK;
+	LV w = lb_let(m, "w", lt_ptr(LK_U8, 1), le_ptr_cast(m, V(L, row), lt_ptr(LK_U8, 1)));
+	LType i4 = lt_vec(LK_I32, 4), f4 = lt_vec(LK_F32, 4);
+	for (int64_t b0 = 0; b0 < nb;) {
+		int64_t g = pack_group_blocks(nb - b0);
+		int64_t cnt = g == 16 ? (nb - b0) / 16 : 1;   /* all the groups of 16 in one loop */
+		LV gi = lm_local(m, "gi", T_I64());
+		lb_for(m, gi, I(L, 0), I(L, cnt), 1);
+		LE gblock = le_add(m, I(L, b0), le_mul(m, V(L, gi), I(L, g)));   /* first block of the group */
+		LV gw = lb_let(m, "gw", lt_ptr(LK_U8, 1), le_at(m, V(L, w), le_mul(m, gblock, I(L, bpb))));
+		LV b = lm_local(m, "b", T_I64());
+		lb_for(m, b, I(L, 0), I(L, g), 1);
+		LV yb = lb_let(m, "yb", T_PF(), le_at(m, V(L, y), le_mul(m, le_add(m, gblock, V(L, b)), I(L, QUANT_BLOCK))));
+		LE dh = le_load(m, le_at(m, at_bytes(m, V(L, gw), I(L, qb * g), LK_I16, 1), V(L, b)), 1);
+		LV d = lb_let(m, "d", f4, le_splat(m, f16_decode(m, dh, 1), 4));
+		LV mn = 0;
+		if (wt == DT_Q4_1) {
+			LE mh = le_load(m, le_at(m, at_bytes(m, V(L, gw), I(L, qb * g + 2 * g), LK_I16, 1), V(L, b)), 1);
+			mn = lb_let(m, "mn", f4, le_splat(m, f16_decode(m, mh, 1), 4));
+		}
+		for (int i = 0; i < qb / 4; i++) {   /* 4 bytes of the block at a time */
+			LE at = le_at(m, V(L, gw), le_add(m, I(L, 4 * g * i), le_mul(m, V(L, b), I(L, 4))));
+			LV bytes = lb_let(m, lm_fmt(m, "q%d", i), i4, le_convert(m, le_load(m, at, 4), i4));
+			for (int h = 0; h < (wt == DT_Q8_0 ? 1 : 2); h++) {
+				LE code;
+				int64_t elem = wt == DT_Q8_0 ? 4 * i : 4 * i + 16 * h;
+				if (wt == DT_Q8_0)
+					code = le_sub(m, V(L, bytes), le_splat(m, le_int(m, LK_I32, 128), 4));
+				else
+					code = h ? le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_I32, 4), 4))
+					         : le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_I32, 15), 4));
+				if (wt == DT_Q4_0)
+					code = le_sub(m, code, le_splat(m, le_int(m, LK_I32, 8), 4));
+				LE v = le_mul(m, le_convert(m, code, f4), V(L, d));
+				if (wt == DT_Q4_1)
+					v = le_add(m, v, V(L, mn));
+				lb_store(m, le_at(m, V(L, yb), I(L, elem)), v);
+			}
+		}
+		lb_end(m);
+		lb_end(m);
+		b0 += g * cnt;
+	}
+	lb_finish(m);
+	return f;
 }

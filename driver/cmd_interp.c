@@ -8,6 +8,9 @@
  * the tests check that incremental evaluation equals one pass.  With -q
  * (etc.) matrix weights are stored in that format and the interpreter uses
  * their quantize-then-dequantize values (activations stay unquantized).
+ * --act-q8 also quantizes the activations of the matmuls on block-format
+ * weights exactly as the compiled int8 kernels do (interp_set_act_q8): the
+ * reference the compiled q8_0 / q4_0 / q4_1 models are tested against.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +81,7 @@ static int write_npy_f64(const char *path, const double *d, int64_t rows, int64_
 int cmd_interp(int argc, char **argv)
 {
 	const char *dir = NULL, *tok_s = NULL, *out = NULL, *chunk_s = NULL;
+	int act_q8 = 0;
 	QuantCli qc = {0};
 	for (int i = 1; i < argc; i++) {
 		int v = i + 1 < argc, q = quant_cli_arg(&qc, "interp", argc, argv, &i);
@@ -93,6 +97,8 @@ int cmd_interp(int argc, char **argv)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--chunks") && v)
 			chunk_s = argv[++i];
+		else if (!strcmp(argv[i], "--act-q8"))
+			act_q8 = 1;
 		else {
 			int rc = 0;
 			if (argv[i][0] == '-')
@@ -109,7 +115,7 @@ int cmd_interp(int argc, char **argv)
 	}
 	if (!dir || !tok_s || !out) {
 		quant_cli_free(&qc);
-		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] "
+		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] [--act-q8] "
 		                   QUANT_CLI_USAGE);
 	}
 	int32_t *toks = NULL, *chunks = NULL;
@@ -144,6 +150,7 @@ int cmd_interp(int argc, char **argv)
 		driver_fail("%s", err.msg);
 		goto out2;
 	}
+	interp_set_act_q8(st, act_q8);
 	logits = malloc((size_t)n * (size_t)V * sizeof(double));
 	if (!logits) {
 		driver_fail("interp: out of memory");

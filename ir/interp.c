@@ -16,6 +16,12 @@
  * run the unfused ops' arithmetic in the same order, so a fused graph
  * interprets to the unfused one's logits up to the double rounding of a
  * folded norm weight.
+ *
+ * interp_set_act_q8 makes the matmuls on block-format weights (q8_0, q4_0,
+ * q4_1) compute what the compiled int8 kernels compute: each activation
+ * row rounded to f32 and quantized by quant_act_row, each output
+ * quant_dot_ref of the row's quantized bytes (exact integer block sums,
+ * scaled in double).  Everything else stays in double.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +34,8 @@ struct InterpState {
 	const Graph *g;
 	int ctx, pos;
 	double **weights;     /* per weight index, converted to double */
+	int act_q8;           /* interp_set_act_q8 */
+	uint8_t **qbytes;     /* per weight index: its rows quantized (block formats, act_q8) */
 	double *conv_state;   /* [slots][L-1][H] */
 	double *kv;           /* [slots][2][ctx][nkv*hd] */
 };
@@ -48,6 +56,10 @@ void interp_free(InterpState *s)
 		for (int i = 0; i < s->g->n_weights; i++)
 			free(s->weights[i]);
 	free(s->weights);
+	if (s->qbytes)
+		for (int i = 0; i < s->g->n_weights; i++)
+			free(s->qbytes[i]);
+	free(s->qbytes);
 	free(s->conv_state);
 	free(s->kv);
 	free(s);
@@ -85,6 +97,8 @@ fail:
 }
 
 int interp_pos(const InterpState *s) { return s->pos; }
+
+void interp_set_act_q8(InterpState *s, int on) { s->act_q8 = on; }
 
 void interp_reset(InterpState *s)
 {
@@ -233,6 +247,64 @@ static void attention(InterpState *s, double *y, const double *q, const double *
 	}
 }
 
+/* The block-format weight wi's rows as the compiled model stores their
+ * values: quant_quantize_row of ir_weight_rows_f32, built on first use. */
+static const uint8_t *weight_blocks(InterpState *s, int wi, LfmError *err)
+{
+	const Weight *w = &s->g->weights[wi];
+	if (!s->qbytes && !(s->qbytes = xcalloc((size_t)s->g->n_weights, sizeof *s->qbytes, err)))
+		return NULL;
+	if (s->qbytes[wi])
+		return s->qbytes[wi];
+	int64_t N = ir_weight_rows(w), K = ir_weight_cols(w), rb = quant_bytes_per_row(w->dtype, K);
+	float *row = xcalloc((size_t)K, sizeof *row, err);
+	uint8_t *q = rb > 0 ? xcalloc((size_t)(N * rb), 1, err) : NULL;
+	int rc = row && q ? 0 : -1;
+	for (int64_t n = 0; n < N && !rc; n++)
+		if (ir_weight_rows_f32(w, n, 1, row, err) || quant_quantize_row(w->dtype, row, K, q + n * rb))
+			rc = lfm_error(err, NULL, "interpreter: weight %s row %lld cannot be stored as %s", w->name,
+			               (long long)n, dtype_name(w->dtype));
+	free(row);
+	if (rc) {
+		free(q);
+		return NULL;
+	}
+	return s->qbytes[wi] = q;
+}
+
+/* y [M][N] = x [M][K] . w^T for the weight of node wnode: matmul() in
+ * double, or with act_q8 and a block-format weight the int8 kernels'
+ * arithmetic (quant_act_row per row, quant_dot_ref per output). */
+static int matmul_node(InterpState *s, Ref wnode, double *y, const double *x, const double *w, int64_t M,
+                       int64_t N, int64_t K, LfmError *err)
+{
+	int wi = s->g->nodes[wnode].aux;
+	DType t = s->g->weights[wi].dtype;
+	if (!s->act_q8 || !quant_is_blocked(t)) {
+		matmul(y, x, w, M, N, K);
+		return 0;
+	}
+	const uint8_t *q = weight_blocks(s, wi, err);
+	if (!q)
+		return -1;
+	int64_t rb = quant_bytes_per_row(t, K);
+	float *xf = xcalloc((size_t)K, sizeof *xf, err);
+	QuantActBlock *a = xcalloc((size_t)(K / QUANT_BLOCK), sizeof *a, err);
+	int rc = xf && a ? 0 : -1;
+	for (int64_t m = 0; m < M && !rc; m++) {
+		for (int64_t k = 0; k < K; k++)
+			xf[k] = (float)x[m * K + k];
+		if (quant_act_row(xf, K, a))
+			rc = lfm_error(err, NULL, "interpreter: an activation row of a %s matmul is not finite",
+			               dtype_name(t));
+		for (int64_t n = 0; n < N && !rc; n++)
+			rc = quant_dot_ref(t, q + n * rb, a, K, &y[m * N + n], NULL);
+	}
+	free(xf);
+	free(a);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the loop */
 
 int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *logits, LfmError *err)
@@ -285,7 +357,8 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 			break;
 		case OP_MATMUL: {
 			Shape ws = g->nodes[nd->in[1]].shape;
-			matmul(y, a, b, numel / last, ws.d[0], ws.d[1]);
+			if (matmul_node(s, nd->in[1], y, a, b, numel / last, ws.d[0], ws.d[1], err))
+				goto out;
 			break;
 		}
 		case OP_ADD_BIAS:
@@ -331,7 +404,8 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 			break;
 		case OP_MATMUL_ACC: {
 			Shape ws = g->nodes[nd->in[1]].shape;
-			matmul(y, a, b, numel / last, ws.d[0], ws.d[1]);
+			if (matmul_node(s, nd->in[1], y, a, b, numel / last, ws.d[0], ws.d[1], err))
+				goto out;
 			for (int64_t i = 0; i < numel; i++)
 				y[i] = cc[i] + y[i];
 			break;
@@ -341,7 +415,10 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 			double *ab = xcalloc((size_t)(2 * numel), sizeof(double), err);
 			if (!ab)
 				goto out;
-			matmul(ab, a, b, numel / last, ws.d[0], ws.d[1]);
+			if (matmul_node(s, nd->in[1], ab, a, b, numel / last, ws.d[0], ws.d[1], err)) {
+				free(ab);
+				goto out;
+			}
 			for (int64_t i = 0; i < numel; i++)
 				y[i] = ab[2 * i] / (1.0 + exp(-ab[2 * i])) * ab[2 * i + 1];
 			free(ab);

@@ -194,5 +194,8 @@ void interp_reset(InterpState *s);
  * (rows = 1: last token, rows = n: every token) and advances. */
 int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows,
                 double *logits, LfmError *err);
+/* on: matmuls on block-format weights quantize their activations as the
+ * compiled int8 kernels do (quant_act_row, quant_dot_ref; `--act-q8`). */
+void interp_set_act_q8(InterpState *s, int on);
 
 #endif
