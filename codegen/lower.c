@@ -22,8 +22,10 @@
  * row stride); bias adds and residual adds work in place.
  *
  * The schedule (tile sizes, vector width) is chosen from the target in
- * choose_schedule(); LFM2C_SCHEDULE can override it for experiments, e.g.
- * LFM2C_SCHEDULE=mr=4,nr=2,ku=1,gnr=4,gku=2,block=32768.
+ * choose_schedule(), then a schedule file's keys, where given, replace
+ * those choices (tiling_from_schedule: every key it cannot follow is an
+ * error, never silently ignored); LFM2C_SCHEDULE can override the result
+ * for experiments, e.g. LFM2C_SCHEDULE=mr=4,nr=2,ku=1,gnr=4,gku=2,block=32768.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -32,6 +34,8 @@
 
 #include "lfm2_abi.h"
 #include "lower.h"
+#include "quant.h"
+#include "schedule.h"
 
 static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
 static LE V(Lower *L, LV v) { return le_var(L->m, v); }
@@ -88,7 +92,7 @@ static void parse_schedule_env(Tiling *s)
  * one accumulator each (measured on the 350M shape: 1x8 and 1x4 with two
  * accumulators per row both reach the machine's read bandwidth; 1x8 by a
  * hair; a 2-way K unroll of the 4x4 tile spills and halves prefill). */
-static Tiling choose_schedule(const Target *t)
+static Tiling target_tiling(const Target *t)
 {
 	Tiling s;
 	memset(&s, 0, sizeof s);
@@ -99,9 +103,76 @@ static Tiling choose_schedule(const Target *t)
 	s.gv_nr = 8;
 	s.gv_ku = 1;
 	s.mm_block_floats = 32768;
+	s.attn_block = 64;
 	s.par_min_flops = 1 << 18;
-	parse_schedule_env(&s);
 	return s;
+}
+
+/* The keys of a schedule file the code generator follows, and how:
+ *   vector_width          f32 lanes of every vector (any power of two: wider
+ *                         than the target's registers is legal, just split)
+ *   tiles.matmul.mr       rows of the matmul register tile, 1..MAX_TILE
+ *   tiles.matmul.nb       weight rows per cache block (rounded to the
+ *                         parallel unit of the column tiles)
+ *   unroll                K unroll of the matmul tiles (both), 1..4
+ *   tiles.attention_block keys per online-softmax block, 1..1024 (a stack
+ *                         array of that many floats per task)
+ *   threads.count         recorded (Tiling.threads) for the runtime
+ *   threads.split         "n" and "auto" (= n: output features are split)
+ * and the ones it cannot follow yet, refused: tiles.matmul.kc (the matmul
+ * does not split K), threads.split "rows". */
+static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s, LfmError *err)
+{
+	unsigned g = sc->given;
+	const char *f = path ? path : "schedule";
+	if (g & SCHED_GIVEN_VECTOR_WIDTH)
+		s->vw = sc->vector_width;
+	if (g & SCHED_GIVEN_MR) {
+		if (sc->matmul_mr > 8)
+			return lfm_error(err, NULL, "%s: key 'tiles.matmul.mr': this code generator's matmul tiles have at "
+			                 "most 8 rows, got %d", f, sc->matmul_mr);
+		s->mm_mr = sc->matmul_mr;
+	}
+	if (g & SCHED_GIVEN_NB)
+		s->mm_nb = sc->matmul_nb;
+	if (g & SCHED_GIVEN_UNROLL) {
+		if (sc->unroll > 4)
+			return lfm_error(err, NULL, "%s: key 'unroll': this code generator unrolls the matmul's K loop at "
+			                 "most 4 times, got %d", f, sc->unroll);
+		s->mm_ku = s->gv_ku = sc->unroll;
+	}
+	if (g & SCHED_GIVEN_ATTENTION_BLOCK) {
+		if (sc->attention_block > 1024)
+			return lfm_error(err, NULL, "%s: key 'tiles.attention_block': at most 1024 keys per block, got %d", f,
+			                 sc->attention_block);
+		s->attn_block = sc->attention_block;
+	}
+	if (g & SCHED_GIVEN_KC)
+		return lfm_error(err, NULL, "%s: key 'tiles.matmul.kc': this code generator's matmul does not split K "
+		                 "into panels (leave the key out)", f);
+	if ((g & SCHED_GIVEN_SPLIT) && sc->split == SPLIT_ROWS)
+		return lfm_error(err, NULL, "%s: key 'threads.split': \"rows\" is not supported by this code generator "
+		                 "(\"n\" or \"auto\")", f);
+	if (g & SCHED_GIVEN_THREADS)
+		s->threads = sc->threads;
+	return 0;
+}
+
+int codegen_check_schedule(const Schedule *sc, const char *path, const Target *t, LfmError *err)
+{
+	Tiling s = target_tiling(t);
+	return sc ? tiling_from_schedule(sc, path, &s, err) : 0;
+}
+
+/* The target's choices, the schedule file's where it has any, then
+ * LFM2C_SCHEDULE (experiments). */
+static int choose_schedule(const Target *t, const Schedule *sc, Tiling *s, LfmError *err)
+{
+	*s = target_tiling(t);
+	if (sc && tiling_from_schedule(sc, NULL, s, err))
+		return -1;
+	parse_schedule_env(s);
+	return 0;
 }
 
 /* ------------------------------------------------------------ ABI types
@@ -282,7 +353,8 @@ static void define_constants(Lower *L)
 			continue;
 		char name[96], sh[64];
 		global_name(w->name, name, sizeof name);
-		define_i(L, name, (int64_t)w->offset, lm_fmt(m, "%s %s f32", w->name, shape_str(w->shape, sh, sizeof sh)));
+		define_i(L, name, (int64_t)w->offset,
+		         lm_fmt(m, "%s %s %s", w->name, shape_str(w->shape, sh, sizeof sh), dtype_name(w->dtype)));
 	}
 }
 
@@ -426,7 +498,7 @@ static int lower_node(LayerCtx *x, Ref r)
 		char f[96];
 		field_name(g->weights[nd->aux].name, f, sizeof f);
 		LE args[2] = {V(L, x->c), le_field(m, V(L, x->w), f)};
-		y->ptr = call(L, L->f_W, args, 2);
+		y->ptr = le_ptr_cast(m, call(L, L->f_W, args, 2), weight_ptr_type(g->weights[nd->aux].dtype));
 		y->ready = 1;
 		return 0;
 	}
@@ -457,7 +529,12 @@ static int lower_node(LayerCtx *x, Ref r)
 		new_buffer(x, r);
 		LE args[6] = {V(L, x->c), y->ptr, I(L, w.d[0]), a->ptr, b->ptr, T};
 		DType wt = g->weights[g->nodes[nd->in[1]].aux].dtype;
-		lb_eval(m, call(L, kernel_matmul(L, wt, w.d[0], w.d[1], EPI_STORE), args, 6));
+		LF k = kernel_matmul(L, wt, w.d[0], w.d[1], EPI_STORE);
+		if (!k) {   /* no kernel for the format: its message is in err */
+			x->failed = 1;
+			return -1;
+		}
+		lb_eval(m, call(L, k, args, 6));
 		return 0;
 	}
 	case OP_MATMUL_ACC:
@@ -649,6 +726,53 @@ static void lower_scratch_bytes(Lower *L)
 	lb_finish(m);
 }
 
+/* The embedding's weight (what EMBED gathers rows of). */
+static const Weight *embed_weight(const Graph *g)
+{
+	for (Ref r = 1; r < g->n_nodes; r++)
+		if (g->nodes[r].op == OP_EMBED)
+			return &g->weights[g->nodes[g->nodes[r].in[1]].aux];
+	return NULL;
+}
+
+/* h[t] = row tokens[t] of the embedding, for t < T: an f32 row is copied,
+ * a row of any other format decoded by its row kernel (kernel_dequant_row).
+ * Rows are whole and consecutive in the blob (quant_bytes_per_row bytes
+ * each), so a token's row starts at token * EMBED_ROW_BYTES.  Returns 0, or
+ * -1 with err set (no decoder for the format). */
+static int lower_embedding(Lower *L, LE cp, LE h, LE T, LE tokens)
+{
+	LModule *m = L->m;
+	const Weight *w = embed_weight(L->g);
+	if (!w)
+		return lfm_error(L->err, NULL, "lowering: the graph has no embedding lookup");
+	DType wt = w->dtype;
+	int64_t H = L->cfg->hidden;
+	int64_t rb = quant_bytes_per_row(wt, H);
+	LF dec = 0;
+	if (wt != DT_F32 && (rb < 0 || !(dec = kernel_dequant_row(L, wt, H))))
+		return rb < 0 ? lfm_error(L->err, NULL, "lowering: embedding rows of %lld cannot be %s", (long long)H,
+		                          dtype_name(wt))
+		              : -1;
+	lm_define(m, "EMBED_ROW_BYTES", le_i64(m, rb), lm_fmt(m, "one %s row of the embedding", dtype_name(wt)));
+	lb_comment(m, "h = embed_tokens[tokens]%s", wt == DT_F32 ? "" : lm_fmt(m, " (rows decoded from %s)", dtype_name(wt)));
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), T, 1);
+	LE tok = le_convert(m, le_load(m, le_at(m, tokens, V(L, t)), 1), T_I64());
+	LE Wargs[2] = {cp, le_named(m, "W_EMBED_TOKENS")};
+	LE bytes = le_ptr_cast(m, call(L, L->f_W, Wargs, 2), lt_ptr(LK_I8, 1));
+	LE src = le_at(m, bytes, le_mul(m, tok, le_named(m, "EMBED_ROW_BYTES")));
+	LE dst = le_at(m, h, le_mul(m, V(L, t), le_named(m, "HIDDEN")));
+	if (wt == DT_F32) {
+		lb_memcpy(m, dst, src, le_named(m, "EMBED_ROW_BYTES"));
+	} else {
+		LE args[2] = {dst, src};
+		lb_eval(m, call(L, dec, args, 2));
+	}
+	lb_end(m);
+	return 0;
+}
+
 static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 {
 	LModule *m = L->m;
@@ -724,15 +848,8 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 	LV call_v = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 9, NULL));
 	LE cp = le_addr(m, call_v);
 
-	lb_comment(m, "h = embed_tokens[tokens]");
-	LV t3 = lm_local(m, "t", T_I64());
-	lb_for(m, t3, I(L, 0), V(L, T), 1);
-	LE row = le_mul(m, le_convert(m, le_load(m, le_at(m, le_field(m, A, "tokens"), V(L, t3)), 1), T_I64()),
-	                le_named(m, "HIDDEN"));
-	LE Wargs[2] = {cp, le_named(m, "W_EMBED_TOKENS")};
-	lb_memcpy(m, le_at(m, V(L, h), le_mul(m, V(L, t3), le_named(m, "HIDDEN"))),
-	          le_at(m, call(L, L->f_W, Wargs, 2), row), le_mul(m, le_named(m, "HIDDEN"), I(L, 4)));
-	lb_end(m);
+	if (lower_embedding(L, cp, V(L, h), V(L, T), le_field(m, A, "tokens")))
+		return 0;
 
 	LG conv_tab = lm_find_global(m, "CONV_LAYERS"), attn_tab = lm_find_global(m, "ATTN_LAYERS");
 	LF conv_f = lm_find_func(m, "conv_layer"), attn_f = lm_find_func(m, "attn_layer");
@@ -767,10 +884,14 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 		LE norm[4] = {V(L, fin), last, le_ptr_cast(m, call(L, L->f_W, nargs, 2), T_CPF()), V(L, R)};
 		lb_eval(m, call(L, kernel_rmsnorm(L, c->hidden), norm, 4));
 	}
-	LE hargs[2] = {cp, le_named(m, head_w)};
-	LE mm[6] = {cp, le_field(m, A, "logits"), le_named(m, "VOCAB"), V(L, fin), call(L, L->f_W, hargs, 2), V(L, R)};
 	DType head_wt = g->weights[g->nodes[head->in[1]].aux].dtype;
-	lb_eval(m, call(L, kernel_matmul(L, head_wt, c->vocab_size, c->hidden, EPI_STORE), mm, 6));
+	LE hargs[2] = {cp, le_named(m, head_w)};
+	LE hw = le_ptr_cast(m, call(L, L->f_W, hargs, 2), weight_ptr_type(head_wt));
+	LE mm[6] = {cp, le_field(m, A, "logits"), le_named(m, "VOCAB"), V(L, fin), hw, V(L, R)};
+	LF head_mm = kernel_matmul(L, head_wt, c->vocab_size, c->hidden, EPI_STORE);
+	if (!head_mm)
+		return 0;   /* no kernel for the head's format: err says so */
+	lb_eval(m, call(L, head_mm, mm, 6));
 	lb_return(m, le_int(m, LK_I32, 0));
 	lb_finish(m);
 	return f;
@@ -814,6 +935,34 @@ static void lower_info(Lower *L, LF forward, LF scratch, const Checkpoint *ck, u
 
 /* ---------------------------------------------------------- entry */
 
+/* "f16 (25 matrices), f32 (20: norms, conv taps, biases)": how many
+ * weights are stored in each format, matrices and the rest apart. */
+static const char *weight_formats(Lower *L)
+{
+	const Graph *g = L->g;
+	char buf[512];
+	size_t j = 0;
+	buf[0] = 0;
+	for (int t = 0; t < 32; t++) {   /* every DType value */
+		int mats = 0, other = 0;
+		for (int i = 0; i < g->n_weights; i++)
+			if (g->weights[i].dtype == (DType)t)
+				*(g->weights[i].shape.ndim == 2 ? &mats : &other) += 1;
+		if (!mats && !other)
+			continue;
+		j += (size_t)snprintf(buf + j, sizeof buf - j, "%s%s (", j ? ", " : "", dtype_name((DType)t));
+		if (mats)
+			j += (size_t)snprintf(buf + j, sizeof buf - j, "%d matri%s", mats, mats == 1 ? "x" : "ces");
+		if (other)
+			j += (size_t)snprintf(buf + j, sizeof buf - j, "%s%d norm/conv/bias vector%s", mats ? ", " : "",
+			                      other, other == 1 ? "" : "s");
+		j += (size_t)snprintf(buf + j, sizeof buf - j, ")");
+		if (j >= sizeof buf)
+			break;
+	}
+	return lm_str(L->m, buf);
+}
+
 static const char *header_comment(Lower *L, const Checkpoint *ck, const CodegenOptions *o)
 {
 	const LfmConfig *c = L->cfg;
@@ -824,12 +973,12 @@ static const char *header_comment(Lower *L, const Checkpoint *ck, const CodegenO
 	              "  heads %d (kv %d) x %d, ff %d, conv L %d%s, %s embeddings.\n"
 	              "Checkpoint model hash %016" PRIx64 ".\n"
 	              "Target %s: f32 x %d vectors, matmul tiles %dx%d (rows) and 1x%d (single row).\n"
-	              "Weights: f32 in the blob whose XXH3-64 is baked in below.\n"
+	              "Weights: %s,\nin the blob whose XXH3-64 is baked in below.\n"
 	              "Do not edit: rerun `lfm2c compile`.",
 	              o->version, c->vocab_size, c->hidden, c->n_layers, c->n_conv_layers, c->n_attn_layers,
 	              c->n_heads, c->n_kv_heads, c->head_dim, c->ff, c->conv_L, c->conv_bias ? " with biases" : "",
 	              c->tie_embeddings ? "tied" : "untied", ck->model_hash, o->target_desc, s->vw, s->mm_mr,
-	              s->mm_nr, s->gv_nr);
+	              s->mm_nr, s->gv_nr, weight_formats(L));
 }
 
 LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,
@@ -845,19 +994,15 @@ LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint
 	L.g = g;
 	L.cfg = g->cfg;
 	L.t = t;
-	L.sch = choose_schedule(t);
 	L.err = err;
+	if (choose_schedule(t, o->schedule, &L.sch, err)) {
+		lm_free(m);
+		return NULL;
+	}
 	const LfmConfig *c = g->cfg;
 	m->comment = header_comment(&L, ck, o);
 	static const char *const includes[] = {"lfm2_abi.h", "model.h", NULL};
 	m->includes = includes;
-	for (int i = 0; i < g->n_weights; i++)
-		if (g->weights[i].dtype != DT_F32) {
-			lfm_error(err, NULL, "lowering: weight %s is stored as %s; this backend reads f32 weights only",
-			          g->weights[i].name, dtype_name(g->weights[i].dtype));
-			lm_free(m);
-			return NULL;
-		}
 
 	declare_abi(&L);
 	define_constants(&L);
@@ -879,6 +1024,10 @@ LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint
 	         "residual h, RoPE tables, int8 activations, layer values");
 	lower_scratch_bytes(&L);
 	LF fwd = lower_forward(&L, rope_off, base_off);
+	if (!fwd) {
+		lm_free(m);
+		return NULL;
+	}
 	lower_info(&L, fwd, lm_find_func(m, "scratch_bytes"), ck, blob_hash, o);
 	char msg[512];
 	if (lm_verify(m, msg, sizeof msg)) {

@@ -22,6 +22,9 @@ typedef struct Tiling {
 	int mm_ku;         /* ... with the K loop unrolled KU times (KU*MR*NR accumulators) */
 	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
 	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
+	int mm_nb;             /* ... or of exactly this many rows (rounded to the parallel unit); 0: by floats */
+	int attn_block;        /* keys per block of the online softmax */
+	int threads;           /* schedule's threads.count (0: every core); for the runtime, not the code */
 	int par_min_flops;     /* below this, a kernel runs on the calling thread */
 } Tiling;
 
@@ -76,6 +79,11 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
 /* Per-token floats of scratch the block-format matmuls need for their
  * int8 activation rows (c->qx): the largest over the graph's matmuls. */
 int64_t qmatmul_scratch_floats(const Graph *g);
+/* kernel_dequant_row: (float *y, const void *row): one stored row of K
+ * weights of format wt (f16, bf16; block formats go to kernel_qdequant_row,
+ * lower_qmatmul.c) to floats — the embedding lookup of non-f32 formats.
+ * Both return 0 with err set when the format has no decoder. */
+LF kernel_dequant_row(Lower *L, DType wt, int64_t K);
 LF kernel_qdequant_row(Lower *L, DType wt, int64_t K); /* (float *y, const void *row): one packed row to floats */
 LF kernel_rmsnorm(Lower *L, int64_t n);
 LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
@@ -83,6 +91,16 @@ LF kernel_rope(Lower *L, int64_t heads, int64_t d);
 LF kernel_attention(Lower *L);
 LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
 void kernel_helpers(Lower *L);      /* W(), run(), the ABI externs */
+
+/* How kernels see weights.  W(c, offset) gives the blob address as
+ * const void *; a weight of format t is read through weight_ptr_type(t):
+ * const float * (f32), const _Float16 * (f16), const int16_t * (bf16, the
+ * bits), const void * (block formats: their kernels cast).  Norm weights,
+ * conv taps and biases are always f32 (passes/quantize.c).
+ * load_weight_f32 loads `lanes` values of an f32/f16/bf16 weight at p as
+ * f32 x lanes (f16 converted, bf16 widened: both exact). */
+LType weight_ptr_type(DType t);
+LE load_weight_f32(Lower *L, DType t, LE p, int lanes);
 
 /* lower_fused.c: the fused ops' kernels (passes/fuse.c).
  * kernel_rmsnorm_rows: (y, x, ldx, [w,] rows) — `groups` groups of n per
