@@ -74,6 +74,31 @@ case_ compile_output_under_a_file 1 "a_file" "$lfm2c" compile "$fx/tiny" -o "$tm
 case_ compile_unknown_flag 1 "--frobnicate" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_flag" --frobnicate
 no_output "$tmp/o_flag" compile_unknown_flag
 case_ compile_no_output_flag 1 "usage|-o" "$lfm2c" compile "$fx/tiny"
+
+# compile's weight-format, fusion and schedule flags
+case_ compile_unknown_format 1 "unknown format 'q9' for -q" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" -q q9
+no_output "$tmp/o_q" compile_unknown_format
+case_ compile_format_no_value 1 "-q needs a value" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" -q
+case_ compile_override_no_equals 1 "bad quant override 'embed'" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --quant-override embed
+case_ compile_override_bad_format 1 "unknown format 'int4'" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --quant-override "*w1*=int4"
+case_ compile_unknown_fusion 1 "unknown fusion 'qkvo'" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --fuse qkv,qkvo
+case_ compile_schedule_missing 1 "nowhere.json: cannot open" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/nowhere.json"
+printf '{"version": 1, "tilez": {}}\n' >"$tmp/s_key.json"
+case_ compile_schedule_unknown_key 1 "s_key.json: key 'tilez': unknown key" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_key.json"
+printf '{"version": 1, "unroll": "4"}\n' >"$tmp/s_type.json"
+case_ compile_schedule_wrong_type 1 "s_type.json: key 'unroll': must be an integer" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_type.json"
+printf '{"version": 1, "tiles": {"matmul": {"mr": 9}}}\n' >"$tmp/s_mr.json"
+case_ compile_schedule_tile_too_big 1 "s_mr.json: key 'tiles.matmul.mr': .*at most 8" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_mr.json"
+no_output "$tmp/o_q" compile_schedule_tile_too_big
+printf '{"version": 1, "unroll": 8}\n' >"$tmp/s_unroll.json"
+case_ compile_schedule_unroll 1 "s_unroll.json: key 'unroll': .*at most 4" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_unroll.json"
+printf '{"version": 1, "threads": {"split": "rows"}}\n' >"$tmp/s_split.json"
+case_ compile_schedule_split_rows 1 "s_split.json: key 'threads.split'" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_split.json"
+printf '{"version": 1, "threads": {"count": -2}}\n' >"$tmp/s_threads.json"
+case_ compile_schedule_threads 1 "s_threads.json: key 'threads.count': impossible thread count" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_threads.json"
+printf '{"version": 1}\n' >"$tmp/s_ok.json"
+case_ compile_schedule_twice 1 "--schedule given twice" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_ok.json" --schedule "$tmp/s_ok.json"
+no_output "$tmp/o_q" compile_schedule_twice
 case_ unknown_command 2 "frobnicate" "$lfm2c" frobnicate
 case_ inspect_missing_dir 1 "nowhere" "$lfm2c" inspect "$tmp/nowhere"
 

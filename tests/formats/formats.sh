@@ -1,0 +1,62 @@
+#!/bin/sh
+# formats.sh — one step of tests/formats (see CMakeLists.txt there).
+#
+#   formats.sh compile LFM2C MODEL_DIR OUT_DIR [FLAGS...]
+#       lfm2c compile MODEL_DIR -o OUT_DIR FLAGS (OUT_DIR removed first);
+#       OUT_DIR/lfm2-run must exist afterwards.
+#   formats.sh logits OUT_DIR TOKENS_TXT WANT_NPY NPYCMP REL
+#       OUT_DIR/lfm2-run --tokens <line 1 of TOKENS_TXT> --logits got.npy,
+#       then npycmp got.npy WANT_NPY --rel REL (every position).
+#   formats.sh pair OUT_A OUT_B TOKENS_TXT NPYCMP REL
+#       both builds' logits against each other.
+#
+# Exit 0 on success; otherwise one line "formats: FAIL: ..." (the tools'
+# own output above it in the ctest log).
+set -u
+
+die() {
+	echo "formats: FAIL: $*" >&2
+	exit 1
+}
+
+run_logits() {   # OUT TOKENS NPY
+	[ -x "$1/lfm2-run" ] || die "$1/lfm2-run is missing (did the compile step fail?)"
+	rm -f "$3"
+	echo "$ $1/lfm2-run --tokens $2 --logits $3"
+	"$1/lfm2-run" --tokens "$2" --logits "$3" || die "$1/lfm2-run exited with status $?"
+	[ -f "$3" ] || die "$1/lfm2-run did not write $3"
+}
+
+[ $# -ge 1 ] || die "usage: formats.sh compile|logits|pair ARGS..."
+step=$1
+shift
+case $step in
+compile)
+	[ $# -ge 3 ] || die "usage: formats.sh compile LFM2C MODEL_DIR OUT_DIR [FLAGS...]"
+	lfm2c=$1 model=$2 out=$3
+	shift 3
+	rm -rf "$out" || die "cannot remove $out"
+	echo "$ $lfm2c compile $model -o $out $*"
+	"$lfm2c" compile "$model" -o "$out" "$@" || die "lfm2c compile exited with status $?"
+	[ -x "$out/lfm2-run" ] || die "lfm2c compile succeeded but $out/lfm2-run is missing"
+	;;
+logits)
+	[ $# -eq 5 ] || die "usage: formats.sh logits OUT_DIR TOKENS_TXT WANT_NPY NPYCMP REL"
+	tokens=$(head -n 1 "$2" | tr -d ' \r') || die "cannot read $2"
+	run_logits "$1" "$tokens" "$1/got.npy"
+	echo "$ npycmp $1/got.npy $3 --rel $5"
+	"$4" "$1/got.npy" "$3" --rel "$5" || die "logits differ from the oracle on the dequantized checkpoint"
+	;;
+pair)
+	[ $# -eq 5 ] || die "usage: formats.sh pair OUT_A OUT_B TOKENS_TXT NPYCMP REL"
+	tokens=$(head -n 1 "$3" | tr -d ' \r') || die "cannot read $3"
+	run_logits "$1" "$tokens" "$1/pair.npy"
+	run_logits "$2" "$tokens" "$2/pair.npy"
+	echo "$ npycmp $1/pair.npy $2/pair.npy --rel $5"
+	"$4" "$1/pair.npy" "$2/pair.npy" --rel "$5" || die "the LLVM and the C build differ"
+	;;
+*)
+	die "unknown step '$step'"
+	;;
+esac
+echo "formats: $step OK"
