@@ -830,11 +830,9 @@ int cmd_compile(int argc, char **argv)
 	}
 	if (!cached) {
 		progress_stage(&pr, "building graph", 10);
-		if (ir_build(&g, &ck, &err))
+		if (driver_build_graph(&ck, &po, &g, &err))
 			goto fail;
 		have_g = 1;
-		if (passes_run(&g, &po, &err))
-			goto fail;
 		progress_stage(&pr, "writing weights", 12);
 		const char *blob = stage_file(&st, "weights.bin", !a.embed, &err);
 		if (!blob || blob_write(&g, blob, &blob_hash, blob_progress, &pr, &err))

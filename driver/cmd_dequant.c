@@ -308,17 +308,13 @@ int cmd_dequant(int argc, char **argv)
 		driver_fail("%s", err.msg);
 		goto out_args;
 	}
-	if (lfm_checkpoint_open(dir, &ck, stderr, &err)) {
+	PassOptions po = {0};
+	quant_cli_options(&qc, &po);
+	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
 		driver_fail("%s", err.msg);
 		goto out_args;
 	}
-	if (ir_build(&g, &ck, &err)) {
-		driver_fail("%s", err.msg);
-		goto out_ck;
-	}
-	PassOptions po = {0};
-	quant_cli_options(&qc, &po);
-	if (passes_run(&g, &po, &err) || write_checkpoint(&ck, &g, out, &err))
+	if (write_checkpoint(&ck, &g, out, &err))
 		driver_fail("%s", err.msg);
 	else {
 		int n = 0;
@@ -328,9 +324,7 @@ int cmd_dequant(int argc, char **argv)
 		       ck.n_tensors, n);
 		rc = 0;
 	}
-	ir_free(&g);
-out_ck:
-	lfm_checkpoint_close(&ck);
+	driver_unload_graph(&ck, &g);
 out_args:
 	quant_cli_free(&qc);
 	return rc;

@@ -67,26 +67,16 @@ int cmd_ir(int argc, char **argv)
 	LfmError err = {{0}};
 	Checkpoint ck;
 	Graph g;
-	if (lfm_checkpoint_open(dir, &ck, stderr, &err)) {
+	PassOptions po = {.dump_after = dump, .dump = stdout};
+	quant_cli_options(&qc, &po);
+	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
 		driver_fail("%s", err.msg);
 		goto out_args;
 	}
-	if (ir_build(&g, &ck, &err)) {
-		driver_fail("%s", err.msg);
-		goto out_ck;
-	}
-	PassOptions po = {.dump_after = dump, .dump = stdout};
-	quant_cli_options(&qc, &po);
-	if (passes_run(&g, &po, &err))
-		driver_fail("%s", err.msg);
-	else {
-		if (!dump)
-			ir_print(stdout, &g);
-		rc = 0;
-	}
-	ir_free(&g);
-out_ck:
-	lfm_checkpoint_close(&ck);
+	if (!dump)
+		ir_print(stdout, &g);
+	rc = 0;
+	driver_unload_graph(&ck, &g);
 out_args:
 	quant_cli_free(&qc);
 	return rc;

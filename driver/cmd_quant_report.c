@@ -136,11 +136,11 @@ static int run_model(const Checkpoint *ck, const PassOptions *po, const Seqs *s,
 	Graph g;
 	size_t V = (size_t)ck->cfg.vocab_size;
 	memset(run, 0, sizeof *run);
-	if (ir_build(&g, ck, err))
+	if (driver_build_graph(ck, po, &g, err))
 		return -1;
 	int rc = -1;
 	InterpState *st = NULL;
-	if (passes_run(&g, po, err) || !(st = interp_new(&g, s->max_len, err)))
+	if (!(st = interp_new(&g, s->max_len, err)))
 		goto out;
 	if (!(run->logits = malloc((size_t)s->total * V * sizeof(double)))) {
 		lfm_error(err, NULL, "quant-report: out of memory");
