@@ -9,6 +9,11 @@
 #       then npycmp got.npy WANT_NPY --rel REL (every position).
 #   formats.sh pair OUT_A OUT_B TOKENS_TXT NPYCMP REL
 #       both builds' logits against each other.
+#   formats.sh cachekey LFM2C MODEL_DIR TMP
+#       the build cache tells builds apart by every format, fusion and
+#       schedule flag: --emit c with each flag set below after a plain
+#       build must miss the cache (and write a different model.c), and
+#       repeating it must hit.
 #
 # Exit 0 on success; otherwise one line "formats: FAIL: ..." (the tools'
 # own output above it in the ctest log).
@@ -54,6 +59,30 @@ pair)
 	run_logits "$2" "$tokens" "$2/pair.npy"
 	echo "$ npycmp $1/pair.npy $2/pair.npy --rel $5"
 	"$4" "$1/pair.npy" "$2/pair.npy" --rel "$5" || die "the LLVM and the C build differ"
+	;;
+cachekey)
+	[ $# -eq 3 ] || die "usage: formats.sh cachekey LFM2C MODEL_DIR TMP"
+	lfm2c=$1 model=$2 tmp=$3
+	set -f   # the flags below are split on spaces, never globbed
+	rm -rf "$tmp" && mkdir -p "$tmp" || die "cannot create $tmp"
+	export XDG_CACHE_HOME="$tmp/cache"
+	printf '{"version": 1, "vector_width": 4}\n' >"$tmp/vw4.json"
+	printf '{"version": 1, "fusions": {"qkv": true}}\n' >"$tmp/qkv.json"
+	"$lfm2c" compile "$model" -o "$tmp/base" --emit c 2>"$tmp/err" || die "plain compile failed"
+	i=0
+	for flags in "-q f16" "-q bf16" "--quant-override *w2*=f16" "--fuse qkv" "--schedule $tmp/vw4.json" \
+	             "--schedule $tmp/qkv.json"; do
+		i=$((i + 1))
+		for run in 1 2; do
+			# shellcheck disable=SC2086
+			"$lfm2c" compile "$model" -o "$tmp/o$i.$run" --emit c $flags 2>"$tmp/err" || die "compile $flags failed"
+			hit=$(grep -c "cache hit" "$tmp/err")
+			[ "$run" = 1 ] && [ "$hit" != 0 ] && die "compile $flags hit the cache of another build"
+			[ "$run" = 2 ] && [ "$hit" = 0 ] && die "repeating compile $flags missed the cache"
+		done
+		cmp -s "$tmp/base/model.c" "$tmp/o$i.1/model.c" && die "compile $flags wrote the plain build's model.c"
+		echo "ok: $flags: its own cache entry"
+	done
 	;;
 *)
 	die "unknown step '$step'"
