@@ -7,10 +7,11 @@
  *         [--start FILE] [--max-error X] [--cache] [--work DIR]
  *         [--threads N] [--runs N] [--prefill N] [--decode N] ... [-v]
  *
- * The space is the schedule file's (specs/formats.md): weight format,
- * each fusion on/off, vector width, matmul tiles (mr, nb, kc), unroll,
- * thread split and attention block — a list of axes, each a key path and
- * its discrete values, the default value first.  The search is a beam
+ * The space is the schedule file's (specs/formats.md), as far as the
+ * code generator follows it: weight format, each fusion on/off, vector
+ * width, matmul tiles (mr, nb), unroll and attention block — a list of
+ * axes, each a key path and its discrete values, the default first (for a
+ * tile: the key left out, so the code generator's per-target choice).  The search is a beam
  * search by axis: for each axis in turn, every schedule in the beam is
  * varied along that axis (each value), the new candidates are measured,
  * and the B best of beam + candidates form the next beam.  It stops when
@@ -26,24 +27,32 @@
  * wins by noise; ties go to the candidate evaluated first (the default
  * side).  Given the measurements, the search is deterministic.
  *
- * Accuracy bound.  The expected error of a format is the relative RMS
- * error of its rounding of a weight (f16 2^-11/sqrt 3, bf16 2^-8/sqrt 3;
- * q8_0 0.0054, q4_1 0.069, q4_0 0.086, measured in specs/formats.md); a
- * schedule's is the largest of the formats it uses.  A candidate is
- * rejected when its logits are not finite, or when its max |logit error|
- * relative to max |f32 logit| exceeds
- *   - max(1e-4, 8 x expected error) — f32-class schedules stay at 1e-4
- *     (--max-error replaces this bound), or
- *   - max(1e-4, 2 x the error of the first accepted candidate with the
- *     same formats) — so a fusion or tile choice cannot buy speed with
- *     accuracy beyond rounding-order noise.
- * On random weights quantization error is of the order of the logit
- * spread, so the bound is there to catch broken builds, not to grade
- * formats (quant-report does that).
+ * Accuracy.  Every candidate's logits are compared with the f32 build's
+ * (f32 weights, no fusion): max |logit error| / max |f32 logit|, KLD,
+ * top-1 — reported.  What a candidate must meet depends on its formats,
+ * and is measured, not guessed: the "format reference" of a set of
+ * formats is the plain build (dequant_in_matmul off, no other fusion but
+ * rmsnorm_fold as the candidate has it, since folding changes the values
+ * that get rounded) whose weights hold that format's quantize-then-
+ * dequantize values in f32, so its arithmetic is the f32 build's and its
+ * error is exactly the format's own, on this model.  A candidate is rejected when its logits are not
+ * finite, or when
+ *   - its weights are all f32: error vs the f32 build > 1e-4;
+ *   - otherwise: error vs its format reference > a bound that is 1e-4 —
+ *     f32-class arithmetic on the format's values, what f16 kernels do —
+ *     raised to 2 x the error of the bf16 format reference when it uses
+ *     bf16 (a kernel may take bf16 dot products, rounding the activations
+ *     to bf16), and to 2 x the q8_0 format reference's error when it uses
+ *     a block format (q8_0, q4_0, q4_1: the kernels round activations to
+ *     int8 blocks) — rounding activations costs about what rounding the
+ *     weights to the same precision does;
+ * --max-error X replaces these bounds (X against the f32 build).  So the
+ * bound scales with each format's expected error and never lets a fusion,
+ * tile or kernel trade accuracy beyond what its arithmetic explains.
  *
  * Cache.  Each measurement is stored in $XDG_CACHE_HOME/lfm2c/tune/ (else
  * ~/.cache/lfm2c/tune/) under the XXH3 of the model hash, the canonical
- * schedule (every key, in the spec's order), the target (triple, CPU,
+ * schedule (measure_schedule_json: the spec's key order), the target (triple, CPU,
  * features, backend), lfm2c's version and binary, and the measurement
  * settings (threads, runs, lengths, mmap).  A repeated tune reuses them
  * and takes the same path.  Compiles run with --no-cache unless --cache
@@ -75,7 +84,12 @@
 
 typedef enum Objective { OBJ_MIX, OBJ_DECODE, OBJ_PREFILL } Objective;
 
-/* One axis of the space: a key path and its values as JSON, default first. */
+/* One axis of the space: a key path and its values as JSON, the default
+ * first; ABSENT leaves the key out (the code generator's per-target choice).
+ * Only what the code generator follows is searched: tiles.matmul.kc and
+ * threads.split "rows" are refused by it (codegen/lower.c), and "auto"
+ * is "n". */
+#define ABSENT "-"
 typedef struct Axis {
 	const char *path;
 	const char *values[8];
@@ -83,33 +97,33 @@ typedef struct Axis {
 
 static const Axis axes[] = {
 	{"formats.default", {"\"f32\"", "\"f16\"", "\"bf16\"", "\"q8_0\"", "\"q4_1\"", "\"q4_0\""}},
-	{"fusions.dequant_in_matmul", {"false", "true"}},
+	{"fusions.dequant_in_matmul", {"true", "false"}},
 	{"fusions.w1w3_swiglu", {"false", "true"}},
 	{"fusions.qkv", {"false", "true"}},
 	{"fusions.residual_epilogue", {"false", "true"}},
 	{"fusions.rmsnorm_fold", {"false", "true"}},
 	{"fusions.conv_chain", {"false", "true"}},
 	{"fusions.qk_norm_rope", {"false", "true"}},
-	{"vector_width", {"8", "16", "4"}},
-	{"tiles.matmul.mr", {"4", "1", "2", "8"}},
-	{"tiles.matmul.nb", {"64", "16", "32", "128", "256"}},
-	{"tiles.matmul.kc", {"256", "128", "512"}},
-	{"unroll", {"4", "1", "2", "8"}},
-	{"threads.split", {"\"n\"", "\"rows\"", "\"auto\""}},
-	{"tiles.attention_block", {"64", "32", "128"}},
+	{"vector_width", {ABSENT, "8", "16", "32"}},
+	{"tiles.matmul.mr", {ABSENT, "1", "2", "4", "8"}},
+	{"tiles.matmul.nb", {ABSENT, "16", "32", "64", "128", "256"}},
+	{"unroll", {ABSENT, "1", "2", "4"}},
+	{"tiles.attention_block", {ABSENT, "32", "64", "128", "256"}},
 };
 #define N_AXES ((int)(sizeof axes / sizeof axes[0]))
 
 typedef struct Cand {
 	char *canon;            /* canonical schedule, one line */
 	char desc[512];         /* its difference from the start schedule */
-	double expected;        /* expected relative error of its formats */
-	char formats[512];      /* its formats part, to group candidates */
+	char formats[512];      /* its formats ("q4_1,model.layers.0.*=q8_0") */
+	int kind;               /* KIND_F32, KIND_FLOAT (f16/bf16 in it), KIND_BLOCK */
+	bool bf16;              /* bf16 among its formats */
 	/* measurement */
 	bool from_cache;
 	int same_as;            /* build identical to candidate same_as (-1: none) */
 	char fail[512];         /* compile or run failure */
 	double decode, prefill, max_rel, kld, top1;
+	double fmt_rel;         /* error vs its format reference (not KIND_F32) */
 	bool finite;
 	uint64_t blob_bytes, code_bytes, artifact;
 	/* verdict */
@@ -117,6 +131,19 @@ typedef struct Cand {
 	char reason[256];
 	double score;
 } Cand;
+
+enum { KIND_F32, KIND_FLOAT, KIND_BLOCK };
+
+/* The format reference of one set of formats (see the essay). */
+#define MAX_FREFS 64
+typedef struct FormatRef {
+	char formats[512];
+	char *canon;            /* its schedule */
+	bool have_err;
+	double err;             /* max rel error vs the f32 build */
+	bool have_logits;
+	ValLogits logits;
+} FormatRef;
 
 typedef struct Tune {
 	MeasureOpts mo;
@@ -136,6 +163,8 @@ typedef struct Tune {
 	Build ref;
 	ValSeqs seqs;
 	ValLogits ref_logits;
+	FormatRef fref[MAX_FREFS];
+	int nfref;
 	uint64_t self_hash;
 	char cache_root[1024];
 } Tune;
@@ -144,8 +173,8 @@ typedef struct Tune {
 
 static const char help_text[] =
 	"usage: lfm2c tune MODEL_DIR [options]\n"
-	"Beam search over the schedule space (format, fusions, vector width, tiles, unroll, thread\n"
-	"split, attention block); every candidate compiled, validated against the f32 build and\n"
+	"Beam search over the schedule space (format, fusions, vector width, tiles, unroll,\n"
+	"attention block); every candidate compiled, validated against the f32 build and\n"
 	"timed with cold weights; measurements cached in $XDG_CACHE_HOME/lfm2c/tune/.\n"
 	"  -o FILE           where the best schedule goes (default best.json)\n"
 	"  --budget N        candidates to evaluate, the start included (default 20)\n"
@@ -249,45 +278,55 @@ static int parse_args(int argc, char **argv, Tune *t)
 
 /* ------------------------------------------------------------ schedules */
 
-/* Expected relative RMS error of rounding a weight to format d. */
-static double format_error(DType d)
+static int format_kind(DType d)
 {
-	switch (d) {
-	case DT_F16: return 0.00048828125 / 1.7320508;   /* 2^-11 / sqrt 3 */
-	case DT_BF16: return 0.00390625 / 1.7320508;     /* 2^-8 / sqrt 3 */
-	case DT_Q8_0: return 0.0054;
-	case DT_Q4_1: return 0.069;
-	case DT_Q4_0: return 0.086;
-	default: return 0;
-	}
+	return d == DT_F32 ? KIND_F32 : d == DT_F16 || d == DT_BF16 ? KIND_FLOAT : KIND_BLOCK;
 }
 
-/* Parses canonical text back (validating it as a schedule file would be)
- * and re-prints it canonically.  Returns NULL if the schedule is invalid;
- * *expected and formats describe its formats. */
-static char *canonical_candidate(const char *text, double *expected, char *formats, size_t fcap, DType *fmt)
+/* Parses candidate text (validating it as a schedule file would be) and
+ * prints it canonically.  Returns NULL if the schedule is invalid; formats
+ * and *kind describe its formats, *fref_canon (malloc'd) is its format
+ * reference's schedule. */
+static char *canonical_candidate(const char *text, char *formats, size_t fcap, int *kind, bool *bf16,
+                                 DType *fmt, char **fref_canon)
 {
 	Schedule s;
 	LfmError err;
 	if (schedule_parse(text, strlen(text), "candidate", &s, &err))
 		return NULL;
 	char *canon = measure_schedule_json(&s, false);
-	*expected = format_error(s.default_format);
 	*fmt = s.default_format;
+	*kind = format_kind(s.default_format);
+	*bf16 = s.default_format == DT_BF16;
 	size_t at = (size_t)snprintf(formats, fcap, "%s", quant_format_name(s.default_format));
 	for (int i = 0; i < s.n_overrides; i++) {
-		double e = format_error(s.overrides[i].format);
-		if (e > *expected)
-			*expected = e;
+		int k = format_kind(s.overrides[i].format);
+		*kind = k > *kind ? k : *kind;
+		*bf16 |= s.overrides[i].format == DT_BF16;
 		if (at < fcap)
 			at += (size_t)snprintf(formats + at, fcap - at, ",%s=%s", s.overrides[i].pattern,
 			                       quant_format_name(s.overrides[i].format));
 	}
+	/* the format reference: same formats, values stored in f32, target
+	 * tiles, no fusion but rmsnorm_fold — folding changes the weights
+	 * that get rounded, so it changes which values the format holds */
+	bool fold = s.fusions.rmsnorm_fold;
+	memset(&s.fusions, 0, sizeof s.fusions);
+	s.fusions.rmsnorm_fold = fold;
+	s.given = 0;
+	if (fold && at < fcap)
+		snprintf(formats + at, fcap - at, " (rmsnorm_fold)");
+	*fref_canon = measure_schedule_json(&s, false);
 	schedule_free(&s);
+	if (!*fref_canon) {
+		free(canon);
+		return NULL;
+	}
 	return canon;
 }
 
-/* Sets key path "a.b.c" of root to the JSON literal value. */
+/* Sets key path "a.b.c" of root to the JSON literal value (creating the
+ * objects on the way), or removes it for ABSENT. */
 static int set_path(cJSON *root, const char *path, const char *value)
 {
 	char buf[128];
@@ -296,9 +335,18 @@ static int set_path(cJSON *root, const char *path, const char *value)
 	char *key = buf;
 	for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
 		*dot = 0;
-		obj = cJSON_GetObjectItemCaseSensitive(obj, key);
-		if (!cJSON_IsObject(obj))
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, key);
+		if (!next && strcmp(value, ABSENT))
+			next = cJSON_AddObjectToObject(obj, key);
+		if (!next)
+			return 0;   /* nothing to remove */
+		if (!cJSON_IsObject(next))
 			return -1;
+		obj = next;
+	}
+	if (!strcmp(value, ABSENT)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+		return 0;
 	}
 	cJSON *v = cJSON_Parse(value);
 	if (!v)
@@ -320,12 +368,33 @@ static void flatten(const cJSON *node, const char *prefix, char lines[][160], in
 		}
 		char *v = cJSON_PrintUnformatted(c);
 		if (*n < cap && v)
-			snprintf(lines[(*n)++], 160, "%s=%s", path, v);
+			snprintf(lines[(*n)++], 160, "%s=%s", path, cJSON_IsString(c) ? c->valuestring : v);
 		free(v);
 	}
 }
 
-/* "a.b=1 c=true": the leaves of `canon` that differ from `base`. */
+/* One changed leaf, short: "format=q8_0", "+qkv" / "-qkv", "nb=32". */
+static void short_item(const char *line, char *out, size_t cap)
+{
+	static const struct { const char *from, *to; } names[] = {
+		{"formats.default=", "format="}, {"formats.overrides.", ""}, {"tiles.matmul.", ""},
+		{"tiles.attention_block=", "attn_block="}, {"threads.", ""},
+	};
+	if (!strncmp(line, "fusions.", 8)) {
+		size_t k = strcspn(line + 8, "=");
+		snprintf(out, cap, "%c%.*s", !strcmp(line + 8 + k, "=true") ? '+' : '-', (int)k, line + 8);
+		return;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strncmp(line, names[i].from, strlen(names[i].from))) {
+			snprintf(out, cap, "%s%s", names[i].to, line + strlen(names[i].from));
+			return;
+		}
+	snprintf(out, cap, "%s", line);
+}
+
+/* "format=q8_0 +qkv nb=32": the leaves of `canon` that differ from `base`
+ * (a leaf gone: "-key", back to the code generator's choice). */
 static void describe(const char *base, const char *canon, char *out, size_t cap)
 {
 	static char la[256][160], lb[256][160];
@@ -343,28 +412,36 @@ static void describe(const char *base, const char *canon, char *out, size_t cap)
 		bool same = false;
 		for (int j = 0; j < na && !same; j++)
 			same = !strcmp(la[j], lb[i]);
+		char item[160];
+		short_item(lb[i], item, sizeof item);
 		if (!same && at < cap)
-			at += (size_t)snprintf(out + at, cap - at, "%s%s", at ? " " : "", lb[i]);
+			at += (size_t)snprintf(out + at, cap - at, "%s%s", at ? " " : "", item);
 	}
 	for (int j = 0; j < na; j++) {   /* keys gone (an override dropped) */
 		size_t klen = strcspn(la[j], "=");
 		bool found = false;
 		for (int i = 0; i < nb && !found; i++)
 			found = !strncmp(la[j], lb[i], klen) && lb[i][klen] == '=';
+		char item[160];
+		short_item(la[j], item, sizeof item);
+		item[strcspn(item, "=")] = 0;
 		if (!found && at < cap)
-			at += (size_t)snprintf(out + at, cap - at, "%s-%.*s", at ? " " : "", (int)klen, la[j]);
+			at += (size_t)snprintf(out + at, cap - at, "%s%s=default", at ? " " : "", item);
 	}
 	if (!out[0])
 		snprintf(out, cap, "(start)");
 }
 
-/* ------------------------------------------------------------ the results cache */
+/* ------------------------------------------------------------ the results cache
+ * One JSON file per measured schedule; role "candidate" (timed) or
+ * "format-reference" (accuracy only). */
 
-static uint64_t result_key(const Tune *t, const char *canon)
+static uint64_t result_key(const Tune *t, const char *role, const char *canon)
 {
 	const MeasureOpts *o = &t->mo;
 	CacheKey k = {{0}, 0};
-	cache_key_add(&k, "lfm2c-tune-result", "1");
+	cache_key_add(&k, "lfm2c-tune-result", "2");
+	cache_key_add(&k, "role", "%s", role);
 	cache_key_add(&k, "model", "%016" PRIx64, t->mi.hash);
 	cache_key_add(&k, "schedule", "%s", canon);
 	cache_key_add(&k, "target", "%s", t->mi.target);
@@ -377,32 +454,49 @@ static uint64_t result_key(const Tune *t, const char *canon)
 	return cache_key_hash(&k);
 }
 
-static void result_path(const Tune *t, uint64_t key, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s/tune/%016" PRIx64 ".json", t->cache_root, key);
-}
-
 static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* A stored measurement for c, if any (a malformed entry is a miss). */
-static bool cache_load(const Tune *t, uint64_t key, Cand *c)
+/* The stored entry `key` (parsed), or NULL. */
+static cJSON *cache_read(const Tune *t, uint64_t key)
 {
 	if (!t->cache_root[0])
-		return false;
+		return NULL;
 	char path[1200];
-	result_path(t, key, path, sizeof path);
+	snprintf(path, sizeof path, "%s/tune/%016" PRIx64 ".json", t->cache_root, key);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return false;
-	char buf[8192];
+		return NULL;
+	char buf[16384];
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	cJSON *j = cJSON_Parse(buf);
+	return cJSON_Parse(buf);
+}
+
+/* Best effort, like the build cache: a failure only costs a re-measurement. */
+static void cache_write(const Tune *t, uint64_t key, cJSON *j)
+{
+	char dir[1100], path[1200];
+	LfmError err;
+	snprintf(dir, sizeof dir, "%s/tune", t->cache_root);
+	if (t->cache_root[0] && !measure_mkdir(t->cache_root, &err) && !measure_mkdir(dir, &err)) {
+		char *text = cJSON_Print(j);
+		snprintf(path, sizeof path, "%s/%016" PRIx64 ".json", dir, key);
+		if (text)
+			measure_write_file(path, text, strlen(text), &err);
+		free(text);
+	}
+	cJSON_Delete(j);
+}
+
+/* A stored measurement of candidate c, if any (a malformed entry is a miss). */
+static bool cache_load(const Tune *t, uint64_t key, Cand *c)
+{
+	cJSON *j = cache_read(t, key);
 	if (!j)
 		return false;
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(j, "failed");
@@ -415,6 +509,7 @@ static bool cache_load(const Tune *t, uint64_t key, Cand *c)
 		c->decode = num(j, "decode_tok_s");
 		c->prefill = num(j, "prefill_tok_s");
 		c->max_rel = num(j, "max_rel_error");
+		c->fmt_rel = c->kind == KIND_F32 ? c->max_rel : num(j, "format_rel_error");
 		c->kld = num(j, "kld_mean");
 		c->top1 = num(j, "top1");
 		c->finite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "finite"));
@@ -422,25 +517,19 @@ static bool cache_load(const Tune *t, uint64_t key, Cand *c)
 		c->code_bytes = (uint64_t)num(j, "code_bytes");
 		c->artifact = strtoull(art->valuestring, NULL, 16);
 		ok = isfinite(c->decode) && isfinite(c->prefill) && isfinite(c->top1)
-		     && (!c->finite || (isfinite(c->max_rel) && isfinite(c->kld)));
+		     && (!c->finite || (isfinite(c->max_rel) && isfinite(c->kld) && isfinite(c->fmt_rel)));
 	}
 	cJSON_Delete(j);
 	return ok;
 }
 
-/* Best effort, like the build cache: a failure only costs a re-measurement. */
 static void cache_save(const Tune *t, uint64_t key, const Cand *c)
 {
-	if (!t->cache_root[0])
-		return;
-	char dir[1100], path[1200], art[32];
-	snprintf(dir, sizeof dir, "%s/tune", t->cache_root);
-	LfmError err;
-	if (measure_mkdir(t->cache_root, &err) || measure_mkdir(dir, &err))
-		return;
 	cJSON *j = cJSON_CreateObject();
+	char art[32];
 	if (!j)
 		return;
+	cJSON_AddStringToObject(j, "role", "candidate");
 	cJSON_AddStringToObject(j, "schedule", c->canon);
 	if (c->fail[0]) {
 		cJSON_AddStringToObject(j, "failed", c->fail);
@@ -452,18 +541,14 @@ static void cache_save(const Tune *t, uint64_t key, const Cand *c)
 		cJSON_AddBoolToObject(j, "finite", c->finite);
 		if (c->finite) {
 			cJSON_AddNumberToObject(j, "max_rel_error", c->max_rel);
+			cJSON_AddNumberToObject(j, "format_rel_error", c->fmt_rel);
 			cJSON_AddNumberToObject(j, "kld_mean", c->kld);
 		}
 		cJSON_AddNumberToObject(j, "top1", c->top1);
 		cJSON_AddNumberToObject(j, "blob_bytes", (double)c->blob_bytes);
 		cJSON_AddNumberToObject(j, "code_bytes", (double)c->code_bytes);
 	}
-	char *text = cJSON_Print(j);
-	cJSON_Delete(j);
-	result_path(t, key, path, sizeof path);
-	if (text)
-		measure_write_file(path, text, strlen(text), &err);
-	free(text);
+	cache_write(t, key, j);
 }
 
 /* ------------------------------------------------------------ measuring */
@@ -476,18 +561,99 @@ static int ensure_reference(Tune *t, LfmError *err)
 	snprintf(dir, sizeof dir, "%s/f32-reference", t->work);
 	snprintf(sched, sizeof sched, "%s/reference.json", t->work);
 	fprintf(stderr, "lfm2c: tune: compiling the f32 reference (f32 weights, no fusion)\n");
-	if (measure_reference_schedule(sched, err)
-	    || measure_compile(&t->mo, sched, "f32 reference", dir, &t->ref, err)
-	    || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err))
+	int rc = measure_reference_schedule(sched, err) || measure_compile(&t->mo, sched, "f32 reference", dir, &t->ref, err)
+	         || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err) ? -1 : 0;
+	measure_rmtree(dir);   /* the logits are all it is needed for */
+	if (rc)
+		measure_logits_free(&t->ref_logits, t->seqs.n);
+	t->have_ref = !rc;
+	return rc;
+}
+
+/* The format reference of schedule text fcanon (formats `formats`): its index. */
+static int fref_find(Tune *t, const char *formats, char *fcanon)
+{
+	for (int i = 0; i < t->nfref; i++)
+		if (!strcmp(t->fref[i].formats, formats)) {
+			free(fcanon);
+			return i;
+		}
+	if (t->nfref >= MAX_FREFS) {
+		free(fcanon);
 		return -1;
-	t->have_ref = true;
+	}
+	FormatRef *f = &t->fref[t->nfref];
+	memset(f, 0, sizeof *f);
+	snprintf(f->formats, sizeof f->formats, "%s", formats);
+	f->canon = fcanon;
+	return t->nfref++;
+}
+
+/* Builds format reference i and computes its logits and error; a failure
+ * to build it fails the tune (it is a plain f32 build). */
+static int fref_measure(Tune *t, int i, LfmError *err)
+{
+	FormatRef *f = &t->fref[i];
+	if (f->have_logits)
+		return 0;
+	if (ensure_reference(t, err))
+		return -1;
+	char sched[1200], dir[1200];
+	snprintf(sched, sizeof sched, "%s/format-reference.json", t->work);
+	snprintf(dir, sizeof dir, "%s/format-reference", t->work);
+	fprintf(stderr, "lfm2c: tune: compiling the format reference of %s (the format's values in f32)\n",
+	        f->formats);
+	Build b;
+	char label[600];
+	snprintf(label, sizeof label, "format reference %s", f->formats);
+	measure_rmtree(dir);
+	int rc = measure_write_file(sched, f->canon, strlen(f->canon), err) || measure_compile(&t->mo, sched, label, dir, &b, err)
+	         || measure_logits(&t->mo, &b, &t->seqs, &f->logits, err) ? -1 : 0;
+	measure_rmtree(dir);
+	if (rc) {
+		measure_logits_free(&f->logits, t->seqs.n);
+		return -1;
+	}
+	Accuracy a;
+	measure_compare(&t->seqs, &t->ref_logits, &f->logits, &a);
+	if (!a.finite)
+		return lfm_error(err, label, "its logits are not finite");
+	f->have_logits = true;
+	f->have_err = true;
+	f->err = a.max_rel;
+	cJSON *j = cJSON_CreateObject();
+	if (j) {
+		cJSON_AddStringToObject(j, "role", "format-reference");
+		cJSON_AddStringToObject(j, "schedule", f->canon);
+		cJSON_AddNumberToObject(j, "max_rel_error", f->err);
+		cache_write(t, result_key(t, "format-reference", f->canon), j);
+	}
 	return 0;
 }
 
-/* Compile, validate and time candidate c (index i).  A failure of the
- * candidate itself goes into c->fail; -1 only for failures of the tune
- * (the reference, the work directory). */
-static int measure_cand(Tune *t, int i, LfmError *err)
+/* Format reference i's error vs the f32 build: from the cache, else measured. */
+static int fref_error(Tune *t, int i, double *out, LfmError *err)
+{
+	FormatRef *f = &t->fref[i];
+	if (!f->have_err) {
+		cJSON *j = cache_read(t, result_key(t, "format-reference", f->canon));
+		double e = j ? num(j, "max_rel_error") : NAN;
+		cJSON_Delete(j);
+		if (isfinite(e)) {
+			f->err = e;
+			f->have_err = true;
+		} else if (fref_measure(t, i, err)) {
+			return -1;
+		}
+	}
+	*out = f->err;
+	return 0;
+}
+
+/* Compile, validate and time candidate i.  A failure of the candidate
+ * itself goes into c->fail; -1 only for failures of the tune (the
+ * references, the work directory). */
+static int measure_cand(Tune *t, int i, int fref, LfmError *err)
 {
 	Cand *c = &t->c[i];
 	char sched[1200], dir[1200];
@@ -512,13 +678,14 @@ static int measure_cand(Tune *t, int i, LfmError *err)
 			c->decode = t->c[j].decode;
 			c->prefill = t->c[j].prefill;
 			c->max_rel = t->c[j].max_rel;
+			c->fmt_rel = t->c[j].fmt_rel;
 			c->kld = t->c[j].kld;
 			c->top1 = t->c[j].top1;
 			c->finite = t->c[j].finite;
 			measure_rmtree(dir);
 			return 0;
 		}
-	if (ensure_reference(t, err)) {
+	if (ensure_reference(t, err) || (c->kind != KIND_F32 && fref_measure(t, fref, err))) {
 		measure_rmtree(dir);
 		return -1;
 	}
@@ -534,6 +701,11 @@ static int measure_cand(Tune *t, int i, LfmError *err)
 		c->kld = acc.kld_mean;
 		c->top1 = acc.top1;
 		c->finite = acc.finite;
+		c->fmt_rel = acc.max_rel;
+		if (c->kind != KIND_F32) {
+			measure_compare(&t->seqs, &t->fref[fref].logits, &mine, &acc);
+			c->fmt_rel = acc.max_rel;
+		}
 		for (int r = 0; r < t->mo.runs && !c->fail[0] && c->finite; r++)
 			if (measure_time_once(&t->mo, &b, &tm, &cerr))
 				snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
@@ -554,54 +726,79 @@ static double objective(const Tune *t, const Cand *c)
 	}
 }
 
-/* The verdict on a measured candidate (in evaluation order, so "the
- * first accepted candidate of the same formats" is well defined). */
-static void judge(Tune *t, int i)
+/* The error of the format reference of format d alone: the yardstick of
+ * rounding activations to d's precision. */
+static int yardstick(Tune *t, DType d, double *out, LfmError *err)
+{
+	Schedule s;
+	schedule_defaults(&s);
+	s.default_format = d;
+	memset(&s.fusions, 0, sizeof s.fusions);
+	char *canon = measure_schedule_json(&s, false);
+	schedule_free(&s);
+	if (!canon)
+		return lfm_error(err, NULL, "out of memory");
+	int i = fref_find(t, quant_format_name(d), canon);
+	if (i < 0)
+		return lfm_error(err, NULL, "too many format references");
+	return fref_error(t, i, out, err);
+}
+
+/* The verdict on a measured candidate (the essay's rules). */
+static int judge(Tune *t, int i, LfmError *err)
 {
 	Cand *c = &t->c[i];
 	c->ok = false;
 	if (c->fail[0]) {
 		snprintf(c->reason, sizeof c->reason, "failed");
-		return;
+		return 0;
 	}
 	if (!c->finite) {
 		snprintf(c->reason, sizeof c->reason, "logits not finite");
-		return;
+		return 0;
 	}
-	double bound = t->max_error > 0 ? t->max_error : fmax(1e-4, 8 * c->expected);
-	if (!(c->max_rel <= bound)) {
-		snprintf(c->reason, sizeof c->reason, "error %.2e > %.2e (the format's bound)", c->max_rel, bound);
-		return;
+	double e = c->fmt_rel, bound = 1e-4;
+	const char *what = c->kind == KIND_F32 ? "vs f32" : "vs its format reference";
+	if (t->max_error > 0) {
+		e = c->max_rel;
+		bound = t->max_error;
+		what = "vs f32, --max-error";
+	} else {
+		double y;
+		if (c->bf16 && yardstick(t, DT_BF16, &y, err))
+			return -1;
+		if (c->bf16)
+			bound = fmax(bound, 2 * y);
+		if (c->kind == KIND_BLOCK && yardstick(t, DT_Q8_0, &y, err))
+			return -1;
+		if (c->kind == KIND_BLOCK)
+			bound = fmax(bound, 2 * y);
 	}
-	for (int j = 0; j < i; j++)
-		if (t->c[j].ok && !strcmp(t->c[j].formats, c->formats)) {
-			double b2 = fmax(1e-4, 2 * t->c[j].max_rel);
-			if (!(c->max_rel <= b2)) {
-				snprintf(c->reason, sizeof c->reason, "error %.2e > %.2e (2x #%d, same formats)", c->max_rel,
-				         b2, j + 1);
-				return;
-			}
-			break;
-		}
+	if (!(e <= bound)) {
+		snprintf(c->reason, sizeof c->reason, "error %.2e > %.2e (%s)", e, bound, what);
+		return 0;
+	}
 	c->ok = true;
 	c->score = objective(t, c);
+	return 0;
 }
 
 static void log_cand(const Tune *t, int i)
 {
 	const Cand *c = &t->c[i];
-	char note[320] = "";
+	char note[320] = "", fmt[48] = "";
 	if (c->same_as >= 0)
 		snprintf(note, sizeof note, ", same build as #%d", c->same_as + 1);
 	if (c->from_cache)
 		snprintf(note + strlen(note), sizeof note - strlen(note), ", cached");
+	if (c->kind != KIND_F32 && !c->fail[0])
+		snprintf(fmt, sizeof fmt, " (vs format %.1e)", c->fmt_rel);
 	if (c->fail[0])
-		fprintf(stderr, "  #%-3d %-44s failed: %s%s\n", i + 1, c->desc, c->fail, note);
+		fprintf(stderr, "  #%-3d %-40s failed: %s%s\n", i + 1, c->desc, c->fail, note);
 	else
-		fprintf(stderr, "  #%-3d %-44s decode %9.2f  prefill %9.2f  err %8.2e  KLD %8.2e  %s%s%s\n", i + 1,
-		        c->desc, c->decode, c->prefill, c->max_rel, c->kld, c->ok ? "ok" : "rejected: ",
+		fprintf(stderr, "  #%-3d %-40s decode %9.2f  prefill %9.2f  err %.1e%s  KLD %.1e  %s%s%s\n", i + 1,
+		        c->desc, c->decode, c->prefill, c->max_rel, fmt, c->kld, c->ok ? "ok" : "rejected: ",
 		        c->ok ? "" : c->reason, note);
-	(void)t;
 }
 
 /* Evaluates a new candidate schedule (canonical text); returns its index,
@@ -612,26 +809,27 @@ static int evaluate(Tune *t, const char *text, LfmError *err)
 	memset(&c, 0, sizeof c);
 	c.same_as = -1;
 	DType fmt;
-	c.canon = canonical_candidate(text, &c.expected, c.formats, sizeof c.formats, &fmt);
+	char *fcanon = NULL;
+	c.canon = canonical_candidate(text, c.formats, sizeof c.formats, &c.kind, &c.bf16, &fmt, &fcanon);
 	if (!c.canon)
 		return -1;
-	if (!t->formats_allowed[fmt]) {
+	bool fresh = t->formats_allowed[fmt] && t->n < MAX_CANDS;
+	for (int j = 0; fresh && j < t->n; j++)
+		fresh = strcmp(t->c[j].canon, c.canon) != 0;
+	if (!fresh) {
 		free(c.canon);
+		free(fcanon);
 		return -1;
 	}
-	for (int j = 0; j < t->n; j++)
-		if (!strcmp(t->c[j].canon, c.canon)) {
-			free(c.canon);
-			return -1;
-		}
-	if (t->n >= MAX_CANDS) {
+	int fref = fref_find(t, c.formats, fcanon);
+	if (fref < 0) {
 		free(c.canon);
-		return -1;
+		return lfm_error(err, NULL, "more than %d format sets", MAX_FREFS), -2;
 	}
 	describe(t->n ? t->c[0].canon : c.canon, c.canon, c.desc, sizeof c.desc);
 	int i = t->n++;
 	t->c[i] = c;
-	uint64_t key = result_key(t, c.canon);
+	uint64_t key = result_key(t, "candidate", c.canon);
 	if (cache_load(t, key, &t->c[i])) {
 		t->c[i].from_cache = true;
 		for (int j = 0; j < i && !t->c[i].fail[0]; j++)
@@ -642,11 +840,12 @@ static int evaluate(Tune *t, const char *text, LfmError *err)
 				break;
 			}
 	} else {
-		if (measure_cand(t, i, err))
+		if (measure_cand(t, i, fref, err))
 			return -2;
 		cache_save(t, key, &t->c[i]);
 	}
-	judge(t, i);
+	if (judge(t, i, err))
+		return -2;
 	log_cand(t, i);
 	return i;
 }
@@ -840,6 +1039,10 @@ done:
 		measure_rmtree(t.work);
 	if (t.have_ref)
 		measure_logits_free(&t.ref_logits, t.seqs.n);
+	for (int i = 0; i < t.nfref; i++) {
+		measure_logits_free(&t.fref[i].logits, t.seqs.n);
+		free(t.fref[i].canon);
+	}
 	measure_seqs_free(&t.seqs);
 	for (int i = 0; t.c && i < t.n; i++)
 		free(t.c[i].canon);

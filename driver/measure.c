@@ -628,6 +628,7 @@ double measure_median(const double *v, int n)
 char *measure_schedule_json(const Schedule *s, bool pretty)
 {
 	static const char *const splits[] = {"n", "rows", "auto"};
+	unsigned g = s->given;
 	cJSON *root = cJSON_CreateObject(), *formats, *ov, *fus, *tiles, *mm, *thr;
 	if (!root)
 		return NULL;
@@ -635,7 +636,7 @@ char *measure_schedule_json(const Schedule *s, bool pretty)
 	formats = cJSON_AddObjectToObject(root, "formats");
 	if (formats) {
 		cJSON_AddStringToObject(formats, "default", quant_format_name(s->default_format));
-		ov = cJSON_AddObjectToObject(formats, "overrides");
+		ov = s->n_overrides ? cJSON_AddObjectToObject(formats, "overrides") : NULL;
 		for (int i = 0; ov && i < s->n_overrides; i++)
 			cJSON_AddStringToObject(ov, s->overrides[i].pattern, quant_format_name(s->overrides[i].format));
 	}
@@ -650,23 +651,31 @@ char *measure_schedule_json(const Schedule *s, bool pretty)
 		cJSON_AddBoolToObject(fus, "qk_norm_rope", f->qk_norm_rope);
 		cJSON_AddBoolToObject(fus, "dequant_in_matmul", f->dequant_in_matmul);
 	}
-	tiles = cJSON_AddObjectToObject(root, "tiles");
-	if (tiles) {
-		mm = cJSON_AddObjectToObject(tiles, "matmul");
-		if (mm) {
+	/* the code generator's own per-target choice stands for every key not given */
+	if (g & (SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC | SCHED_GIVEN_ATTENTION_BLOCK)) {
+		tiles = cJSON_AddObjectToObject(root, "tiles");
+		mm = tiles && (g & (SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC))
+		             ? cJSON_AddObjectToObject(tiles, "matmul") : NULL;
+		if (mm && (g & SCHED_GIVEN_NB))
 			cJSON_AddNumberToObject(mm, "nb", s->matmul_nb);
+		if (mm && (g & SCHED_GIVEN_MR))
 			cJSON_AddNumberToObject(mm, "mr", s->matmul_mr);
+		if (mm && (g & SCHED_GIVEN_KC))
 			cJSON_AddNumberToObject(mm, "kc", s->matmul_kc);
-		}
-		cJSON_AddNumberToObject(tiles, "attention_block", s->attention_block);
+		if (tiles && (g & SCHED_GIVEN_ATTENTION_BLOCK))
+			cJSON_AddNumberToObject(tiles, "attention_block", s->attention_block);
 	}
-	thr = cJSON_AddObjectToObject(root, "threads");
-	if (thr) {
-		cJSON_AddStringToObject(thr, "split", splits[s->split >= 0 && s->split <= 2 ? s->split : 0]);
-		cJSON_AddNumberToObject(thr, "count", s->threads);
+	if (g & (SCHED_GIVEN_SPLIT | SCHED_GIVEN_THREADS)) {
+		thr = cJSON_AddObjectToObject(root, "threads");
+		if (thr && (g & SCHED_GIVEN_SPLIT))
+			cJSON_AddStringToObject(thr, "split", splits[s->split >= 0 && s->split <= 2 ? s->split : 0]);
+		if (thr && (g & SCHED_GIVEN_THREADS))
+			cJSON_AddNumberToObject(thr, "count", s->threads);
 	}
-	cJSON_AddNumberToObject(root, "unroll", s->unroll);
-	cJSON_AddNumberToObject(root, "vector_width", s->vector_width);
+	if (g & SCHED_GIVEN_UNROLL)
+		cJSON_AddNumberToObject(root, "unroll", s->unroll);
+	if (g & SCHED_GIVEN_VECTOR_WIDTH)
+		cJSON_AddNumberToObject(root, "vector_width", s->vector_width);
 	char *text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return text;
