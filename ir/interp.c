@@ -21,7 +21,13 @@
  * q4_1) compute what the compiled int8 kernels compute: each activation
  * row rounded to f32 and quantized by quant_act_row, each output
  * quant_dot_ref of the row's quantized bytes (exact integer block sums,
- * scaled in double).  Everything else stays in double.
+ * scaled in double).  Everything else stays in double.  Rounding to a
+ * code is discontinuous: an activation whose x * 127/max|x| lies within
+ * ACT_TIE_REL of a half-integer may round the other way in the compiled
+ * model, whose f32 activations differ from these by ~1e-7; such a change
+ * moves the logits by ~1% from that position on.  interp_act_q8_tie
+ * reports the first position where one occurred, so a test can hold the
+ * positions before it to the f32 bound.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +42,8 @@ struct InterpState {
 	double **weights;     /* per weight index, converted to double */
 	int act_q8;           /* interp_set_act_q8 */
 	uint8_t **qbytes;     /* per weight index: its rows quantized (block formats, act_q8) */
+	int tie_pos;          /* first position with a near-tie activation, or -1 */
+	int64_t call_T, call_R;   /* rows of the current interp_eval call */
 	double *conv_state;   /* [slots][L-1][H] */
 	double *kv;           /* [slots][2][ctx][nkv*hd] */
 };
@@ -75,6 +83,7 @@ InterpState *interp_new(const Graph *g, int ctx, LfmError *err)
 		return NULL;
 	s->g = g;
 	s->ctx = ctx;
+	s->tie_pos = -1;
 	s->weights = xcalloc((size_t)g->n_weights, sizeof(double *), err);
 	if (!s->weights)
 		goto fail;
@@ -100,10 +109,35 @@ int interp_pos(const InterpState *s) { return s->pos; }
 
 void interp_set_act_q8(InterpState *s, int on) { s->act_q8 = on; }
 
+int interp_act_q8_tie(const InterpState *s) { return s->tie_pos; }
+
+#define ACT_TIE_REL 0x1p-20   /* ~1e-6: 2x the largest f32-vs-f64 drift seen to flip a code */
+
+/* Notes the position of row m of a matmul input if one of its values is
+ * within ACT_TIE_REL (relative) of a rounding tie of its code. */
+static void note_ties(InterpState *s, const float *x, int64_t K, int64_t M, int64_t m)
+{
+	for (int64_t b = 0; b < K / QUANT_BLOCK; b++) {
+		const float *xb = x + b * QUANT_BLOCK;
+		float amax = 0.0f;
+		for (int j = 0; j < QUANT_BLOCK; j++)
+			amax = fmaxf(amax, fabsf(xb[j]));
+		for (int j = 0; j < QUANT_BLOCK && amax > 0; j++) {
+			double v = (double)xb[j] * (127.0 / amax), frac = v - floor(v);
+			if (fabs(frac - 0.5) <= ACT_TIE_REL * fabs(v)) {
+				int pos = (int)(s->pos + (M == s->call_T ? m : s->call_T - s->call_R + m));
+				if (s->tie_pos < 0 || pos < s->tie_pos)
+					s->tie_pos = pos;
+			}
+		}
+	}
+}
+
 void interp_reset(InterpState *s)
 {
 	const LfmConfig *c = s->g->cfg;
 	s->pos = 0;
+	s->tie_pos = -1;
 	memset(s->conv_state, 0, (size_t)s->g->n_conv_slots * (size_t)(c->conv_L - 1) * (size_t)c->hidden
 	       * sizeof(double));
 	memset(s->kv, 0, (size_t)s->g->n_attn_slots * 2 * (size_t)s->ctx * kv_dim(c) * sizeof(double));
@@ -297,6 +331,8 @@ static int matmul_node(InterpState *s, Ref wnode, double *y, const double *x, co
 		if (quant_act_row(xf, K, a))
 			rc = lfm_error(err, NULL, "interpreter: an activation row of a %s matmul is not finite",
 			               dtype_name(t));
+		else
+			note_ties(s, xf, K, M, m);
 		for (int64_t n = 0; n < N && !rc; n++)
 			rc = quant_dot_ref(t, q + n * rb, a, K, &y[m * N + n], NULL);
 	}
@@ -320,6 +356,8 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 		if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
 			return lfm_error(err, NULL, "interpreter: token %d (id %d) out of range", i, tokens[i]);
 	int64_t T = n, R = rows;
+	s->call_T = T;
+	s->call_R = R;
 	double **val = xcalloc((size_t)g->n_nodes, sizeof(double *), err);
 	char *owned = xcalloc((size_t)g->n_nodes, 1, err);
 	int rc = -1;

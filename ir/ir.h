@@ -197,5 +197,9 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows,
 /* on: matmuls on block-format weights quantize their activations as the
  * compiled int8 kernels do (quant_act_row, quant_dot_ref; `--act-q8`). */
 void interp_set_act_q8(InterpState *s, int on);
+/* With act_q8: the first position (since interp_new / interp_reset) where an
+ * activation came within ~1e-6 (relative) of a rounding tie of its int8
+ * code — where a compiled model may start to differ by a code — or -1. */
+int interp_act_q8_tie(const InterpState *s);
 
 #endif
