@@ -9,12 +9,15 @@
  *
  * The space is the schedule file's (specs/formats.md), as far as the
  * code generator follows it: weight format, each fusion on/off, vector
- * width, matmul tiles (mr, nb), unroll and attention block — a list of
- * axes, each a key path and its discrete values, the default first (for a
+ * width, matmul tiles (mr, nb, kc), unroll, attention block and thread
+ * split — a list of axes, each a key path and its discrete values, the default first (for a
  * tile: the key left out, so the code generator's per-target choice).  The search is a beam
  * search by axis: for each axis in turn, every schedule in the beam is
  * varied along that axis (each value), the new candidates are measured,
- * and the B best of beam + candidates form the next beam.  It stops when
+ * and the B best of beam + candidates form the next beam — "best" with a
+ * margin: going through them in evaluation order, a candidate displaces
+ * an earlier one only when it is more than --min-gain (2 %) faster, so
+ * noise does not move the search away from the defaults.  It stops when
  * every axis was visited or the budget (candidates evaluated, the start
  * included) is spent; the best candidate is written out as a complete
  * schedule.  Axes go from the largest effect (format) to the smallest.
@@ -72,6 +75,7 @@
 #include <cjson/cJSON.h>
 
 #include "cache.h"
+#include "codegen.h"
 #include "driver.h"
 #include "measure.h"
 #include "quant.h"
@@ -86,9 +90,9 @@ typedef enum Objective { OBJ_MIX, OBJ_DECODE, OBJ_PREFILL } Objective;
 
 /* One axis of the space: a key path and its values as JSON, the default
  * first; ABSENT leaves the key out (the code generator's per-target choice).
- * Only what the code generator follows is searched: tiles.matmul.kc and
- * threads.split "rows" are refused by it (codegen/lower.c), and "auto"
- * is "n". */
+ * A value the code generator refuses (codegen_check_schedule, e.g. a K
+ * panel tile its matmul does not split) is skipped without spending
+ * budget, so the space grows by itself as the code generator learns. */
 #define ABSENT "-"
 typedef struct Axis {
 	const char *path;
@@ -107,8 +111,10 @@ static const Axis axes[] = {
 	{"vector_width", {ABSENT, "8", "16", "32"}},
 	{"tiles.matmul.mr", {ABSENT, "1", "2", "4", "8"}},
 	{"tiles.matmul.nb", {ABSENT, "16", "32", "64", "128", "256"}},
+	{"tiles.matmul.kc", {ABSENT, "128", "256", "512"}},
 	{"unroll", {ABSENT, "1", "2", "4"}},
 	{"tiles.attention_block", {ABSENT, "32", "64", "128", "256"}},
+	{"threads.split", {ABSENT, "\"rows\""}},
 };
 #define N_AXES ((int)(sizeof axes / sizeof axes[0]))
 
@@ -148,13 +154,16 @@ typedef struct FormatRef {
 typedef struct Tune {
 	MeasureOpts mo;
 	ModelInfo mi;
+	Target target;          /* the host, to ask the code generator what it follows */
 	const char *out, *start_path, *work_arg;
 	int budget, beam;
 	Objective obj;
 	bool formats_allowed[16];
 	double max_error;       /* 0: the per-format rule */
 	bool use_cache;
+	double min_gain;        /* a later candidate must beat an earlier one by this fraction */
 	/* state */
+	int best;               /* the pick of the last search step */
 	Cand *c;
 	int n;
 	char work[1100];
@@ -174,7 +183,7 @@ typedef struct Tune {
 static const char help_text[] =
 	"usage: lfm2c tune MODEL_DIR [options]\n"
 	"Beam search over the schedule space (format, fusions, vector width, tiles, unroll,\n"
-	"attention block); every candidate compiled, validated against the f32 build and\n"
+	"attention block, thread split); every candidate compiled, validated against the f32 build and\n"
 	"timed with cold weights; measurements cached in $XDG_CACHE_HOME/lfm2c/tune/.\n"
 	"  -o FILE           where the best schedule goes (default best.json)\n"
 	"  --budget N        candidates to evaluate, the start included (default 20)\n"
@@ -183,6 +192,7 @@ static const char help_text[] =
 	"  --formats LIST    formats to try, comma separated (default: f32,f16,bf16,q8_0,q4_1,q4_0)\n"
 	"  --start FILE      start from this schedule (default: every default)\n"
 	"  --max-error X     accept max |logit error| / max |logit| up to X (default: per format)\n"
+	"  --min-gain F      a candidate must beat an earlier one by this fraction (default 0.02)\n"
 	"  --cache           let the build cache serve and keep candidate compiles\n"
 	"  --work DIR        where candidates are built (default: next to -o, removed at the end)\n"
 	MEASURE_COMMON_HELP;
@@ -212,6 +222,8 @@ static int parse_args(int argc, char **argv, Tune *t)
 	t->out = "best.json";
 	t->budget = 20;
 	t->beam = 2;
+	t->min_gain = 0.02;
+	t->best = -1;
 	for (int d = 0; d < 16; d++)
 		t->formats_allowed[d] = true;
 	for (int i = 1; i < argc; i++) {
@@ -223,7 +235,7 @@ static int parse_args(int argc, char **argv, Tune *t)
 			continue;
 		bool valued = !strcmp(s, "-o") || !strcmp(s, "--budget") || !strcmp(s, "--beam")
 		              || !strcmp(s, "--objective") || !strcmp(s, "--formats") || !strcmp(s, "--start")
-		              || !strcmp(s, "--max-error") || !strcmp(s, "--work");
+		              || !strcmp(s, "--max-error") || !strcmp(s, "--work") || !strcmp(s, "--min-gain");
 		if (valued && !val)
 			return driver_fail("tune: %s needs a value", s);
 		char *end;
@@ -254,6 +266,11 @@ static int parse_args(int argc, char **argv, Tune *t)
 			if (*end || !*val || !(v > 0) || !isfinite(v))
 				return driver_fail("tune: --max-error takes a positive number, got '%s'", val);
 			t->max_error = v;
+		} else if (!strcmp(s, "--min-gain")) {
+			double v = strtod(val, &end);
+			if (*end || !*val || !(v >= 0) || v > 10)
+				return driver_fail("tune: --min-gain takes a fraction in 0..10, got '%s'", val);
+			t->min_gain = v;
 		} else if (!strcmp(s, "--work"))
 			t->work_arg = val;
 		else if (!strcmp(s, "--cache"))
@@ -287,13 +304,17 @@ static int format_kind(DType d)
  * prints it canonically.  Returns NULL if the schedule is invalid; formats
  * and *kind describe its formats, *fref_canon (malloc'd) is its format
  * reference's schedule. */
-static char *canonical_candidate(const char *text, char *formats, size_t fcap, int *kind, bool *bf16,
-                                 DType *fmt, char **fref_canon)
+static char *canonical_candidate(const Target *t, const char *text, char *formats, size_t fcap, int *kind,
+                                 bool *bf16, DType *fmt, char **fref_canon)
 {
 	Schedule s;
 	LfmError err;
 	if (schedule_parse(text, strlen(text), "candidate", &s, &err))
 		return NULL;
+	if (codegen_check_schedule(&s, "candidate", t, &err)) {
+		schedule_free(&s);
+		return NULL;
+	}
 	char *canon = measure_schedule_json(&s, false);
 	*fmt = s.default_format;
 	*kind = format_kind(s.default_format);
@@ -810,7 +831,7 @@ static int evaluate(Tune *t, const char *text, LfmError *err)
 	c.same_as = -1;
 	DType fmt;
 	char *fcanon = NULL;
-	c.canon = canonical_candidate(text, c.formats, sizeof c.formats, &c.kind, &c.bf16, &fmt, &fcanon);
+	c.canon = canonical_candidate(&t->target, text, c.formats, sizeof c.formats, &c.kind, &c.bf16, &fmt, &fcanon);
 	if (!c.canon)
 		return -1;
 	bool fresh = t->formats_allowed[fmt] && t->n < MAX_CANDS;
@@ -850,17 +871,39 @@ static int evaluate(Tune *t, const char *text, LfmError *err)
 	return i;
 }
 
-/* Orders candidate indices: accepted first, higher score first, then
- * evaluation order. */
-static const Tune *sort_tune;
-static int by_rank(const void *a, const void *b)
+/* Picks up to k accepted candidates of pool[0..n) into out, the best
+ * first: going through them in evaluation order, a candidate displaces
+ * the one picked so far only when its score is more than --min-gain
+ * higher — measurements are noisy, and the earlier candidate (closer to
+ * the start, the defaults) should not lose to noise.  Deterministic given
+ * the scores.  Returns how many were picked. */
+static int pick_best(const Tune *t, const int *pool, int n, int k, int *out)
 {
-	const Cand *x = &sort_tune->c[*(const int *)a], *y = &sort_tune->c[*(const int *)b];
-	if (x->ok != y->ok)
-		return x->ok ? -1 : 1;
-	if (x->ok && x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return *(const int *)a - *(const int *)b;
+	int sorted[64 + 64 * 8], m = 0;
+	for (int i = 0; i < n && m < (int)(sizeof sorted / sizeof sorted[0]); i++) {   /* evaluation order */
+		int j = m++;
+		for (; j > 0 && sorted[j - 1] > pool[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = pool[i];
+	}
+	int got = 0;
+	while (got < k) {
+		int best = -1;
+		for (int i = 0; i < m; i++) {
+			const Cand *c = &t->c[sorted[i]];
+			bool taken = false;
+			for (int j = 0; j < got; j++)
+				taken |= out[j] == sorted[i];
+			if (!c->ok || taken || (i > 0 && sorted[i] == sorted[i - 1]))
+				continue;
+			if (best < 0 || c->score > t->c[best].score * (1 + t->min_gain))
+				best = sorted[i];
+		}
+		if (best < 0)
+			break;
+		out[got++] = best;
+	}
+	return got;
 }
 
 /* ------------------------------------------------------------ search */
@@ -871,9 +914,10 @@ static int search(Tune *t, const char *start, LfmError *err)
 	int r = evaluate(t, start, err);
 	if (r == -2)
 		return -1;
-	if (r < 0)
-		return lfm_error(err, t->start_path, "the start schedule's format is not among --formats");
+	if (r < 0)   /* setup checked it: cannot happen */
+		return lfm_error(err, t->start_path, "the start schedule cannot be searched from");
 	beam[nb++] = r;
+	t->best = t->c[r].ok ? r : -1;
 	for (int ax = 0; ax < N_AXES && t->n < t->budget; ax++) {
 		int pool[64 + 64 * 8], np = 0;
 		for (int k = 0; k < nb; k++)
@@ -897,12 +941,8 @@ static int search(Tune *t, const char *start, LfmError *err)
 			}
 			cJSON_Delete(root);
 		}
-		sort_tune = t;
-		qsort(pool, (size_t)np, sizeof pool[0], by_rank);
-		nb = 0;
-		for (int k = 0; k < np && nb < t->beam; k++)
-			if (t->c[pool[k]].ok)
-				beam[nb++] = pool[k];
+		nb = pick_best(t, pool, np, t->beam, beam);
+		t->best = nb ? beam[0] : -1;   /* the pool holds the previous beam: the best so far */
 		if (!nb)
 			return lfm_error(err, NULL, "no candidate passed validation (the start schedule: %s)",
 			                 t->c[0].fail[0] ? t->c[0].fail : t->c[0].reason);
@@ -926,6 +966,12 @@ static int setup(Tune *t, char **start_text, LfmError *err)
 		for (int i = 5; i >= 0; i--)
 			if (t->formats_allowed[order[i]])
 				s.default_format = order[i];
+	}
+	/* the start must be a schedule the code generator follows */
+	if (target_resolve(&t->target, NULL, NULL, NULL, err)
+	    || codegen_check_schedule(&s, t->start_path ? t->start_path : "the default schedule", &t->target, err)) {
+		schedule_free(&s);
+		return -1;
 	}
 	*start_text = measure_schedule_json(&s, false);
 	schedule_free(&s);
@@ -1006,18 +1052,8 @@ int cmd_tune(int argc, char **argv)
 	        t.mo.use_mmap ? "mmap'd" : "read into memory", t.mo.runs);
 	if (search(&t, start, &err))
 		goto fail;
-	int *order = malloc((size_t)t.n * sizeof *order);
-	if (!order) {
-		lfm_error(&err, NULL, "out of memory");
-		goto fail;
-	}
-	for (int i = 0; i < t.n; i++)
-		order[i] = i;
-	sort_tune = &t;
-	qsort(order, (size_t)t.n, sizeof *order, by_rank);
-	int best = order[0];
-	free(order);
-	if (!t.c[best].ok) {
+	int best = t.best;
+	if (best < 0 || !t.c[best].ok) {
 		lfm_error(&err, NULL, "no candidate passed validation");
 		goto fail;
 	}
