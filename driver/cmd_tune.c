@@ -183,8 +183,8 @@ typedef struct Tune {
 static const char help_text[] =
 	"usage: lfm2c tune MODEL_DIR [options]\n"
 	"Beam search over the schedule space (format, fusions, vector width, tiles, unroll,\n"
-	"attention block, thread split); every candidate compiled, validated against the f32 build and\n"
-	"timed with cold weights; measurements cached in $XDG_CACHE_HOME/lfm2c/tune/.\n"
+	"attention block, thread split); every candidate compiled, validated against the f32\n"
+	"build and timed with cold weights; measurements cached in $XDG_CACHE_HOME/lfm2c/tune/.\n"
 	"  -o FILE           where the best schedule goes (default best.json)\n"
 	"  --budget N        candidates to evaluate, the start included (default 20)\n"
 	"  --beam B          schedules kept per step (default 2)\n"
@@ -195,6 +195,7 @@ static const char help_text[] =
 	"  --min-gain F      a candidate must beat an earlier one by this fraction (default 0.02)\n"
 	"  --cache           let the build cache serve and keep candidate compiles\n"
 	"  --work DIR        where candidates are built (default: next to -o, removed at the end)\n"
+	"  --threads N       lfm2-run threads (default: online CPUs)\n"
 	MEASURE_COMMON_HELP;
 
 static int parse_formats(Tune *t, const char *list)

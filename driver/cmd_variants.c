@@ -66,8 +66,9 @@ static const char help_text[] =
 	"times prefill and decode with cold weights, and prints one table; also DIR/variants.json,\n"
 	"DIR/variants.csv and DIR/variants.svg.\n"
 	"  -o DIR            output directory (default: variants)\n"
+	"  --threads N[,M]   lfm2-run threads (default: online CPUs); several: one row per variant\n"
+	"                    and count, their runs interleaved\n"
 	MEASURE_COMMON_HELP
-	"  --threads N,M...  several thread counts: one row per variant and count\n"
 	"  --cache           let the build cache serve compiles (default: fresh, --no-cache)\n"
 	"  --keep-going      report a variant that fails to compile or run, go on with the rest\n"
 	"  --keep-builds     keep DIR/builds/ (the compiled variants)\n";

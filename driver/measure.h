@@ -113,7 +113,6 @@ void measure_default_opts(MeasureOpts *o);
  * "lfm2c: CMD: ..." and returns -1. */
 int measure_common_arg(MeasureOpts *o, const char *cmd, int argc, char **argv, int *i);
 #define MEASURE_COMMON_HELP \
-	"  --threads N       lfm2-run threads (default: online CPUs)\n" \
 	"  --runs N          timed runs, the median is reported (default 3)\n" \
 	"  --prefill N       prompt tokens of the prefill timing (default 512)\n" \
 	"  --decode N        generated tokens of the decode timing (default 128)\n" \
