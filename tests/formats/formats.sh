@@ -41,6 +41,7 @@ compile)
 	lfm2c=$1 model=$2 out=$3
 	shift 3
 	rm -rf "$out" || die "cannot remove $out"
+	mkdir -p "$(dirname "$out")" || die "cannot create the parent of $out"
 	echo "$ $lfm2c compile $model -o $out $*"
 	"$lfm2c" compile "$model" -o "$out" "$@" || die "lfm2c compile exited with status $?"
 	[ -x "$out/lfm2-run" ] || die "lfm2c compile succeeded but $out/lfm2-run is missing"
