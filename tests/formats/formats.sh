@@ -15,9 +15,18 @@
 #       build must miss the cache (and write a different model.c), and
 #       repeating it must hit.
 #
+# $FORMATS_RUNNER, if set, prefixes every lfm2-run (aarch64 builds run
+# under "qemu-aarch64 -L /usr/aarch64-linux-gnu"); then a missing runner or
+# cross compiler skips the step (exit 77).
+#
 # Exit 0 on success; otherwise one line "formats: FAIL: ..." (the tools'
 # own output above it in the ctest log).
 set -u
+
+if [ -n "${FORMATS_RUNNER:-}" ]; then
+	command -v "${FORMATS_RUNNER%% *}" >/dev/null 2>&1 || { echo "formats: skipped: no ${FORMATS_RUNNER%% *}"; exit 77; }
+	command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || { echo "formats: skipped: no aarch64-linux-gnu-gcc"; exit 77; }
+fi
 
 die() {
 	echo "formats: FAIL: $*" >&2
@@ -28,7 +37,7 @@ run_logits() {   # OUT TOKENS NPY
 	[ -x "$1/lfm2-run" ] || die "$1/lfm2-run is missing (did the compile step fail?)"
 	rm -f "$3"
 	echo "$ $1/lfm2-run --tokens $2 --logits $3"
-	"$1/lfm2-run" --tokens "$2" --logits "$3" || die "$1/lfm2-run exited with status $?"
+	${FORMATS_RUNNER:-} "$1/lfm2-run" --tokens "$2" --logits "$3" || die "$1/lfm2-run exited with status $?"
 	[ -f "$3" ] || die "$1/lfm2-run did not write $3"
 }
 
