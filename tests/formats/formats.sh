@@ -93,6 +93,11 @@ cachekey)
 		cmp -s "$tmp/base/model.c" "$tmp/o$i.1/model.c" && die "compile $flags wrote the plain build's model.c"
 		echo "ok: $flags: its own cache entry"
 	done
+	# a schedule that sets no tile keys keeps the target's tiling: the same code
+	printf '{"version": 1, "formats": {"default": "f32"}}\n' >"$tmp/none.json"
+	"$lfm2c" compile "$model" -o "$tmp/none" --emit c --schedule "$tmp/none.json" 2>"$tmp/err" || die "compile failed"
+	cmp -s "$tmp/base/model.c" "$tmp/none/model.c" || die "a schedule without tile keys changed the code"
+	echo "ok: a schedule without tile keys keeps the target's tiling"
 	;;
 *)
 	die "unknown step '$step'"
