@@ -77,10 +77,11 @@ cachekey)
 	rm -rf "$tmp" && mkdir -p "$tmp" || die "cannot create $tmp"
 	export XDG_CACHE_HOME="$tmp/cache"
 	printf '{"version": 1, "vector_width": 4}\n' >"$tmp/vw4.json"
-	printf '{"version": 1, "fusions": {"qkv": true}}\n' >"$tmp/qkv.json"
-	"$lfm2c" compile "$model" -o "$tmp/base" --emit c 2>"$tmp/err" || die "plain compile failed"
+	printf '{"version": 1, "fusions": {"rmsnorm_fold": false, "qkv": true, "w1w3_swiglu": false, "residual_epilogue": false, "conv_chain": false, "qk_norm_rope": false}}\n' >"$tmp/qkv.json"
+	# the plain build: no fusion (the defaults may change), f32, the target's tiling
+	"$lfm2c" compile "$model" -o "$tmp/base" --emit c --fuse none 2>"$tmp/err" || die "plain compile failed"
 	i=0
-	for flags in "-q f16" "-q bf16" "--quant-override *w2*=f16" "--fuse qkv" "--schedule $tmp/vw4.json" \
+	for flags in "-q f16" "-q bf16" "--quant-override *w2*=f16" "--fuse qkv" "--schedule $tmp/vw4.json --fuse none" \
 	             "--schedule $tmp/qkv.json"; do
 		i=$((i + 1))
 		for run in 1 2; do
@@ -95,7 +96,8 @@ cachekey)
 	done
 	# a schedule that sets no tile keys keeps the target's tiling: the same code
 	printf '{"version": 1, "formats": {"default": "f32"}}\n' >"$tmp/none.json"
-	"$lfm2c" compile "$model" -o "$tmp/none" --emit c --schedule "$tmp/none.json" 2>"$tmp/err" || die "compile failed"
+	"$lfm2c" compile "$model" -o "$tmp/none" --emit c --schedule "$tmp/none.json" --fuse none 2>"$tmp/err" \
+		|| die "compile failed"
 	cmp -s "$tmp/base/model.c" "$tmp/none/model.c" || die "a schedule without tile keys changed the code"
 	echo "ok: a schedule without tile keys keeps the target's tiling"
 	;;
