@@ -56,28 +56,33 @@ typedef struct Progress {
 	uint64_t done, total;
 } Progress;
 
-/* Reads one weight's rows in chunks (ir_weight_rows_f32), packs each row
- * in the weight's format (pack.h) and streams them out. */
-static int write_weight(FILE *f, const Weight *w, XXH3_state_t *st, Progress *pr, const char *path,
+/* Reads one weight's rows in chunks of whole packing groups
+ * (ir_weight_rows_f32), packs them in the weight's layout (pack.h) and
+ * streams them out. */
+static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progress *pr, const char *path,
                         LfmError *err)
 {
+	const Weight *w = &g->weights[wi];
 	int64_t K = ir_weight_cols(w), N = ir_weight_rows(w);
 	int64_t rb = quant_bytes_per_row(w->dtype, K);
 	if (rb < 0 || (uint64_t)(rb * N) != w->bytes)
 		return lfm_error(err, path, "weight %s: %lld rows of %lld as %s do not fill its %llu bytes",
 		                 w->name, (long long)N, (long long)K, dtype_name(w->dtype),
 		                 (unsigned long long)w->bytes);
-	int64_t chunk = (1 << 16) / K > 0 ? (1 << 16) / K : 1;   /* rows per chunk, about 64K values */
+	PackLayout lay = pack_weight_layout(g, wi);
+	int64_t G = pack_group_rows(w->dtype, lay);
+	int64_t chunk = (1 << 16) / K / G * G;   /* rows per chunk, about 64K values */
+	if (chunk < G)
+		chunk = G;
 	float *buf = malloc((size_t)(chunk * K) * sizeof(float));
 	unsigned char *out = malloc((size_t)(chunk * rb));
 	int rc = buf && out ? 0 : lfm_error(err, path, "out of memory");
 	for (int64_t r = 0; r < N && !rc; r += chunk) {
 		int64_t n = N - r < chunk ? N - r : chunk;
 		rc = ir_weight_rows_f32(w, r, n, buf, err);
-		for (int64_t i = 0; i < n && !rc; i++)
-			if (pack_row(w->dtype, buf + i * K, K, out + i * rb))
-				rc = lfm_error(err, path, "weight %s row %lld cannot be stored as %s (a value out of its range)",
-				               w->name, (long long)(r + i), dtype_name(w->dtype));
+		if (!rc && pack_rows(w->dtype, lay, N, K, r, n, buf, out))
+			rc = lfm_error(err, path, "weight %s rows %lld..%lld cannot be stored as %s (a value out of its range)",
+			               w->name, (long long)r, (long long)(r + n - 1), dtype_name(w->dtype));
 		if (!rc)
 			rc = write_all(f, out, (size_t)(n * rb), st, path, err);
 		pr->done += (uint64_t)(n * rb);
@@ -109,7 +114,7 @@ int blob_write(const Graph *g, const char *path, uint64_t *hash, ProgressFn prog
 	uint64_t at = 0;
 	for (int i = 0; i < g->n_weights; i++) {
 		const Weight *w = &g->weights[i];
-		if (write_zeros(f, w->offset - at, st, path, err) || write_weight(f, w, st, &pr, path, err))
+		if (write_zeros(f, w->offset - at, st, path, err) || write_weight(f, g, i, st, &pr, path, err))
 			goto out;
 		at = w->offset + w->bytes;
 	}

@@ -34,6 +34,7 @@
 
 #include "lfm2_abi.h"
 #include "lower.h"
+#include "pack.h"
 #include "quant.h"
 #include "schedule.h"
 
@@ -61,6 +62,9 @@ static void parse_schedule_env(Tiling *s)
 		{"mr", offsetof(Tiling, mm_mr)}, {"nr", offsetof(Tiling, mm_nr)},
 		{"ku", offsetof(Tiling, mm_ku)}, {"gnr", offsetof(Tiling, gv_nr)},
 		{"gku", offsetof(Tiling, gv_ku)}, {"block", offsetof(Tiling, mm_block_floats)},
+		{"fmr", offsetof(Tiling, fm_mr)}, {"fnr", offsetof(Tiling, fm_nr)}, {"fku", offsetof(Tiling, fm_ku)},
+		{"fkc", offsetof(Tiling, fm_kc)}, {"fnb", offsetof(Tiling, fm_nb)}, {"fblock", offsetof(Tiling, fm_block)},
+		{"fgnr", offsetof(Tiling, fm_gnr)}, {"fgku", offsetof(Tiling, fm_gku)},
 	};
 	for (const char *p = env; *p;) {
 		size_t n = strcspn(p, "=,");
@@ -105,6 +109,7 @@ static Tiling target_tiling(const Target *t)
 	s.mm_block_floats = 32768;
 	s.attn_block = 64;
 	s.par_min_flops = 1 << 18;
+	gemm_default_tiling(t, &s);
 	return s;
 }
 
@@ -112,6 +117,7 @@ static Tiling target_tiling(const Target *t)
  *   vector_width          f32 lanes of every vector (any power of two: wider
  *                         than the target's registers is legal, just split)
  *   tiles.matmul.mr       rows of the matmul register tile, 1..MAX_TILE
+ *   tiles.matmul.kc       K block of the float matmuls (lower.h, fm_kc)
  *   tiles.matmul.nb       weight rows per cache block (rounded to the
  *                         parallel unit of the column tiles)
  *   unroll                K unroll of the matmul tiles (both), 1..4
@@ -119,8 +125,7 @@ static Tiling target_tiling(const Target *t)
  *                         array of that many floats per task)
  *   threads.count         recorded (Tiling.threads) for the runtime
  *   threads.split         "n" and "auto" (= n: output features are split)
- * and the ones it cannot follow yet, refused: tiles.matmul.kc (the matmul
- * does not split K), threads.split "rows". */
+ * and the one it cannot follow yet, refused: threads.split "rows". */
 static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s, LfmError *err)
 {
 	unsigned g = sc->given;
@@ -131,15 +136,15 @@ static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s,
 		if (sc->matmul_mr > 8)
 			return lfm_error(err, NULL, "%s: key 'tiles.matmul.mr': this code generator's matmul tiles have at "
 			                 "most 8 rows, got %d", f, sc->matmul_mr);
-		s->mm_mr = sc->matmul_mr;
+		s->mm_mr = s->fm_mr = sc->matmul_mr;
 	}
 	if (g & SCHED_GIVEN_NB)
-		s->mm_nb = sc->matmul_nb;
+		s->mm_nb = s->fm_nb = sc->matmul_nb;
 	if (g & SCHED_GIVEN_UNROLL) {
 		if (sc->unroll > 4)
 			return lfm_error(err, NULL, "%s: key 'unroll': this code generator unrolls the matmul's K loop at "
 			                 "most 4 times, got %d", f, sc->unroll);
-		s->mm_ku = s->gv_ku = sc->unroll;
+		s->mm_ku = s->gv_ku = s->fm_ku = s->fm_gku = sc->unroll;
 	}
 	if (g & SCHED_GIVEN_ATTENTION_BLOCK) {
 		if (sc->attention_block > 1024)
@@ -148,8 +153,7 @@ static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s,
 		s->attn_block = sc->attention_block;
 	}
 	if (g & SCHED_GIVEN_KC)
-		return lfm_error(err, NULL, "%s: key 'tiles.matmul.kc': this code generator's matmul does not split K "
-		                 "into panels (leave the key out)", f);
+		s->fm_kc = sc->matmul_kc;   /* the float matmuls' K block (the int8 ones keep whole rows) */
 	if ((g & SCHED_GIVEN_SPLIT) && sc->split == SPLIT_ROWS)
 		return lfm_error(err, NULL, "%s: key 'threads.split': \"rows\" is not supported by this code generator "
 		                 "(\"n\" or \"auto\")", f);
@@ -763,7 +767,10 @@ static int lower_embedding(Lower *L, LE cp, LE h, LE T, LE tokens)
 	LE bytes = le_ptr_cast(m, call(L, L->f_W, Wargs, 2), lt_ptr(LK_I8, 1));
 	LE src = le_at(m, bytes, le_mul(m, tok, le_named(m, "EMBED_ROW_BYTES")));
 	LE dst = le_at(m, h, le_mul(m, V(L, t), le_named(m, "HIDDEN")));
-	if (wt == DT_F32) {
+	if (pack_weight_layout(L->g, (int)(w - L->g->weights)) == PACK_PANELS) {
+		LE args[3] = {dst, call(L, L->f_W, Wargs, 2), tok};
+		lb_eval(m, call(L, kernel_weight_row(L, wt, ir_weight_rows(w), H), args, 3));
+	} else if (wt == DT_F32) {
 		lb_memcpy(m, dst, src, le_named(m, "EMBED_ROW_BYTES"));
 	} else {
 		LE args[2] = {dst, src};

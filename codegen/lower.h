@@ -23,6 +23,28 @@ typedef struct Tiling {
 	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
 	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
 	int mm_nb;             /* ... or of exactly this many rows (rounded to the parallel unit); 0: by floats */
+	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c).  Valid
+	 * values (the kernel clamps anything else into them):
+	 *   fm_mr     rows of the register tile, 1..16 (schedule: tiles.matmul.mr)
+	 *   fm_nr     its width in vectors of vw output columns, 1..8.  MR x NR
+	 *             accumulators (two per vector for SwiGLU), NR weight vectors
+	 *             and a broadcast must fit the target's vector registers,
+	 *             else NR, then MR, shrink until they do
+	 *   fm_ku     K loop unrolled KU times, 1..8 (schedule: unroll)
+	 *   fm_kc     K block: partial sums over KC columns of K at a time, so a
+	 *             row tile's MR x KC activations stay in L1; 0 (or >= K):
+	 *             whole K (tiles.matmul.kc).  SwiGLU never splits K (its
+	 *             epilogue needs whole sums)
+	 *   fm_nb     weight block: this many weight rows (output columns; for
+	 *             SwiGLU w1 and w3 rows together) x KC stay in L2 while every
+	 *             row tile passes over them, rounded to whole register tiles
+	 *             (tiles.matmul.nb); 0: fm_block weights
+	 *   fm_block  the weight block as about this many weights
+	 *   fm_gnr    one-row (decode, GEMV) tile: vectors streamed at once, 1..8
+	 *   fm_gku    ... with KU independent accumulators each, 1..4 (unroll)
+	 * Calls with at least fm_mr rows take the blocked GEMM; fewer (decode)
+	 * take whole-K tiles of 4, 2 and 1 rows. */
+	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
 	int attn_block;        /* keys per block of the online softmax */
 	int threads;           /* schedule's threads.count (0: every core); for the runtime, not the code */
 	int par_min_flops;     /* below this, a kernel runs on the calling thread */
@@ -76,6 +98,19 @@ void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr);
  * kernel_qmatmul (lower_qmatmul.c). Entry: (c, y, ldy, x, w, rows). */
 LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
 LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+/* lower_gemm.c: the float formats' (f32, f16, bf16) matmul, weights packed
+ * in panels (pack.h) */
+LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+/* The float matmuls' knobs (fm_*) for target t. */
+void gemm_default_tiling(const Target *t, Tiling *s);
+/* (float *y, const void *w, int64_t row): row `row` of an [N][K] float-format
+ * weight packed in panels (PACK_PANELS, pack.h), as K floats: the embedding
+ * lookup of a tied embedding. */
+LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K);
+/* e^x lane-wise for an f32 vector of `lanes` (a polynomial, ~1e-7 relative;
+ * see lower_gemm.c), emitted as statements at the builder's cursor; a
+ * scalar (lanes 1) is libm's exp. */
+LE lower_exp(Lower *L, LE x, int lanes);
 /* Per-token floats of scratch the block-format matmuls need for their
  * int8 activation rows (c->qx): the largest over the graph's matmuls. */
 int64_t qmatmul_scratch_floats(const Graph *g);

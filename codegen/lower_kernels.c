@@ -260,6 +260,7 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights", dtype_name(wt));
 		return 0;
 	}
+	return gemm_matmul(L, wt, N, K, epi);
 	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
 	/* f32 keeps the plain name; other formats are named by it (a schedule
 	 * may store two weights of one shape differently) */
@@ -645,7 +646,7 @@ LF kernel_map(Lower *L, const char *op, int64_t width)
 	LV yr = lb_let(m, "yr", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, t), V(L, ldy))));
 	LV ar = lb_let(m, "ar", T_CPF(), le_at(m, V(L, a), le_mul(m, V(L, t), V(L, lda))));
 	LV br = unary ? 0 : lb_let(m, "br", T_CPF(), le_at(m, V(L, b), le_mul(m, V(L, t), V(L, ldb))));
-	int vw = unary ? 1 : pick_lanes(L->sch.vw, width) >= 4 ? pick_lanes(L->sch.vw, width) : L->sch.vw;
+	int vw = pick_lanes(L->sch.vw, width) >= 4 ? pick_lanes(L->sch.vw, width) : L->sch.vw;
 	int64_t nv = vw > 1 ? width / vw * vw : 0;
 	for (int pass = 0; pass < 2; pass++) {
 		int lanes = pass ? 1 : vw;
@@ -658,7 +659,7 @@ LF kernel_map(Lower *L, const char *op, int64_t width)
 		LE v;
 		if (unary) {
 			LV x = lb_let(m, "x", lt_vec(LK_F32, lanes), av);
-			LE e = le_math(m, LE_EXP, le_neg(m, V(L, x)));
+			LE e = lower_exp(L, le_neg(m, V(L, x)), lanes);
 			v = le_div(m, V(L, x), le_add(m, le_splat(m, le_f32(m, 1), lanes), e));
 		} else {
 			LE bv = le_load(m, le_at(m, V(L, br), V(L, i)), lanes);

@@ -29,4 +29,46 @@ int unpack_row(DType t, const void *in, int64_t K, float *out);
  * (0 when none remain).  The kernels walk a row with the same rule. */
 int pack_group_blocks(int64_t left);
 
+/* ------------------------------------------------- whole weights
+ * A weight [N][K] is packed a chunk of rows at a time (pack_panels.c,
+ * specs/formats.md "Packed layouts: float formats").  A float-format (f32,
+ * f16, bf16) weight that a matmul reads is stored in panels of PACK_PANEL
+ * rows interleaved along K (element (row gP+l, k) at k*P + l of panel g),
+ * in groups of 2P rows (a panel of the pairs' first rows, then one of their
+ * second rows) for the SwiGLU matmul's weight, whose rows come in (w1, w3)
+ * pairs; the N mod group rows at the end stay plain rows.  Every other
+ * weight (norms, conv taps, biases, an untied embedding) and every block
+ * format is rows of pack_row, one after another.  The total size is
+ * N * quant_bytes_per_row(t, K) either way. */
+#define PACK_PANEL 16
+
+typedef enum PackLayout {
+	PACK_ROWS = 0,     /* rows one after another */
+	PACK_PANELS = 1,   /* panels of PACK_PANEL rows (float formats) */
+	PACK_PAIRS = 2,    /* groups of (w1, w3) pairs: two panels each (float formats) */
+} PackLayout;
+
+/* How weight wi of g is stored: by the op that reads it (a matmul: panels;
+ * the SwiGLU matmul: pairs) and its format (block formats: rows).  The blob
+ * writer packs with it and the lowering reads with it. */
+PackLayout pack_weight_layout(const Graph *g, int wi);
+
+/* Rows per packing group: 1 (rows), PACK_PANEL or 2*PACK_PANEL. */
+int64_t pack_group_rows(DType t, PackLayout lay);
+
+/* Element index (in values of the format, from the weight's start) of
+ * row `row`, column k, for the float formats; row * K + k for rows (a
+ * block-format row starts at row * bytes_per_row). */
+int64_t pack_elem_index(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row, int64_t k);
+
+/* Packs rows [row0, row0+n) of a weight of N rows (x: n plain rows of K
+ * floats) into out, which is where those rows' bytes start in the packed
+ * weight (row0 * bytes_per_row).  row0 must be a multiple of the group
+ * rows, and n too unless the chunk ends the weight.  0, or -1 (bad chunk,
+ * bad K, a value out of the format's range, out of memory). */
+int pack_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n, const float *x, void *out);
+
+/* The inverse (tests): n plain rows of floats from packed bytes.  0 or -1. */
+int unpack_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n, const void *in, float *x);
+
 #endif

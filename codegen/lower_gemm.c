@@ -1,0 +1,536 @@
+/*
+ * lower_gemm.c — matmuls with float weights (f32, f16, bf16): a
+ * cache-blocked GEMM for many rows (prefill), a streaming GEMV for one or
+ * a few (decode), both over weights packed in panels.
+ *
+ *   y[t][n] = sum_k x[t][k] * w[n][k]     t < rows, n < N, k < K
+ *
+ * The weight is stored as its kernels read it (pack.h, pack_panels.c):
+ * panels of P = PACK_PANEL rows interleaved along K, so step k of a panel
+ * is P consecutive values — the k-th weight of P output columns.  A
+ * register tile of MR rows x NR vectors keeps MR*NR vector accumulators;
+ * each step k loads NR weight vectors (converting f16/bf16 to f32 as they
+ * are loaded), broadcasts MR activations x[t][k] and does MR*NR FMAs.
+ * Each output column lives in one lane of one accumulator from the first
+ * k to the last, so there are no horizontal sums, and any K works (no
+ * vector tail).  With pairs (the SwiGLU matmul: weight rows w1_i, w3_i
+ * packed as a panel of w1 rows then a panel of w3 rows) a tile keeps two
+ * accumulators per output vector, a and b, and stores silu(a) * b.
+ *
+ * Loop nest of the GEMM (rows >= MR), per thread over its share of the
+ * output columns (whole panels):
+ *
+ *   for each K block of KC                        partial sums; y = then y +=
+ *     for each weight block of NCV vectors         KC x NCV*vw weights stay in L2
+ *       for each row tile of MR rows               MR x KC activations stay in L1
+ *         for each column tile of NR vectors       the register tile, k over the block
+ *       leftover rows in tiles of 4, 2, 1 (the powers of two below MR)
+ *
+ * Fewer rows than MR (decode, short prompts) take the same tiles over the
+ * whole K, with one row as a GEMV tile of fm_gnr vectors and fm_gku
+ * independent accumulators per vector: the weights stream from memory
+ * once, a panel being one sequential run of whole cache lines.  The rows
+ * after the last whole panel (N mod P, stored as plain rows) are dot
+ * products along K, by the thread that owns the last unit.
+ *
+ * Threads split the output columns in units of whole panels (pairs of
+ * panels for SwiGLU): lfm2_parallel_for gives thread i the contiguous
+ * units [n*i/T, n*(i+1)/T), so each thread streams its own part of the
+ * weight once.
+ */
+#include <string.h>
+
+#include "lower.h"
+#include "pack.h"
+
+static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
+static LE V(Lower *L, LV v) { return le_var(L->m, v); }
+
+#define MAX_MR 16
+#define MAX_NR 8
+#define MAX_ACC 4
+
+typedef struct Gemm {
+	Lower *L;
+	LModule *m;
+	DType wt;
+	int64_t N, K;
+	MatEpi epi;
+	int pairs;          /* EPI_SWIGLU: a unit is two panels (w1 rows, w3 rows) */
+	int vw;             /* f32 lanes of a vector */
+	int vpp;            /* vectors per panel: PACK_PANEL / vw */
+	int64_t units;      /* whole panels (pairs of panels) */
+	int64_t N0;         /* first plain tail row: units * G */
+	int64_t G;          /* weight rows per unit */
+	int mr, nr, ku;     /* GEMM register tile and K unroll */
+	int64_t kc;         /* K block (K: none) */
+	int64_t ncv;        /* weight block, vectors of columns */
+	int gnr, gku;       /* GEMV tile */
+	int64_t ncv1;       /* weight block of the few-rows path */
+	LE y, ldy, x, w;    /* the task's locals */
+} Gemm;
+
+/* ------------------------------------------------------------ addressing */
+
+/* Element offset (from w) of step k = 0 of global vector column c (vw
+ * output columns), part 0 (w1 rows, or the only part) or 1 (w3 rows). */
+static LE wvec_base(Gemm *g, LE c, int part)
+{
+	LModule *m = g->m;
+	Lower *L = g->L;
+	LE panel = g->vpp > 1 ? le_div(m, c, I(L, g->vpp)) : c;
+	LE q = g->vpp > 1 ? le_bin(m, LE_REM, c, I(L, g->vpp)) : I(L, 0);
+	LE base = le_mul(m, panel, I(L, g->G * g->K));
+	if (part)
+		base = le_add(m, base, I(L, (int64_t)PACK_PANEL * g->K));
+	return le_add(m, base, le_mul(m, q, I(L, g->vw)));
+}
+
+/* y[t][n..n+vw) of vector-column c */
+static LE y_at(Gemm *g, LE t, LE c)
+{
+	LModule *m = g->m;
+	return le_at(m, g->y, le_add(m, le_mul(m, t, g->ldy), le_mul(m, c, I(g->L, g->vw))));
+}
+
+/* silu(a) * b = a * b / (1 + exp(-a)), lane-wise */
+static LE silu_mul(Gemm *g, LE a, LE b, int lanes)
+{
+	LModule *m = g->m;
+	LE one = lanes > 1 ? le_splat(m, le_f32(m, 1), lanes) : le_f32(m, 1);
+	return le_div(m, le_mul(m, a, b), le_add(m, one, lower_exp(g->L, le_neg(m, a), lanes)));
+}
+
+/* ------------------------------------------------------------ exp
+ * e^x for f32 vectors without a libm call per lane: x = n ln2 + r with
+ * n = round(x / ln2) and |r| <= ln2/2 (ln2 in two parts, so r is exact to
+ * f32), e^r by Cephes' degree-7 polynomial (relative error ~1e-7 on that
+ * range), times 2^n built in the exponent bits.  x is clamped to [-87, 88]
+ * so 2^n stays a normal float: e^-87 ~ 1.6e-38 stands for anything
+ * smaller (0 to within every use here: softmax weights, SiLU's 1/(1+e^-a)),
+ * and no lane overflows.  Emits statements; scalars use libm. */
+LE lower_exp(Lower *L, LE x, int lanes)
+{
+	LModule *m = L->m;
+	if (lanes == 1)
+		return le_math(m, LE_EXP, x);
+	LType vt = lt_vec(LK_F32, lanes), it = lt_vec(LK_I32, lanes);
+	int id = m->nv;   /* unique names within the function */
+#define K_(v) le_splat(m, le_f32(m, v), lanes)
+	LV xc = lb_let(m, lm_fmt(m, "e%d_x", id), vt, le_bin(m, LE_MAX, le_bin(m, LE_MIN, x, K_(88.0)), K_(-87.0)));
+	LV n = lb_let(m, lm_fmt(m, "e%d_n", id), vt, le_round(m, le_mul(m, V(L, xc), K_(1.44269504088896341))));
+	LE r = le_fma(m, V(L, n), K_(-0.693359375), V(L, xc));
+	LV rv = lb_let(m, lm_fmt(m, "e%d_r", id), vt, le_fma(m, V(L, n), K_(2.12194440e-4), r));
+	static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+	                           4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
+	LE p = K_(c[0]);
+	for (int i = 1; i < 6; i++)
+		p = le_fma(m, p, V(L, rv), K_(c[i]));
+	LE e = le_fma(m, p, le_mul(m, V(L, rv), V(L, rv)), le_add(m, V(L, rv), K_(1.0)));
+	LE bits = le_bin(m, LE_SHL, le_add(m, le_convert(m, V(L, n), it), le_splat(m, le_int(m, LK_I32, 127), lanes)),
+	                 le_splat(m, le_int(m, LK_I32, 23), lanes));
+#undef K_
+	return V(L, lb_let(m, lm_fmt(m, "e%d", id), vt, le_mul(m, e, le_bitcast(m, bits, vt))));
+}
+
+/* ------------------------------------------------------------ the tile
+ * mr rows from t, nr vector-columns from c, k in [k0, k1): nacc sets of
+ * accumulators (the K loop unrolled `unroll` times, step u adding into set
+ * u % nacc), summed at the end, then stored:
+ *   pairs:        y = silu(a) * b
+ *   EPI_ACC:      y += acc
+ *   EPI_STORE:    y = acc when `first` (0: always), else y += acc. */
+static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k0, LE k1, int64_t klen,
+                 LE first)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	int vw = g->vw, parts = g->pairs ? 2 : 1;
+	LType vt = lt_vec(LK_F32, vw);
+	LV wp[MAX_NR][2], xp[MAX_MR], acc[MAX_ACC][MAX_MR][MAX_NR][2];
+
+	lb_comment(m, "tile %dx%d%s", mr, nr, g->pairs ? " (w1, w3 pairs)" : "");
+	for (int v = 0; v < nr; v++)
+		for (int p = 0; p < parts; p++)
+			wp[v][p] = lb_let(m, lm_fmt(m, "w%d%s", v, parts > 1 ? (p ? "b" : "a") : ""), weight_ptr_type(g->wt),
+			                  le_at(m, g->w, wvec_base(g, le_add(m, c, I(L, v)), p)));
+	for (int r = 0; r < mr; r++)
+		xp[r] = lb_let(m, lm_fmt(m, "x%d", r), T_CPF(),
+		               le_at(m, g->x, le_mul(m, le_add(m, t, I(L, r)), I(L, g->K))));
+	LE zero = le_splat(m, le_f32(m, 0), vw);
+	for (int s = 0; s < nacc; s++)
+		for (int r = 0; r < mr; r++)
+			for (int v = 0; v < nr; v++)
+				for (int p = 0; p < parts; p++)
+					acc[s][r][v][p] = lb_let(m, lm_fmt(m, "acc%d%d%s%s", r, v, parts > 1 ? (p ? "b" : "a") : "",
+					                                   nacc > 1 ? lm_fmt(m, "_%d", s) : ""), vt, zero);
+	/* the K loop: `unroll` steps per iteration, then single steps */
+	LV k = lb_let(m, "k", T_I64(), k0);
+	for (int pass = 0; pass < 2; pass++) {
+		int steps = pass ? 1 : unroll;
+		if (!pass && unroll == 1)
+			continue;
+		if (pass && unroll > 1 && klen >= 0 && klen % unroll == 0)
+			break;
+		LE hi = steps > 1 ? le_sub(m, k1, I(L, steps - 1)) : k1;
+		lb_for(m, k, 0, hi, steps);
+		for (int u = 0; u < steps; u++) {
+			int s = pass ? 0 : u % nacc;
+			LE ku = le_add(m, V(L, k), I(L, u));
+			LE wo = le_mul(m, ku, I(L, PACK_PANEL));
+			LV wv[MAX_NR][2], xb[MAX_MR];
+			for (int v = 0; v < nr; v++)
+				for (int p = 0; p < parts; p++)
+					wv[v][p] = lb_let(m, lm_fmt(m, "wv%d%s_%d", v, parts > 1 ? (p ? "b" : "a") : "", u), vt,
+					                  load_weight_f32(L, g->wt, le_at(m, V(L, wp[v][p]), wo), vw));
+			for (int r = 0; r < mr; r++)
+				xb[r] = lb_let(m, lm_fmt(m, "xb%d_%d", r, u), vt,
+				               le_splat(m, le_load(m, le_at(m, V(L, xp[r]), ku), 1), vw));
+			for (int r = 0; r < mr; r++)
+				for (int v = 0; v < nr; v++)
+					for (int p = 0; p < parts; p++)
+						lb_assign(m, acc[s][r][v][p],
+						          le_fma(m, V(L, xb[r]), V(L, wv[v][p]), V(L, acc[s][r][v][p])));
+		}
+		lb_end(m);
+	}
+	/* the stores */
+	LE sum[MAX_MR][MAX_NR][2];
+	for (int r = 0; r < mr; r++)
+		for (int v = 0; v < nr; v++)
+			for (int p = 0; p < parts; p++) {
+				LE e = V(L, acc[0][r][v][p]);
+				for (int s = 1; s < nacc; s++)
+					e = le_add(m, e, V(L, acc[s][r][v][p]));
+				sum[r][v][p] = e;
+			}
+	/* y = (y += for EPI_ACC) in mode 0, y += in mode 1: on the first K
+	 * block of EPI_STORE mode 0, on later ones mode 1 */
+	if (first)
+		lb_if(m, first);
+	for (int mode = 0; mode < (first ? 2 : 1); mode++) {
+		if (mode)
+			lb_else(m);
+		for (int r = 0; r < mr; r++)
+			for (int v = 0; v < nr; v++) {
+				LE at = y_at(g, le_add(m, t, I(L, r)), le_add(m, c, I(L, v)));
+				if (g->pairs)
+					lb_store(m, at, silu_mul(g, sum[r][v][0], sum[r][v][1], vw));
+				else if (g->epi == EPI_ACC || mode == 1)
+					lb_store(m, at, le_add(m, le_load(m, at, vw), sum[r][v][0]));
+				else
+					lb_store(m, at, sum[r][v][0]);
+			}
+	}
+	if (first)
+		lb_end(m);
+}
+
+/* Vector-columns [cb, ce) of rows t .. t+mr-1 in tiles of nr, then one
+ * at a time. */
+static void columns(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE cb, LE ce, LE k0, LE k1,
+                    int64_t klen, LE first)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	LV c = lb_let(m, "c", T_I64(), cb);
+	if (nr > 1) {
+		lb_for(m, c, 0, le_sub(m, ce, I(L, nr - 1)), nr);
+		tile(g, mr, nr, nacc, unroll, t, V(L, c), k0, k1, klen, first);
+		lb_end(m);
+	}
+	lb_for(m, c, 0, ce, 1);
+	tile(g, mr, 1, nacc, unroll, t, V(L, c), k0, k1, klen, first);
+	lb_end(m);
+}
+
+/* Rows [t, rows) when fewer than `below` remain: tiles of the powers of
+ * two under `below`, largest first; one row as the GEMV tile when gemv. */
+static void leftover_rows(Gemm *g, int below, LV t, LE rows, LE cb, LE ce, LE k0, LE k1, int64_t klen,
+                          LE first, int gemv)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	int top = 1;
+	while (top * 2 < below)
+		top *= 2;
+	for (int h = top; h >= 1; h /= 2) {
+		lb_if(m, le_bin(m, LE_LE, le_add(m, V(L, t), I(L, h)), rows));
+		if (h == 1 && gemv)
+			columns(g, 1, g->gnr, g->gku, g->gku, V(L, t), cb, ce, k0, k1, klen, first);
+		else
+			columns(g, h, g->nr, 1, g->ku, V(L, t), cb, ce, k0, k1, klen, first);
+		lb_assign(m, t, le_add(m, V(L, t), I(L, h)));
+		lb_end(m);
+	}
+}
+
+/* The plain rows after the last whole unit: dot products along K. */
+static void tail_rows(Gemm *g, LE rows)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	int64_t K = g->K;
+	int vw = g->vw, one = g->pairs ? 2 : 1;
+	int64_t Kv = K / vw * vw;
+	LType vt = lt_vec(LK_F32, vw);
+	lb_comment(m, "the %lld plain rows after the last panel", (long long)(g->N - g->N0));
+	LV t = lm_local(m, "t", T_I64());
+	lb_for(m, t, I(L, 0), rows, 1);
+	LV xr = lb_let(m, "xr", T_CPF(), le_at(m, g->x, le_mul(m, V(L, t), I(L, K))));
+	LV n = lm_local(m, "n", T_I64());
+	lb_for(m, n, I(L, g->N0), I(L, g->N), one);
+	LV wr[2], s[2];
+	for (int j = 0; j < one; j++)
+		wr[j] = lb_let(m, lm_fmt(m, "wr%d", j), weight_ptr_type(g->wt),
+		               le_at(m, g->w, le_mul(m, le_add(m, V(L, n), I(L, j)), I(L, K))));
+	for (int j = 0; j < one; j++) {
+		LE init = le_f32(m, 0);
+		if (Kv) {
+			LV acc = lb_let(m, lm_fmt(m, "acc%d", j), vt, le_splat(m, le_f32(m, 0), vw));
+			LV k = lm_local(m, "k", T_I64());
+			lb_for(m, k, I(L, 0), I(L, Kv), vw);
+			lb_assign(m, acc, le_fma(m, le_load(m, le_at(m, V(L, xr), V(L, k)), vw),
+			                         load_weight_f32(L, g->wt, le_at(m, V(L, wr[j]), V(L, k)), vw), V(L, acc)));
+			lb_end(m);
+			init = le_reduce_add(m, V(L, acc));
+		}
+		s[j] = lb_let(m, lm_fmt(m, "s%d", j), T_F32(), init);
+		if (K > Kv) {
+			LV k = lm_local(m, "k", T_I64());
+			lb_for(m, k, I(L, Kv), I(L, K), 1);
+			lb_assign(m, s[j], le_fma(m, le_load(m, le_at(m, V(L, xr), V(L, k)), 1),
+			                          load_weight_f32(L, g->wt, le_at(m, V(L, wr[j]), V(L, k)), 1), V(L, s[j])));
+			lb_end(m);
+		}
+	}
+	LE col = g->pairs ? le_div(m, V(L, n), I(L, 2)) : V(L, n);
+	LE vals[2] = {V(L, s[0]), one > 1 ? V(L, s[1]) : 0};
+	mm_store(L, g->epi, le_at(m, g->y, le_add(m, le_mul(m, V(L, t), g->ldy), col)), vals, one);
+	lb_end(m);
+	lb_end(m);
+}
+
+/* ------------------------------------------------------------ schedule */
+
+static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* The tiles for this shape from L->sch (lower.h says what each knob
+ * means): register tiles shrunk to fit the register file (pairs need two
+ * accumulators per vector), blocks rounded to whole tiles. */
+static void choose(Gemm *g)
+{
+	const Tiling *s = &g->L->sch;
+	int regs = g->L->t->vector_regs >= 32 ? 32 : 16;
+	int parts = g->pairs ? 2 : 1;
+	g->mr = (int)imin(imax(s->fm_mr, 1), MAX_MR);
+	g->nr = (int)imin(imax(s->fm_nr, 1), MAX_NR);
+	/* accumulators, the tile's weight vectors and one broadcast must fit */
+	while (g->nr > 1 && g->mr * g->nr * parts + g->nr * parts + 1 > regs)
+		g->nr--;
+	while (g->mr > 1 && g->mr * g->nr * parts + g->nr * parts + 1 > regs)
+		g->mr--;
+	g->ku = (int)imin(imax(s->fm_ku, 1), 8);
+	g->gnr = (int)imin(imax(s->fm_gnr, 1), MAX_NR);
+	g->gku = (int)imin(imax(s->fm_gku, 1), MAX_ACC);
+	while (g->gnr > 1 && g->gnr * g->gku * parts + g->gnr * parts + 1 > regs)
+		g->gnr--;
+	/* K blocks: SwiGLU needs whole sums before its epilogue */
+	g->kc = s->fm_kc > 0 && !g->pairs ? imin(s->fm_kc, g->K) : g->K;
+	/* weight blocks: fm_nb weight rows, or about fm_block weights; whole tiles */
+	int64_t per_vec = (int64_t)g->vw * parts;   /* weight rows per vector-column */
+	int64_t block = imax(s->fm_block, 1);
+	g->ncv = s->fm_nb > 0 ? s->fm_nb / per_vec : block / (g->kc * per_vec);
+	g->ncv = imax(g->ncv / g->nr * g->nr, g->nr);
+	g->ncv1 = s->fm_nb > 0 ? s->fm_nb / per_vec : block / (g->K * per_vec);
+	g->ncv1 = imax(g->ncv1 / g->nr * g->nr, g->nr);
+}
+
+/* ------------------------------------------------------------ defaults */
+
+void gemm_default_tiling(const Target *t, Tiling *s)
+{
+	int wide = t->vector_regs >= 32;
+	s->fm_mr = wide ? 6 : 4;
+	s->fm_nr = wide ? 4 : 3;
+	s->fm_ku = 1;
+	s->fm_kc = 256;
+	s->fm_nb = 0;
+	s->fm_block = 65536;
+	s->fm_gnr = 2;
+	s->fm_gku = 2;
+}
+
+/* ------------------------------------------------------------ kernels */
+
+/* The task: units [i0, i1), unit `units` being the plain tail rows. */
+static LF gemm_task(Gemm *g, const char *name)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	int64_t K = g->K;
+	LF task = lm_func(m, lm_fmt(m, "%s_task", name), lt_scalar(LK_VOID), LL_STATIC,
+	                  lm_fmt(m, "y[rows][%lld] %s x[rows][%lld] . w[%lld][%lld]^T for the columns of "
+	                         "units [i0, i1) (panels of %d rows%s; unit %lld: the plain tail rows).\n"
+	                         "rows >= %d: K blocks of %lld, weight blocks of %lld vectors, tiles %dx%d "
+	                         "(K unrolled %d); fewer rows: whole K, tiles 4, 2, then 1x%d (%d accumulators "
+	                         "each); f32 x %d vectors%s.",
+	                         (long long)(g->pairs ? g->N / 2 : g->N), g->epi == EPI_ACC ? "+=" : "=",
+	                         (long long)K, (long long)g->N, (long long)K, PACK_PANEL,
+	                         g->pairs ? " in w1, w3 pairs, stored silu(w1 x) * w3 x" : "", (long long)g->units,
+	                         g->mr, (long long)g->kc, (long long)g->ncv, g->mr, g->nr, g->ku, g->gnr, g->gku,
+	                         g->vw, g->wt == DT_F16 ? "; f16 weights converted as loaded"
+	                                : g->wt == DT_BF16 ? "; bf16 weights widened as loaded" : ""));
+	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, task, "i0", T_I64());
+	LV i1 = lm_param(m, task, "i1", T_I64());
+	lb_begin(m, task);
+	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
+	g->y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
+	g->ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
+	g->x = V(L, lb_let(m, "x", T_CPF(), le_field(m, V(L, a), "x")));
+	LE wf = le_field(m, V(L, a), "w");
+	g->w = V(L, lb_let(m, "w", weight_ptr_type(g->wt), g->wt == DT_F32 ? wf : le_ptr_cast(m, wf, weight_ptr_type(g->wt))));
+	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
+	LE R = V(L, rows);
+	LV c0 = lb_let(m, "c0", T_I64(), le_mul(m, V(L, i0), I(L, g->vpp)));
+	LV c1 = lb_let(m, "c1", T_I64(), le_mul(m, le_bin(m, LE_MIN, V(L, i1), I(L, g->units)), I(L, g->vpp)));
+	LV t = lb_let(m, "t", T_I64(), I(L, 0));
+	LV cb = lm_local(m, "cb", T_I64());
+	if (g->units) {
+		/* many rows: the blocked GEMM */
+		lb_if(m, le_bin(m, LE_LE, I(L, g->mr), R));
+		int blocked = g->kc < K;
+		LV kb = lm_local(m, "kb", T_I64());
+		LE k0 = I(L, 0), k1 = I(L, K), first = 0;
+		if (blocked) {
+			lb_for(m, kb, I(L, 0), I(L, K), g->kc);
+			k0 = V(L, kb);
+			k1 = V(L, lb_let(m, "ke", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, kb), I(L, g->kc)), I(L, K))));
+			if (g->epi == EPI_STORE)
+				first = le_bin(m, LE_EQ, V(L, kb), I(L, 0));
+		}
+		int64_t klen = K % g->kc ? -1 : g->kc;
+		lb_for(m, cb, V(L, c0), V(L, c1), g->ncv);
+		LE ce = V(L, lb_let(m, "ce", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, cb), I(L, g->ncv)), V(L, c1))));
+		lb_assign(m, t, I(L, 0));
+		lb_for(m, t, 0, le_sub(m, R, I(L, g->mr - 1)), g->mr);
+		columns(g, g->mr, g->nr, 1, g->ku, V(L, t), V(L, cb), ce, k0, k1, klen, first);
+		lb_end(m);
+		if (g->mr > 1)
+			leftover_rows(g, g->mr, t, R, V(L, cb), ce, k0, k1, klen, first, 0);
+		lb_end(m);
+		if (blocked)
+			lb_end(m);
+		/* few rows: whole K, the weights streamed once per row tile */
+		lb_else(m);
+		lb_for(m, cb, V(L, c0), V(L, c1), g->ncv1);
+		LE ce1 = V(L, lb_let(m, "ce", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, cb), I(L, g->ncv1)), V(L, c1))));
+		lb_assign(m, t, I(L, 0));
+		leftover_rows(g, g->mr > 1 ? g->mr : 2, t, R, V(L, cb), ce1, I(L, 0), I(L, K), K, 0, 1);
+		lb_end(m);
+		lb_end(m);
+	}
+	if (g->N0 < g->N) {
+		lb_if(m, le_bin(m, LE_LT, I(L, g->units), V(L, i1)));
+		tail_rows(g, R);
+		lb_end(m);
+	}
+	lb_finish(m);
+	return task;
+}
+
+LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	LModule *m = L->m;
+	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
+	/* f32 keeps the plain name; other formats are named by it */
+	const char *name = lm_fmt(m, "matmul_%s%s%lldx%lld%s", wt == DT_F32 ? "" : dtype_name(wt),
+	                          wt == DT_F32 ? "" : "_", (long long)N, (long long)K, epi_suffix[epi]);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	Gemm g;
+	memset(&g, 0, sizeof g);
+	g.L = L;
+	g.m = m;
+	g.wt = wt;
+	g.N = N;
+	g.K = K;
+	g.epi = epi;
+	g.pairs = epi == EPI_SWIGLU;
+	g.vw = L->sch.vw < PACK_PANEL ? L->sch.vw : PACK_PANEL;
+	if (g.vw < 1)
+		g.vw = 1;
+	g.vpp = PACK_PANEL / g.vw;
+	g.G = (int64_t)PACK_PANEL * (g.pairs ? 2 : 1);
+	g.units = N / g.G;
+	g.N0 = g.units * g.G;
+	choose(&g);
+	LF task = gemm_task(&g, name);
+	int64_t n_units = g.units + (g.N0 < N);
+
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[rows][%lld] %s x[rows][%lld] . w[%lld][%lld]^T (w packed in panels), "
+	                   "on the pool.", (long long)(g.pairs ? N / 2 : N), epi == EPI_ACC ? "+=" : "=",
+	                   (long long)K, (long long)N, (long long)K));
+	LV c = lm_param(m, f, "c", lt_struct_ptr(L->s_call, 1));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV ldy = lm_param(m, f, "ldy", T_I64());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", weight_ptr_type(wt));
+	LV r = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	LE wa = wt == DT_F32 ? V(L, w) : le_ptr_cast(m, V(L, w), T_CPF());
+	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), wa, V(L, r)};
+	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 5, NULL));
+	LE call[5] = {V(L, c), I(L, n_units), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
+	lb_eval(m, le_call(m, L->f_run, call, 5));
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ one row */
+
+LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "weight_row_%s_%lldx%lld", dtype_name(wt), (long long)N, (long long)K);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	int64_t full = N / PACK_PANEL * PACK_PANEL;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[0..%lld) = row `row` of a [%lld][%lld] %s weight packed in panels of %d rows "
+	                   "(rows from %lld plain), as floats.", (long long)K, (long long)N, (long long)K,
+	                   dtype_name(wt), PACK_PANEL, (long long)full));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
+	LV row = lm_param(m, f, "row", T_I64());
+	lb_begin(m, f);
+	LV wp = lb_let(m, "wp", weight_ptr_type(wt), le_ptr_cast(m, V(L, w), weight_ptr_type(wt)));
+	if (full) {
+		lb_if(m, le_bin(m, LE_LT, V(L, row), I(L, full)));
+		LE panel = le_div(m, V(L, row), I(L, PACK_PANEL));
+		LE lane = le_bin(m, LE_REM, V(L, row), I(L, PACK_PANEL));
+		LV p = lb_let(m, "p", weight_ptr_type(wt),
+		              le_at(m, V(L, wp), le_add(m, le_mul(m, panel, I(L, (int64_t)PACK_PANEL * K)), lane)));
+		LV k = lm_local(m, "k", T_I64());
+		lb_for(m, k, I(L, 0), I(L, K), 1);
+		lb_store(m, le_at(m, V(L, y), V(L, k)),
+		         load_weight_f32(L, wt, le_at(m, V(L, p), le_mul(m, V(L, k), I(L, PACK_PANEL))), 1));
+		lb_end(m);
+		lb_return(m, 0);
+		lb_end(m);
+	}
+	if (full < N) {
+		LV p = lb_let(m, "r", weight_ptr_type(wt), le_at(m, V(L, wp), le_mul(m, V(L, row), I(L, K))));
+		LV k = lm_local(m, "k", T_I64());
+		lb_for(m, k, I(L, 0), I(L, K), 1);
+		lb_store(m, le_at(m, V(L, y), V(L, k)), load_weight_f32(L, wt, le_at(m, V(L, p), V(L, k)), 1));
+		lb_end(m);
+	}
+	lb_finish(m);
+	return f;
+}

@@ -1,0 +1,348 @@
+/*
+ * gemm_test.c — the float matmul kernels (codegen/lower_gemm.c) against a
+ * plain double-precision reference, on shapes the model fixtures do not
+ * reach: N with a tail of plain rows (not a multiple of the panel), K
+ * odd or split into blocks with a remainder, 1..9, 13 and 37 rows, every
+ * epilogue (store, residual add, SwiGLU pairs), f32/f16/bf16 weights, one
+ * thread and three, and schedules that force every path (register tiles
+ * and their leftovers, K and weight blocks, the GEMV tile).
+ *
+ *   gemm_test gen llvm|c SCHEDULE OUT     build every case's kernel with the
+ *                                         host target and schedule SCHEDULE
+ *                                         (0, 1, 2: see tilings()) into OUT
+ *                                         (object or C file)
+ *   gemm_test run SO SCHEDULE             dlopen SO (OUT linked as a shared
+ *                                         object), pack random weights as
+ *                                         pack.h says, run, compare
+ *
+ * Each case is exported from the generated code as
+ *   void case_I(lfm2_pool *pool, float *y, int64_t ldy, const float *x, const void *w, int64_t rows)
+ * and each float format's embedding-row reader as
+ *   void row_I(float *y, const void *w, int64_t row).
+ * gemm.sh drives both steps for one backend.
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lfm2rt.h"
+#include "lower.h"
+#include "pack.h"
+#include "quant.h"
+
+typedef struct Case {
+	DType wt;
+	int64_t N, K;
+	MatEpi epi;
+} Case;
+
+static const Case cases[] = {
+	{DT_F32, 87, 37, EPI_STORE},     /* 5 panels + 7 plain rows, odd K */
+	{DT_F32, 64, 300, EPI_STORE},    /* K blocks with a remainder */
+	{DT_F32, 64, 300, EPI_ACC},
+	{DT_F32, 106, 50, EPI_SWIGLU},   /* 3 pair groups + 5 plain pairs */
+	{DT_F16, 48, 70, EPI_STORE},
+	{DT_BF16, 40, 33, EPI_ACC},      /* 2 panels + 8 plain rows */
+	{DT_F32, 7, 20, EPI_STORE},      /* plain rows only */
+	{DT_F16, 64, 64, EPI_SWIGLU},
+	{DT_BF16, 32, 17, EPI_SWIGLU},
+	{DT_F32, 208, 64, EPI_STORE},    /* 13 panels: uneven thread shares */
+};
+#define NCASES (int)(sizeof cases / sizeof cases[0])
+
+static const DType row_formats[] = {DT_F32, DT_F16, DT_BF16};
+#define ROW_N 37
+#define ROW_K 24
+
+/* The schedules: the host target's defaults, then two that force the
+ * other paths (tiny K and weight blocks, odd tiles, K unrolled). */
+static Tiling tilings(const Target *t, int which)
+{
+	Tiling s;
+	memset(&s, 0, sizeof s);
+	s.vw = target_f32_lanes(t);
+	gemm_default_tiling(t, &s);
+	s.par_min_flops = 0;   /* always through the pool */
+	if (which == 1) {
+		s.fm_mr = 3, s.fm_nr = 3, s.fm_ku = 2, s.fm_kc = 40, s.fm_block = 1024;
+		s.fm_gnr = 3, s.fm_gku = 3;
+	} else if (which == 2) {
+		s.fm_mr = 5, s.fm_nr = 1, s.fm_ku = 3, s.fm_kc = 0, s.fm_nb = 24;
+		s.fm_gnr = 1, s.fm_gku = 1;
+		s.vw = s.vw > 4 ? 4 : s.vw;
+	}
+	return s;
+}
+
+/* ------------------------------------------------------------ gen */
+
+/* The ABI pieces the kernels use (lower.c declares the full ones). */
+static void declare_abi(Lower *L)
+{
+	LModule *m = L->m;
+	L->s_pool = lm_struct(m, "lfm2_pool", NULL, 1);
+	m->st[L->s_pool].opaque = 1;
+	L->s_task_fn = lm_struct(m, "lfm2_task_fn", NULL, 1);
+	m->st[L->s_task_fn].opaque = 1;
+	LStr c = L->s_call = lm_struct(m, "call", "What the kernels read of a forward call.", 0);
+	lm_field(m, c, "weights", lt_ptr(LK_I8, 1), NULL);
+	lm_field(m, c, "pool", lt_struct_ptr(L->s_pool, 0), NULL);
+	LStr mm = L->s_mm_args = lm_struct(m, "matmul_args", "Arguments of a matmul task.", 0);
+	lm_field(m, mm, "y", T_PF(), NULL);
+	lm_field(m, mm, "ldy", T_I64(), NULL);
+	lm_field(m, mm, "x", T_CPF(), NULL);
+	lm_field(m, mm, "w", T_CPF(), NULL);
+	lm_field(m, mm, "rows", T_I64(), NULL);
+}
+
+static void export_case(Lower *L, int i)
+{
+	LModule *m = L->m;
+	const Case *c = &cases[i];
+	LF k = kernel_matmul(L, c->wt, c->N, c->K, c->epi);
+	LF f = lm_func(m, lm_fmt(m, "case_%d", i), lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	LV pool = lm_param(m, f, "pool", lt_struct_ptr(L->s_pool, 0));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV ldy = lm_param(m, f, "ldy", T_I64());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
+	LV rows = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	LE fields[2] = {le_ptr_cast(m, le_var(m, w), lt_ptr(LK_I8, 1)), le_var(m, pool)};
+	LV call = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 2, NULL));
+	LE args[6] = {le_addr(m, call), le_var(m, y), le_var(m, ldy), le_var(m, x),
+	              le_ptr_cast(m, le_var(m, w), weight_ptr_type(c->wt)), le_var(m, rows)};
+	lb_eval(m, le_call(m, k, args, 6));
+	lb_finish(m);
+}
+
+static void export_row(Lower *L, int i)
+{
+	LModule *m = L->m;
+	LF k = kernel_weight_row(L, row_formats[i], ROW_N, ROW_K);
+	LF f = lm_func(m, lm_fmt(m, "row_%d", i), lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	LV y = lm_param(m, f, "y", T_PF());
+	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
+	LV row = lm_param(m, f, "row", T_I64());
+	lb_begin(m, f);
+	LE args[3] = {le_var(m, y), le_var(m, w), le_var(m, row)};
+	lb_eval(m, le_call(m, k, args, 3));
+	lb_finish(m);
+}
+
+static int gen(const char *backend, int which, const char *out)
+{
+	LfmError err = {{0}};
+	Target t;
+	if (target_resolve(&t, NULL, NULL, NULL, &err)) {
+		fprintf(stderr, "gemm_test: %s\n", err.msg);
+		return 1;
+	}
+	LModule *m = lm_new();
+	if (!m)
+		return 1;
+	static const char *const includes[] = {"lfm2_abi.h", NULL};
+	m->comment = "float matmul kernels for tests/gemm";
+	m->includes = includes;
+	Lower L;
+	memset(&L, 0, sizeof L);
+	L.m = m;
+	L.t = &t;
+	L.sch = tilings(&t, which);
+	L.err = &err;
+	declare_abi(&L);
+	kernel_helpers(&L);
+	for (int i = 0; i < NCASES; i++)
+		export_case(&L, i);
+	for (int i = 0; i < 3; i++)
+		export_row(&L, i);
+	char msg[256];
+	int rc = lm_verify(m, msg, sizeof msg);
+	if (rc) {
+		fprintf(stderr, "gemm_test: %s\n", msg);
+	} else if (!strcmp(backend, "c")) {
+		FILE *f = fopen(out, "w");
+		rc = !f || print_c(m, &t, f, &err);
+		if (f && fclose(f))
+			rc = 1;
+	} else {
+		rc = llvm_emit_module(m, &t, EMIT_LLVM_OBJ, out, &err);
+	}
+	if (rc)
+		fprintf(stderr, "gemm_test: cannot write %s%s%s\n", out, err.msg[0] ? ": " : "", err.msg);
+	lm_free(m);
+	return rc ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ run */
+
+typedef void (*case_fn)(lfm2_pool *, float *, int64_t, const float *, const void *, int64_t);
+typedef void (*row_fn)(float *, const void *, int64_t);
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void)   /* uniform in [-1, 1) */
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return (float)((double)(rng >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+/* Packs random weights [N][K] of format t; *vals gets the values the
+ * format stores (quantize-then-dequantize), as floats. */
+static void *make_weight(DType t, PackLayout lay, int64_t N, int64_t K, float **vals)
+{
+	float *x = malloc((size_t)(N * K) * sizeof *x);
+	void *w = malloc((size_t)(N * quant_bytes_per_row(t, K)) + 64);
+	if (!x || !w)
+		abort();
+	for (int64_t i = 0; i < N * K; i++)
+		x[i] = frand();
+	if (quant_roundtrip(t, x, N, K, x) || pack_rows(t, lay, N, K, 0, N, x, w))
+		abort();
+	*vals = x;
+	return w;
+}
+
+static double silu(double a) { return a / (1 + exp(-a)); }
+
+static const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 37};
+#define NROWS (int)(sizeof row_counts / sizeof row_counts[0])
+#define MAX_ROWS 37
+
+/* One case at every row count: 0, or the number of bad outputs. */
+static int check_case(case_fn fn, int i, lfm2_pool *pool, int threads, int which)
+{
+	const Case *c = &cases[i];
+	int64_t N = c->N, K = c->K, ny = c->epi == EPI_SWIGLU ? N / 2 : N, ldy = ny + 3;
+	float *wv;
+	void *w = make_weight(c->wt, c->epi == EPI_SWIGLU ? PACK_PAIRS : PACK_PANELS, N, K, &wv);
+	float *x = malloc((size_t)(MAX_ROWS * K) * sizeof *x);
+	float *y = malloc((size_t)(MAX_ROWS * ldy) * sizeof *y), *y0 = malloc((size_t)(MAX_ROWS * ldy) * sizeof *y0);
+	double *dot = malloc((size_t)N * sizeof *dot), *mag = malloc((size_t)N * sizeof *mag);
+	if (!x || !y || !y0 || !dot || !mag)
+		abort();
+	int bad = 0;
+	for (int ri = 0; ri < NROWS; ri++) {
+		int64_t rows = row_counts[ri];
+		for (int64_t j = 0; j < rows * K; j++)
+			x[j] = frand();
+		for (int64_t j = 0; j < MAX_ROWS * ldy; j++)
+			y0[j] = y[j] = frand();
+		fn(pool, y, ldy, x, w, rows);
+		for (int64_t t = 0; t < MAX_ROWS; t++) {
+			for (int64_t n = 0; n < N; n++) {
+				double s = 0, a = 0;
+				for (int64_t k = 0; k < K && t < rows; k++) {
+					double p = (double)x[t * K + k] * wv[n * K + k];
+					s += p;
+					a += fabs(p);
+				}
+				dot[n] = s;
+				mag[n] = a;
+			}
+			for (int64_t n = 0; n < ldy; n++) {
+				double want, bound;
+				int64_t at = t * ldy + n;
+				if (t >= rows || n >= ny) {   /* not to be touched */
+					want = y0[at];
+					bound = 0;
+				} else if (c->epi == EPI_SWIGLU) {
+					double a = dot[2 * n], b = dot[2 * n + 1];
+					want = silu(a) * b;
+					bound = 2e-6 * (1.2 * fabs(b) * mag[2 * n] + fabs(silu(a)) * mag[2 * n + 1] + fabs(want)) + 1e-30;
+				} else {
+					want = dot[n] + (c->epi == EPI_ACC ? y0[at] : 0);
+					bound = 2e-6 * (mag[n] + fabs(want)) + 1e-30;
+				}
+				if (!(fabs(y[at] - want) <= bound)) {
+					if (bad < 5)
+						fprintf(stderr, "gemm: FAIL schedule %d, case %d (%s %lldx%lld epi %d), %d threads, rows %lld: "
+						        "y[%lld][%lld] = %.9g, want %.9g\n", which, i, dtype_name(c->wt), (long long)N,
+						        (long long)K, c->epi, threads, (long long)rows, (long long)t, (long long)n,
+						        (double)y[at], want);
+					bad++;
+				}
+			}
+		}
+	}
+	free(w), free(wv), free(x), free(y), free(y0), free(dot), free(mag);
+	return bad;
+}
+
+/* Every row of a packed [ROW_N][ROW_K] weight read back by the row kernel. */
+static int check_rows(row_fn fn, int i)
+{
+	float *wv, y[ROW_K];
+	DType t = row_formats[i];
+	void *w = make_weight(t, PACK_PANELS, ROW_N, ROW_K, &wv);
+	int bad = 0;
+	for (int64_t r = 0; r < ROW_N; r++) {
+		fn(y, w, r);
+		if (memcmp(y, wv + r * ROW_K, sizeof y)) {
+			if (!bad)
+				fprintf(stderr, "gemm: FAIL %s row %lld of %d read back wrong\n", dtype_name(t), (long long)r, ROW_N);
+			bad++;
+		}
+	}
+	free(w), free(wv);
+	return bad;
+}
+
+static int run(const char *so_path, int which)
+{
+	void *so = dlopen(so_path, RTLD_NOW);
+	if (!so) {
+		fprintf(stderr, "gemm_test: %s\n", dlerror());
+		return 1;
+	}
+	int bad = 0, checked = 0;
+	for (int threads = 1; threads <= 3; threads += 2) {
+		lfm2_err err;
+		lfm2_pool *pool = lfm2_pool_create(threads, &err);
+		if (!pool) {
+			fprintf(stderr, "gemm_test: %s\n", err.msg);
+			return 1;
+		}
+		for (int i = 0; i < NCASES; i++) {
+			char name[32];
+			snprintf(name, sizeof name, "case_%d", i);
+			case_fn fn = (case_fn)dlsym(so, name);
+			if (!fn) {
+				fprintf(stderr, "gemm_test: %s has no %s\n", so_path, name);
+				return 1;
+			}
+			bad += check_case(fn, i, pool, threads, which);
+			checked++;
+		}
+		lfm2_pool_destroy(pool);
+	}
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "row_%d", i);
+		row_fn fn = (row_fn)dlsym(so, name);
+		if (!fn) {
+			fprintf(stderr, "gemm_test: %s has no %s\n", so_path, name);
+			return 1;
+		}
+		bad += check_rows(fn, i);
+	}
+	dlclose(so);
+	if (bad) {
+		fprintf(stderr, "gemm: schedule %d: %d wrong values\n", which, bad);
+		return 1;
+	}
+	printf("gemm: schedule %d: %d cases x %d row counts x 1 and 3 threads, 3 row readers: OK\n", which,
+	       NCASES, NROWS);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "gen"))
+		return gen(argv[2], atoi(argv[3]), argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "run"))
+		return run(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: gemm_test gen llvm|c SCHEDULE OUT | gemm_test run SO SCHEDULE\n");
+	return 2;
+}
