@@ -755,7 +755,9 @@ static void vector_helpers(CP *p)
 			out(p, "static inline void store_%sx%d(%s *p, %sx%d v) { memcpy(p, &v, sizeof v); }\n", pre, l,
 			    ps, pre, l);
 			if (k != LK_F16)   /* f16 is only loaded and converted (lm_verify) */
-				out(p, "static inline %sx%d splat_%sx%d(%s s) { return (%sx%d){0} + s; }\n", pre, l, pre, l, s,
+				/* s - 0, not 0 + s: x - 0.0 == x for every float (so GCC folds it
+				 * to one broadcast), 0.0 + -0.0 is +0.0 (so it cannot) */
+				out(p, "static inline %sx%d splat_%sx%d(%s s) { return s - (%sx%d){0}; }\n", pre, l, pre, l, s,
 				    pre, l);
 			if (k == LK_F32 || k == LK_F64 || k == LK_I32) {
 				if (l == 2)
