@@ -14,11 +14,9 @@
  *
  * Fused weights (--fuse, a schedule's fusions, the defaults) are written
  * back as the tensors they came from: stacked and paired rows to their own
- * tensors; a norm weight folded into weights stored in a quantized format
- * is written as ones and those weights as format(W diag(g)) — the values
- * the compiled model uses — so the oracle on OUT computes that model.  (If
- * such a norm also scales a weight kept f32, that weight is written as its
- * f32 product W*g: within f32 rounding of what the model computes.)
+ * tensors (rows of a block format are independent, so a stacked weight's
+ * rows are its parts' rows), a folded norm as itself (rmsnorm_fold folds
+ * only into f32 weights, whose values are the checkpoint's).
  *
  * The output is built in a temporary directory next to OUT_DIR and renamed
  * into place at the end, so a failure leaves nothing behind.  OUT_DIR must
@@ -114,87 +112,47 @@ static int check_out_dir(const char *out, const char *model, LfmError *err)
 	return n ? lfm_error(err, out, "exists and is not empty") : 0;
 }
 
-/* How the graph's weights hold checkpoint tensor t.  A fusion may have
- * derived a weight from t (stacked, paired, or with a folded norm scale):
- *   plain    the weight is t itself;
- *   part     t is part p of a derived weight;
- *   ones     t is a norm weight folded into weights stored in a format
- *            other than f32: those weights' values are format(W diag(t)),
- *            which no pair of (W', t) reproduces except (those values, 1),
- *            so t is written as ones and they as their folded values. */
-typedef struct Use {
-	const Weight *plain, *derived;
-	int part;
-	bool ones;
-} Use;
-
-static bool quantized(const Weight *w) { return w->dtype != DT_F32 || w->rounded != DT_F32; }
-
-/* t is the scale of a part of a quantized weight. */
-static bool folded_into_quantized(const Graph *g, const StTensor *t)
+/* The graph weight holding checkpoint tensor t, and which part of it t is
+ * (a fusion may have stacked or paired t's rows with others'), or NULL. */
+static const Weight *holder(const Graph *g, const StTensor *t, int *part)
 {
 	for (int i = 0; i < g->n_weights; i++)
 		for (int p = 0; p < g->weights[i].n_parts; p++)
-			if (g->weights[i].part[p].scale == t && quantized(&g->weights[i]))
-				return true;
-	return false;
-}
-
-static Use find_use(const Graph *g, const StTensor *t)
-{
-	Use u = {NULL, NULL, 0, folded_into_quantized(g, t)};
-	for (int i = 0; i < g->n_weights; i++) {
-		const Weight *w = &g->weights[i];
-		for (int p = 0; p < w->n_parts; p++) {
-			if (w->part[p].src != t)
-				continue;
-			if (ir_weight_is_plain(w))
-				u.plain = w;
-			else if (!u.derived) {
-				u.derived = w;
-				u.part = p;
+			if (g->weights[i].part[p].src == t) {
+				*part = p;
+				return &g->weights[i];
 			}
-		}
-	}
-	return u;
+	return NULL;
 }
 
-/* Rows [0, n) of t as the model computes with them: part p's rows of w,
- * through w's stored format. */
-static int model_rows(const Weight *w, int p, int64_t n, float *out, LfmError *err)
+static bool quantized(const Weight *w) { return w->dtype != DT_F32 || w->rounded != DT_F32; }
+
+/* The values written for t (t->numel floats into v): a weight stored in a
+ * quantized format as the model computes with it — its rows of the
+ * weight, through the format; anything else (f32 weights, norms, conv
+ * taps, biases, tensors the graph does not use) as it is.  A norm folded
+ * into an f32 weight is written as itself and the weight as its own rows:
+ * the folded model computes W diag(g) from exactly those. */
+static int tensor_values(const Graph *g, const StTensor *t, float *v, LfmError *err)
 {
-	int64_t K = ir_weight_cols(w);
-	for (int64_t i = 0; i < n; i++) {
-		float *o = out + i * K;
+	int p = 0;
+	const Weight *w = holder(g, t, &p);
+	int64_t K = t->ndim ? t->shape[t->ndim - 1] : 1;
+	if (!w || !quantized(w)) {
+		lfm_tensor_to_f32(t, v);
+		return 0;
+	}
+	if (w->part[p].scale)   /* rmsnorm_fold never does this (fuse.c) */
+		return lfm_error(err, t->file, "tensor %s: a norm folded into a %s weight cannot be written back",
+		                 t->name, dtype_name(w->dtype));
+	for (int64_t i = 0; i < t->numel / K; i++) {
+		float *o = v + i * K;
 		if (ir_weight_rows_f32(w, ir_weight_part_row(w, p, i), 1, o, err))
 			return -1;
 		if (w->dtype != DT_F32 && quant_roundtrip(w->dtype, o, 1, K, o))
-			return lfm_error(err, NULL, "tensor %s cannot be stored as %s (a value outside the "
-			                 "format's range)", w->name, dtype_name(w->dtype));
+			return lfm_error(err, t->file, "tensor %s cannot be stored as %s (a value outside the "
+			                 "format's range)", t->name, dtype_name(w->dtype));
 	}
-	return 0;
-}
-
-/* The values written for t (t->numel floats into v). */
-static int tensor_values(const Graph *g, const StTensor *t, float *v, LfmError *err)
-{
-	Use u = find_use(g, t);
-	int64_t K = t->ndim ? t->shape[t->ndim - 1] : 1;
-	if (u.ones && (u.plain || u.derived))
-		return lfm_error(err, t->file, "tensor %s is both a folded norm weight and a weight of its own", t->name);
-	if (u.ones) {
-		for (int64_t i = 0; i < t->numel; i++)
-			v[i] = 1.0f;
-		return 0;
-	}
-	if (u.plain)
-		return model_rows(u.plain, 0, t->numel / K, v, err);
-	if (u.derived) {
-		const StTensor *scale = u.derived->part[u.part].scale;
-		if (quantized(u.derived) || (scale && folded_into_quantized(g, scale)))
-			return model_rows(u.derived, u.part, t->numel / K, v, err);
-	}
-	lfm_tensor_to_f32(t, v);   /* unused, or an f32 part whose scale is written as itself */
 	return 0;
 }
 

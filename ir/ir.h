@@ -142,6 +142,9 @@ int ir_weight_values_f64(const Weight *w, int64_t row0, int64_t n, double *out, 
 /* Which row of w part p's row i became (the inverse of the derivation). */
 int64_t ir_weight_part_row(const Weight *w, int p, int64_t i);
 bool ir_weight_is_plain(const Weight *w);
+/* Its parts are tensors of its column count whose rows add up to its rows
+ * (pairs: two of equal rows); scales are vectors over the columns. */
+int ir_weight_check(const Weight *w, LfmError *err);
 /* Prints how a derived weight is made ("[q_proj * operator_norm | ...]"). */
 void ir_weight_print_recipe(FILE *f, const Weight *w);
 /* Graph editing for passes (ir.c).  ir_insert puts a new node at index

@@ -43,8 +43,11 @@ static int check_shape(Check *c)
 			return bad(c, "weight index out of range");
 		if (!ir_shape_eq(s, c->g->weights[n->aux].shape))
 			return bad(c, "weight node and weight have different shapes");
-		if (c->g->weights[n->aux].n_parts < 1 || c->g->weights[n->aux].n_parts > WEIGHT_MAX_PARTS)
-			return bad(c, "weight has no source");
+		if (ir_weight_check(&c->g->weights[n->aux], c->err)) {
+			char why[sizeof c->err->msg];
+			snprintf(why, sizeof why, "%s", c->err->msg);
+			return bad(c, why);
+		}
 		return 0;
 	case OP_EMBED:
 		if (in(c, 0)->op != OP_TOKENS || in(c, 1)->op != OP_WEIGHT || in(c, 1)->shape.ndim != 2)

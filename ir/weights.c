@@ -80,7 +80,7 @@ static int locate(const Weight *w, int64_t r, int64_t *row)
 }
 
 /* The parts must be tensors of w's column count whose rows make up w's. */
-static int check_parts(const Weight *w, LfmError *err)
+int ir_weight_check(const Weight *w, LfmError *err)
 {
 	int64_t K = ir_weight_cols(w), rows = 0;
 	if (w->n_parts < 1 || w->n_parts > WEIGHT_MAX_PARTS || (w->mix == WMIX_PAIRS && w->n_parts != 2))
@@ -155,7 +155,7 @@ static int check_range(const Weight *w, int64_t row0, int64_t n, LfmError *err)
 	if (row0 < 0 || n < 0 || row0 + n > ir_weight_rows(w))
 		return lfm_error(err, NULL, "weight %s: rows %lld..%lld out of range", w->name, (long long)row0,
 		                 (long long)(row0 + n));
-	return check_parts(w, err);
+	return ir_weight_check(w, err);
 }
 
 int ir_weight_rows_f32(const Weight *w, int64_t row0, int64_t n, float *out, LfmError *err)

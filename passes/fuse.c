@@ -81,9 +81,18 @@ static const struct {
 
 static bool *field(ScheduleFusions *f, size_t i) { return (bool *)((char *)f + fusion_names[i].off); }
 
+/* Every fusion is on by default: each removes a pass over memory or a
+ * parallel region and adds no work, and on the 350M shape none measured
+ * slower (specs/ir.md, "Default fusions", has the numbers). */
 void fusions_default(ScheduleFusions *f)
 {
 	memset(f, 0, sizeof *f);
+	f->rmsnorm_fold = true;
+	f->qkv = true;
+	f->w1w3_swiglu = true;
+	f->residual_epilogue = true;
+	f->conv_chain = true;
+	f->qk_norm_rope = true;
 	f->dequant_in_matmul = true;
 }
 

@@ -159,8 +159,10 @@ cmd_dequant() {
 	tok=$(head -n 1 "$fx/tokens.txt")
 	rm -rf "$out" && mkdir -p "$out" || die "cannot make $out"
 	run "$lfm2c" dequant "$fx" -q q8_0 --fuse all -o "$out/dq"
-	run "$lfm2c" interp "$out/dq" --tokens "$tok" --logits "$out/dq.npy"
-	run "$lfm2c" interp "$fx" -q q8_0 --fuse all --tokens "$tok" --logits "$out/q.npy"
+	# bitwise with the same graph on both sides: rmsnorm_fold would fold the
+	# all-f32 dequantized checkpoint's norms but not the q8_0 weights' ones
+	run "$lfm2c" interp "$out/dq" --tokens "$tok" --fuse all,-rmsnorm_fold --logits "$out/dq.npy"
+	run "$lfm2c" interp "$fx" -q q8_0 --fuse all,-rmsnorm_fold --tokens "$tok" --logits "$out/q.npy"
 	run "$npycmp" "$out/dq.npy" "$out/q.npy" --rel 0
 	run "$lfm2c" compile "$fx" -o "$out/bin" -q q8_0 --fuse all,-dequant_in_matmul
 	run "$out/bin/lfm2-run" --tokens "$tok" --chunk 5 --logits "$out/got.npy"

@@ -161,7 +161,8 @@ static void test_good(const char *dir)
 	CHECK(!memcmp(&s, &d, sizeof s), "minimal == defaults");
 	CHECK(d.default_format == DT_F32 && d.matmul_nb == 64 && d.matmul_mr == 4 && d.matmul_kc == 256
 	      && d.attention_block == 64 && d.split == SPLIT_N && d.threads == 0 && d.unroll == 4
-	      && d.vector_width == 8 && !d.fusions.qkv && d.fusions.dequant_in_matmul, "documented defaults");
+	      && d.vector_width == 8 && d.fusions.qkv && d.fusions.rmsnorm_fold && d.fusions.conv_chain
+	      && d.fusions.dequant_in_matmul, "documented defaults");
 	schedule_free(&s);
 
 	s = load_good(dir, "formats_only.json");
