@@ -8,10 +8,9 @@
  * trip counts.  How a kernel is tiled comes from L->sch (lower.h); the
  * structure of each kernel is described above its builder.
  *
- * Hot loops are explicit vectors: a dot product keeps MR x NR x KU vector
- * accumulators, each a `vw`-lane FMA chain, reduced to scalars once at the
- * end; a tail of K % vw elements, if any, is done in scalars.  Elementwise
- * kernels are a vector loop plus a scalar tail.
+ * Hot loops are explicit vectors; elementwise kernels are a vector loop
+ * plus a scalar tail.  The matmuls are in lower_gemm.c (float weights)
+ * and lower_qmatmul.c (block formats).
  */
 #include <math.h>
 #include <string.h>
@@ -111,27 +110,12 @@ LE load_weight_f32(Lower *L, DType t, LE p, int lanes)
 }
 
 /* ------------------------------------------------------------ matmul
- * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]).
- *
- * matmul_NxK(c, y, ldy, x, w, rows) splits the N outputs into tiles of PU
- * columns and runs matmul_NxK_task over them on the pool.  A task walks
- * its columns in blocks of NB weight rows (about mm_block_floats floats,
- * so a block stays in L2 while every row tile passes over it); inside a
- * block, rows go in tiles of MR and columns in tiles of NR (MR x NR
- * dot products at once: each weight vector loaded is used MR times, each
- * activation vector NR times), then the leftover rows one at a time with
- * the single-row tile 1 x GNR — the decode case, where the weights stream
- * from memory and only the number of independent loads matters.
+ * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]),
+ * entry matmul_NxK(c, y, ldy, x, w, rows): float formats are built by
+ * lower_gemm.c (weights packed in panels), block formats by
+ * lower_qmatmul.c.  Both store their results through mm_store (or, a
+ * vector of columns at a time, the same epilogues written in place).
  */
-typedef struct MM {
-	Lower *L;
-	int64_t N, K;
-	int vw;
-	MatEpi epi;
-	DType wt;          /* f32, f16 or bf16: weight loads convert to f32 */
-	LE y, ldy, x, w;
-} MM;
-
 void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr)
 {
 	LModule *m = L->m;
@@ -149,111 +133,8 @@ void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr)
 	}
 }
 
-#define MAX_TILE 8
-
-/* One MR x NR tile at rows t.., columns n.. */
-static void mm_tile(MM *mm, int MR, int NR, int KU, LE t, LE n)
-{
-	Lower *L = mm->L;
-	LModule *m = L->m;
-	int vw = mm->vw;
-	int64_t K = mm->K;
-	int64_t step = (int64_t)vw * KU, Ku = K / step * step, Kv = K / vw * vw;
-	LType vt = lt_vec(LK_F32, vw);
-	LV wr[MAX_TILE], xr[MAX_TILE], acc[4][MAX_TILE][MAX_TILE], s[MAX_TILE][MAX_TILE];
-
-	for (int j = 0; j < NR; j++)
-		wr[j] = lb_let(m, lm_fmt(m, "w%d", j), weight_ptr_type(mm->wt),
-		               le_at(m, mm->w, le_mul(m, le_add(m, n, I(L, j)), I(L, K))));
-	for (int r = 0; r < MR; r++)
-		xr[r] = lb_let(m, lm_fmt(m, "x%d", r), T_CPF(),
-		               le_at(m, mm->x, le_mul(m, le_add(m, t, I(L, r)), I(L, K))));
-	if (Kv) {
-		LE zero = le_splat(m, le_f32(m, 0), vw);
-		for (int u = 0; u < KU; u++)
-			for (int r = 0; r < MR; r++)
-				for (int j = 0; j < NR; j++)
-					acc[u][r][j] = lb_let(m, KU > 1 ? lm_fmt(m, "acc%d%d_%d", r, j, u)
-					                                : lm_fmt(m, "acc%d%d", r, j), vt, zero);
-	}
-	/* the K loop: KU steps of vw per iteration, then single steps to Kv */
-	for (int pass = 0; pass < 2; pass++) {
-		int64_t lo = pass ? Ku : 0, hi = pass ? Kv : Ku;
-		int ku = pass ? 1 : KU;
-		if (hi <= lo)
-			continue;
-		LV k = lm_local(m, "k", T_I64());
-		lb_for(m, k, I(L, lo), I(L, hi), (int64_t)vw * ku);
-		for (int u = 0; u < ku; u++) {
-			LE ko = u ? le_add(m, V(L, k), I(L, (int64_t)u * vw)) : V(L, k);
-			LV wv[MAX_TILE], xv[MAX_TILE];
-			for (int j = 0; j < NR; j++)
-				wv[j] = lb_let(m, ku > 1 ? lm_fmt(m, "wv%d_%d", j, u) : lm_fmt(m, "wv%d", j), vt,
-				               load_weight_f32(L, mm->wt, le_at(m, V(L, wr[j]), ko), vw));
-			for (int r = 0; r < MR; r++)
-				xv[r] = lb_let(m, ku > 1 ? lm_fmt(m, "xv%d_%d", r, u) : lm_fmt(m, "xv%d", r), vt, le_load(m, le_at(m, V(L, xr[r]), ko), vw));
-			for (int r = 0; r < MR; r++)
-				for (int j = 0; j < NR; j++)
-					lb_assign(m, acc[u][r][j],
-					          le_fma(m, V(L, xv[r]), V(L, wv[j]), V(L, acc[u][r][j])));
-		}
-		lb_end(m);
-	}
-	for (int r = 0; r < MR; r++)
-		for (int j = 0; j < NR; j++) {
-			LE sum = le_f32(m, 0);
-			if (Kv) {
-				LE v = V(L, acc[0][r][j]);
-				for (int u = 1; u < KU; u++)
-					v = le_add(m, v, V(L, acc[u][r][j]));
-				sum = le_reduce_add(m, v);
-			}
-			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d", r, j), T_F32(), sum);
-		}
-	if (K > Kv) {   /* scalar tail */
-		LV k = lm_local(m, "k", T_I64());
-		lb_for(m, k, I(L, Kv), I(L, K), 1);
-		for (int r = 0; r < MR; r++)
-			for (int j = 0; j < NR; j++)
-				lb_assign(m, s[r][j], le_fma(m, le_load(m, le_at(m, V(L, xr[r]), V(L, k)), 1),
-				                              load_weight_f32(L, mm->wt, le_at(m, V(L, wr[j]), V(L, k)), 1),
-				                              V(L, s[r][j])));
-		lb_end(m);
-	}
-	for (int r = 0; r < MR; r++) {
-		LE row = le_mul(m, le_add(m, t, I(L, r)), mm->ldy);
-		LE col = mm->epi == EPI_SWIGLU ? le_div(m, n, I(L, 2)) : n;
-		LE vals[MAX_TILE];
-		for (int j = 0; j < NR; j++)
-			vals[j] = V(L, s[r][j]);
-		mm_store(L, mm->epi, le_at(m, mm->y, le_add(m, row, col)), vals, NR);
-	}
-}
-
-/* Columns [nb, ne) of rows t.. in tiles of NR, then one at a time. */
-static void mm_columns(MM *mm, int MR, int NR, int KU, LE t, LE nb, LE ne)
-{
-	Lower *L = mm->L;
-	LModule *m = L->m;
-	LV n = lb_let(m, "n", T_I64(), nb);
-	if (NR > 1) {
-		lb_for(m, n, 0, le_sub(m, ne, I(L, NR - 1)), NR);
-		mm_tile(mm, MR, NR, KU, t, V(L, n));
-		lb_end(m);
-	}
-	/* the leftover columns one at a time (in pairs for EPI_SWIGLU) */
-	int one = mm->epi == EPI_SWIGLU ? 2 : 1;
-	lb_for(m, n, 0, ne, one);
-	mm_tile(mm, MR, one, KU, t, V(L, n));
-	lb_end(m);
-}
-
-static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
-
 LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 {
-	LModule *m = L->m;
-	const Tiling *s = &L->sch;
 	if (quant_is_blocked(wt))
 		return kernel_qmatmul(L, wt, N, K, epi);
 	if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
@@ -261,86 +142,6 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 		return 0;
 	}
 	return gemm_matmul(L, wt, N, K, epi);
-	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};
-	/* f32 keeps the plain name; other formats are named by it (a schedule
-	 * may store two weights of one shape differently) */
-	const char *name = lm_fmt(m, "matmul_%s%s%lldx%lld%s", wt == DT_F32 ? "" : dtype_name(wt),
-	                          wt == DT_F32 ? "" : "_", (long long)N, (long long)K, epi_suffix[epi]);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	int vw = pick_lanes(s->vw, K);
-	if (vw < 4)
-		vw = s->vw;   /* odd K: full vectors and a scalar tail */
-	int MR = s->mm_mr, NR = s->mm_nr, GNR = s->gv_nr;
-	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
-		NR += NR % 2;
-		GNR += GNR % 2;
-	}
-	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);   /* parallel unit: a multiple of both tiles */
-	int64_t NB = s->mm_nb ? (s->mm_nb + PU - 1) / PU * PU : s->mm_block_floats / K / PU * PU;
-	if (NB < PU)
-		NB = PU;
-	int64_t tiles = (N + PU - 1) / PU;
-
-	/* the task */
-	LF task = lm_func(m, lm_fmt(m, "%s_task", name), lt_scalar(LK_VOID), LL_STATIC,
-	                  lm_fmt(m, "y[rows][%lld] = x[rows][%lld] . w[%lld][%lld]^T for the columns of "
-	                         "tiles [i0, i1) of %lld.\n"
-	                         "Blocks of %lld weight rows; row tiles %dx%d (K unrolled %d), then "
-	                         "single rows 1x%d (K unrolled %d); f32 x %d vectors%s.",
-	                         (long long)N, (long long)K, (long long)N, (long long)K, (long long)PU,
-	                         (long long)NB, MR, NR, s->mm_ku, GNR, s->gv_ku, vw,
-	                         wt == DT_F16 ? "; f16 weights converted to f32 as loaded"
-	                         : wt == DT_BF16 ? "; bf16 weights widened to f32 as loaded" : ""));
-	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
-	LV i0 = lm_param(m, task, "i0", T_I64());
-	LV i1 = lm_param(m, task, "i1", T_I64());
-	lb_begin(m, task);
-	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1),
-	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
-	MM mm = {L, N, K, vw, epi, wt, 0, 0, 0, 0};
-	mm.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
-	mm.ldy = V(L, lb_let(m, "ldy", T_I64(), le_field(m, V(L, a), "ldy")));
-	mm.x = V(L, lb_let(m, "x", T_CPF(), le_field(m, V(L, a), "x")));
-	LE wf = le_field(m, V(L, a), "w");   /* const float * in matmul_args: cast back to the format */
-	mm.w = V(L, lb_let(m, "w", weight_ptr_type(wt), wt == DT_F32 ? wf : le_ptr_cast(m, wf, weight_ptr_type(wt))));
-	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
-	LV n0 = lb_let(m, "n0", T_I64(), le_mul(m, V(L, i0), I(L, PU)));
-	LV n1 = lb_let(m, "n1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, PU)), I(L, N)));
-	LV nb = lm_local(m, "nb", T_I64());
-	lb_for(m, nb, V(L, n0), V(L, n1), NB);
-	LV ne = lb_let(m, "ne", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, nb), I(L, NB)), V(L, n1)));
-	LV t = lb_let(m, "t", T_I64(), I(L, 0));
-	if (MR > 1) {
-		lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, MR - 1)), MR);
-		mm_columns(&mm, MR, NR, s->mm_ku, V(L, t), V(L, nb), V(L, ne));
-		lb_end(m);
-	}
-	lb_for(m, t, 0, V(L, rows), 1);
-	mm_columns(&mm, 1, GNR, s->gv_ku, V(L, t), V(L, nb), V(L, ne));
-	lb_end(m);
-	lb_end(m);
-	lb_finish(m);
-
-	/* the entry */
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[rows][%lld] (row stride ldy) = x[rows][%lld] . w[%lld][%lld]^T",
-	                   (long long)N, (long long)K, (long long)N, (long long)K));
-	LV c = lm_param(m, f, "c", lt_struct_ptr(L->s_call, 1));
-	LV y = lm_param(m, f, "y", T_PF());
-	LV ldy = lm_param(m, f, "ldy", T_I64());
-	LV x = lm_param(m, f, "x", T_CPF());
-	LV w = lm_param(m, f, "w", weight_ptr_type(wt));
-	LV r = lm_param(m, f, "rows", T_I64());
-	lb_begin(m, f);
-	LE wa = wt == DT_F32 ? V(L, w) : le_ptr_cast(m, V(L, w), T_CPF());
-	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), wa, V(L, r)};
-	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 5, NULL));
-	LE call[5] = {V(L, c), I(L, tiles), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
-	lb_eval(m, le_call(m, L->f_run, call, 5));
-	lb_finish(m);
-	return f;
 }
 
 /* ------------------------------------------------------------ rmsnorm
