@@ -1,5 +1,5 @@
 #!/bin/sh
-# qk.sh QK_GEN HARNESS RUNTIME_DIR OUT BACKEND TRIPLE CPU FEATURES CFLAGS WANT FORBID RUN [all|short [MR NR GNR]]
+# qk.sh QK_GEN HARNESS RUNTIME_DIR OUT BACKEND TRIPLE CPU FEATURES CFLAGS WANT FORBID RUN [all|short [MR NR]]
 # The block-format matmul kernels for one target variant (qk_gen.c):
 #   1. generate the kernels and their test data with BACKEND (llvm: assembly;
 #      c: C compiled by the target's C compiler with CFLAGS), assembled;

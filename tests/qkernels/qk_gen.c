@@ -2,7 +2,7 @@
  * qk_gen.c — builds the block-format matmul kernels (codegen/lower_qmatmul.c)
  * for one target, plus their test data, for qk.sh and qk_harness.c.
  *
- *   qk_gen llvm|c|ir OUT_DIR TRIPLE CPU FEATURES [all|short [MR NR GNR]]
+ *   qk_gen llvm|c|ir OUT_DIR TRIPLE CPU FEATURES [all|short [MR NR]]
  *
  * writes
  *   OUT_DIR/k.s (llvm) or k.c (c)   the kernels, one exported wrapper per case:
@@ -293,7 +293,7 @@ static void dq_wrapper(LModule *m, int i, LF k)
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: qk_gen llvm|c|ir OUT_DIR TRIPLE CPU FEATURES [all|short [MR NR GNR]]\n");
+		fprintf(stderr, "usage: qk_gen llvm|c|ir OUT_DIR TRIPLE CPU FEATURES [all|short [MR NR]]\n");
 		return 2;
 	}
 	const char *out = argv[2];
@@ -316,9 +316,9 @@ int main(int argc, char **argv)
 	L.err = &err;
 	L.sch.vw = target_f32_lanes(&t);
 	int step = argc > 6 && !strcmp(argv[6], "short") ? 3 : 1;
-	L.sch.mm_mr = argc > 9 ? atoi(argv[7]) : 4;
-	L.sch.mm_nr = argc > 9 ? atoi(argv[8]) : t.vector_regs >= 32 ? 4 : 2;
-	L.sch.gv_nr = argc > 9 ? atoi(argv[9]) : 8;
+	L.sch.mm_mr = argc > 8 ? atoi(argv[7]) : 4;
+	L.sch.mm_nr = argc > 8 ? atoi(argv[8]) : t.vector_regs >= 32 ? 4 : 2;
+	L.sch.gv_nr = 8;   /* the f32 kernels' decode tile; the q kernels stream one row */
 	L.sch.mm_ku = L.sch.gv_ku = 1;
 	L.sch.mm_block_floats = 4096;   /* small blocks: several per task */
 	L.sch.par_min_flops = 0;        /* always through lfm2_parallel_for */
