@@ -1,25 +1,40 @@
 /*
  * pool.c — the thread pool behind lfm2_parallel_for.
  *
- * The generated code calls lfm2_parallel_for many times per token (once per
- * matrix product or so), each call lasting from microseconds to
- * milliseconds.  So the pool keeps T-1 workers alive, hands each call to
- * them through a "generation" counter, and lets the calling thread do range
- * 0 itself.  Range i of a call is [n*i/T, n*(i+1)/T): fixed by n and T, so a
- * computation that depends on the split is still reproducible.
+ * The generated code calls lfm2_parallel_for about a hundred times per
+ * token (once per matrix product or attention), each call lasting from
+ * tens of microseconds to milliseconds.  So the pool keeps T-1 workers
+ * alive and the calling thread works too.
  *
- * Waiting: a worker that sees no new generation spins for a short while
- * (cheap wake-up between the back-to-back calls of one forward pass), then
- * sleeps on a condition variable, so an idle pool uses no CPU.  The caller
- * waits for the workers the same way.  The publish/notify protocol:
+ * Work is handed out in chunks, not one fixed range per thread: a call
+ * over [0, n) is cut into C = min(n, T * CHUNKS_PER_THREAD) chunks, chunk
+ * c being [n*c/C, n*(c+1)/C), and every thread — the caller included —
+ * takes the next chunk with one atomic increment until none is left.  The
+ * boundaries depend only on n and T, so a computation that depends on
+ * the split is still reproducible; only which thread runs a chunk varies.
+ * Taking chunks this way matters on a shared machine: a worker that the
+ * OS has not scheduled yet (or that is still waking up) costs nothing, as
+ * the others take its share, where a fixed split made the caller wait
+ * for it; and a worker slowed by a neighbour takes fewer chunks.
  *
- *   caller:  lock; store task; generation++ (release); pending = T-1;
- *            broadcast(work); unlock;  run range 0;  wait pending == 0.
- *   worker:  wait generation != seen (spin, then lock + cond wait);
- *            run its range;  if --pending == 0: lock; broadcast(done); unlock.
+ * The chunk counter and the call's generation share one 64-bit word, the
+ * ticket (generation << 32 | next chunk), so a worker can never take a
+ * chunk of a call it has not seen published: the caller first stores
+ * (generation, CLOSED), then writes the call (fn, arg, n, chunks), then
+ * stores (generation, 0) with release; a worker takes chunk c by a
+ * compare-and-swap of exactly (generation, c) -> (generation, c+1), and
+ * the call's fields cannot change until every chunk taken is finished.
  *
- * A sleeper re-checks its condition under the mutex and the notifier takes
- * the mutex after changing the counter, so no wake-up is lost.
+ * Waiting: a worker with nothing to do spins for SPIN_NS (cheap wake-up
+ * between the back-to-back calls of one forward pass: waking a sleeping
+ * thread costs tens of microseconds, more in a VM), then sleeps on a
+ * condition variable, so an idle pool uses no CPU.  The caller, once the
+ * chunks are all taken, waits for the ones still running the same way.
+ * A sleeper announces itself (sleepers, caller_waiting) before it
+ * re-checks its condition under the mutex, and the notifier changes the
+ * state before it looks for sleepers (both sequentially consistent), so
+ * one of the two always sees the other: no wake-up is lost, and no call
+ * pays for a futex when nobody sleeps.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* POSIX + readlink/mkstemp under -std=c11 too */
@@ -29,14 +44,16 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt_internal.h"
 
-#define SPIN_ITERS 20000
+#define SPIN_NS 200000          /* spin this long before sleeping */
+#define CHUNKS_PER_THREAD 4
+#define CLOSED 0xffffffffu      /* ticket's chunk field while a call is written */
 
 struct worker {
 	lfm2_pool *pool;
-	int index;
 	pthread_t thread;
 };
 
@@ -49,57 +66,74 @@ struct lfm2_pool {
 	pthread_cond_t work_cv, done_cv;
 	pthread_mutex_t call_mutex;   /* serializes concurrent callers */
 
-	/* The current call, published by bumping `generation`. */
+	/* The current call: written by the caller between (gen, CLOSED) and
+	 * (gen, 0) in the ticket, read by whoever took one of its chunks. */
 	lfm2_task_fn fn;
 	void *arg;
 	int64_t n;
-	atomic_uint_fast64_t generation;
-	atomic_int pending;
+	atomic_uint chunks;        /* atomic: a worker may look at it for a call it will not join */
+	uint32_t gen;              /* the caller's: the last generation published */
+
+	atomic_uint_fast64_t ticket;   /* generation << 32 | next chunk */
+	atomic_uint done;              /* chunks finished in this call */
+	atomic_int sleepers;           /* workers asleep on work_cv */
+	atomic_bool caller_waiting;    /* the caller asleep on done_cv */
 	atomic_bool quit;
 };
 
-static void range_of(int64_t n, int T, int i, int64_t *begin, int64_t *end)
+static inline void cpu_relax(void)
 {
-	/* n*i/T without overflow for any n < 2^63 / T: split n = q*T + r. */
-	int64_t q = n / T, r = n % T;
-	*begin = q * i + (r * i) / T;
-	*end = q * (i + 1) + (r * (i + 1)) / T;
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
 }
 
-static void run_range(lfm2_pool *pool, int i)
+static int64_t now_ns(void)
 {
-	int64_t b, e;
-	range_of(pool->n, pool->n_threads, i, &b, &e);
-	if (b < e)
-		pool->fn(pool->arg, b, e);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static uint64_t wait_new_generation(lfm2_pool *pool, uint64_t seen)
+/* Spins up to SPIN_NS until ready(pool, x) holds; true if it did. */
+static bool spin_until(lfm2_pool *pool, bool (*ready)(lfm2_pool *, uint64_t), uint64_t x)
 {
-	for (int i = 0; i < SPIN_ITERS; i++) {
-		uint64_t g = atomic_load_explicit(&pool->generation, memory_order_acquire);
-		if (g != seen || atomic_load_explicit(&pool->quit, memory_order_relaxed))
-			return g;
+	int64_t t0 = 0;
+	for (unsigned i = 0;; i++) {
+		if (ready(pool, x))
+			return true;
+		cpu_relax();
+		if ((i & 63) == 63) {   /* the clock every 64 rounds: it costs more than a pause */
+			int64_t t = now_ns();
+			if (!t0)
+				t0 = t;
+			else if (t - t0 > SPIN_NS)
+				return false;
+		}
 	}
-	pthread_mutex_lock(&pool->mutex);
-	while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->quit))
-		pthread_cond_wait(&pool->work_cv, &pool->mutex);
-	uint64_t g = atomic_load(&pool->generation);
-	pthread_mutex_unlock(&pool->mutex);
-	return g;
 }
 
-static void *worker_main(void *p)
+static uint32_t gen_of(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
+
+/* Runs chunks of call `gen` until none is left; the number it ran. */
+static uint32_t take_chunks(lfm2_pool *pool, uint32_t gen)
 {
-	struct worker *w = p;
-	lfm2_pool *pool = w->pool;
-	uint64_t seen = 0;
+	uint32_t ran = 0;
 	for (;;) {
-		seen = wait_new_generation(pool, seen);
-		if (atomic_load(&pool->quit))
-			return NULL;
-		run_range(pool, w->index);
-		if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel) == 1) {
+		uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
+		uint32_t c = (uint32_t)t, chunks = atomic_load_explicit(&pool->chunks, memory_order_relaxed);
+		if (gen_of(t) != gen || c == CLOSED || c >= chunks)
+			return ran;
+		if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, t + 1, memory_order_acq_rel,
+		                                           memory_order_relaxed))
+			continue;
+		/* chunk c is ours: the call cannot change until we count it done */
+		int64_t n = pool->n, q = n / chunks, r = n % chunks;   /* n*c/C without overflow */
+		pool->fn(pool->arg, q * c + r * c / chunks, q * (c + 1) + r * (c + 1) / chunks);
+		ran++;
+		if (atomic_fetch_add(&pool->done, 1) + 1 == chunks && atomic_load(&pool->caller_waiting)) {
 			pthread_mutex_lock(&pool->mutex);
 			pthread_cond_broadcast(&pool->done_cv);
 			pthread_mutex_unlock(&pool->mutex);
@@ -107,15 +141,41 @@ static void *worker_main(void *p)
 	}
 }
 
-static void wait_workers_done(lfm2_pool *pool)
+/* A call newer than `seen` is open (or the pool is quitting). */
+static bool new_call(lfm2_pool *pool, uint64_t seen)
 {
-	for (int i = 0; i < SPIN_ITERS; i++)
-		if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0)
-			return;
-	pthread_mutex_lock(&pool->mutex);
-	while (atomic_load(&pool->pending) != 0)
-		pthread_cond_wait(&pool->done_cv, &pool->mutex);
-	pthread_mutex_unlock(&pool->mutex);
+	uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
+	return (gen_of(t) != (uint32_t)seen && (uint32_t)t != CLOSED)
+	       || atomic_load_explicit(&pool->quit, memory_order_relaxed);
+}
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	lfm2_pool *pool = w->pool;
+	uint32_t seen = 0;
+	for (;;) {
+		if (!spin_until(pool, new_call, seen)) {
+			pthread_mutex_lock(&pool->mutex);
+			atomic_fetch_add(&pool->sleepers, 1);
+			while (!new_call(pool, seen))
+				pthread_cond_wait(&pool->work_cv, &pool->mutex);
+			atomic_fetch_sub(&pool->sleepers, 1);
+			pthread_mutex_unlock(&pool->mutex);
+		}
+		if (atomic_load(&pool->quit))
+			return NULL;
+		uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
+		if ((uint32_t)t == CLOSED)   /* the next call is being written: wait for it */
+			continue;
+		seen = gen_of(t);
+		take_chunks(pool, seen);
+	}
+}
+
+static bool all_done(lfm2_pool *pool, uint64_t chunks)
+{
+	return atomic_load_explicit(&pool->done, memory_order_acquire) == chunks;
 }
 
 void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
@@ -127,17 +187,33 @@ void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
 		return;
 	}
 	pthread_mutex_lock(&pool->call_mutex);
-	pthread_mutex_lock(&pool->mutex);
+	uint32_t gen = ++pool->gen;
+	if (gen == 0)   /* 0 is the workers' "seen nothing yet" */
+		gen = ++pool->gen;
+	atomic_store(&pool->ticket, (uint64_t)gen << 32 | CLOSED);
+	int64_t most = (int64_t)pool->n_threads * CHUNKS_PER_THREAD;
 	pool->fn = fn;
 	pool->arg = arg;
 	pool->n = n;
-	atomic_store(&pool->pending, pool->n_threads - 1);
-	atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
-	pthread_cond_broadcast(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mutex);
+	atomic_store_explicit(&pool->chunks, (uint32_t)(n < most ? n : most), memory_order_relaxed);
+	atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+	atomic_store(&pool->ticket, (uint64_t)gen << 32);   /* open: seq_cst, then look for sleepers */
+	if (atomic_load(&pool->sleepers) > 0) {
+		pthread_mutex_lock(&pool->mutex);
+		pthread_cond_broadcast(&pool->work_cv);
+		pthread_mutex_unlock(&pool->mutex);
+	}
 
-	run_range(pool, 0);
-	wait_workers_done(pool);
+	take_chunks(pool, gen);
+	uint32_t chunks = atomic_load_explicit(&pool->chunks, memory_order_relaxed);
+	if (!spin_until(pool, all_done, chunks)) {
+		pthread_mutex_lock(&pool->mutex);
+		atomic_store(&pool->caller_waiting, true);
+		while (!all_done(pool, chunks))
+			pthread_cond_wait(&pool->done_cv, &pool->mutex);
+		atomic_store(&pool->caller_waiting, false);
+		pthread_mutex_unlock(&pool->mutex);
+	}
 	pthread_mutex_unlock(&pool->call_mutex);
 }
 
@@ -177,12 +253,14 @@ lfm2_pool *lfm2_pool_create(int n_threads, lfm2_err *err)
 	pthread_mutex_init(&pool->call_mutex, NULL);
 	pthread_cond_init(&pool->work_cv, NULL);
 	pthread_cond_init(&pool->done_cv, NULL);
-	atomic_init(&pool->generation, 0);
-	atomic_init(&pool->pending, 0);
+	atomic_init(&pool->ticket, 0);
+	atomic_init(&pool->done, 0);
+	atomic_init(&pool->chunks, 0);
+	atomic_init(&pool->sleepers, 0);
+	atomic_init(&pool->caller_waiting, false);
 	atomic_init(&pool->quit, false);
 	for (int i = 0; i < n_threads - 1; i++) {
 		workers[i].pool = pool;
-		workers[i].index = i + 1;
 		int rc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
 		if (rc != 0) {
 			rt_fail(err, "thread pool: cannot start thread %d of %d: %s", i + 2, n_threads,
