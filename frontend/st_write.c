@@ -118,7 +118,7 @@ int lfm_st_layout(const StWriteTensor *t, int n, StLayout *out, LfmError *err)
 	str_printf(&b, "%s", "{\"__metadata__\":{\"format\":\"pt\"}");
 	uint64_t off = 0;
 	for (int i = 0; i < n; i++) {
-		int64_t numel;
+		int64_t numel = 0;
 		if (check_tensor(&t[i], i ? &t[i - 1] : NULL, &numel, err)) {
 			free(b.s);
 			return -1;

@@ -223,8 +223,8 @@ out:
 int npy_read(const char *path, NpyArray *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof *a);
-	unsigned char *b;
-	size_t len;
+	unsigned char *b = NULL;
+	size_t len = 0;
 	if (slurp(path, &b, &len, err, errlen))
 		return -1;
 	int rc = parse(path, b, len, a, err, errlen);
