@@ -186,44 +186,57 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 	LType vi = lt_vec(LK_I32, n), vf = lt_vec(LK_F32, n);
 	int64_t cofs = 4 * (int64_t)c * n;   /* the chunk's bytes within a step */
 	int shift = start_shift(q);
-	LV isum[MAX_QT][MAX_QT], sum[MAX_QT];
+	/* a small tile (decode) splits each block's chain of dots in two, so
+	 * the loads of a row are not held up by one long dependency chain */
+	int split = schedule_env("qsplit", MR * NR <= 2 ? 2 : 1) == 2 ? 2 : 1;
+	LV isum[MAX_QT][MAX_QT], isum2[MAX_QT][MAX_QT] = {{0}}, sum[MAX_QT];
 	for (int r = 0; r < MR; r++) {
 		sum[r] = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), vi,
 		                le_load(m, at_bytes(m, V(L, ga[r]), I(L, 36 * (int64_t)g + cofs), LK_I32, 1), n));
 		LE start = shift ? le_neg(m, le_bin(m, LE_SHL, V(L, sum[r]), le_splat(m, le_int(m, LK_I32, shift), n)))
 		                 : le_splat(m, le_int(m, LK_I32, 0), n);
 		LV st = lb_let(m, lm_fmt(m, "st%d_%d", r, u), vi, start);
-		for (int j = 0; j < NR; j++)
+		for (int j = 0; j < NR; j++) {
 			isum[r][j] = lb_let(m, lm_fmt(m, "is%d%d_%d", r, j, u), vi, V(L, st));
+			if (split > 1)
+				isum2[r][j] = lb_let(m, lm_fmt(m, "iz%d%d_%d", r, j, u), vi, le_splat(m, le_int(m, LK_I32, 0), n));
+		}
 	}
 	LType vb = lt_vec(LK_U8, 4 * n), va = lt_vec(LK_I8, 4 * n);
 	/* the steps: a loop (the backend unrolls it where that pays); q8_0 loads 8
 	 * weight vectors, q4 loads 4 and takes two steps from each */
 	int nload = q->qb / 4, halves = q->wt == DT_Q8_0 ? 1 : 2;
 	LV i = lm_local(m, lm_fmt(m, "st_%d", u), T_I64());
-	lb_for(m, i, I(L, 0), I(L, nload), 1);
-	LE wofs = le_add(m, le_mul(m, V(L, i), I(L, 4 * (int64_t)g)), I(L, cofs));
-	LE wv[MAX_QT][2];
-	for (int j = 0; j < NR; j++) {
-		LV bytes = lb_let(m, lm_fmt(m, "w%d_%d", j, u), vb, le_load(m, le_at(m, V(L, gw[j]), wofs), 4 * n));
-		if (halves == 1) {
-			wv[j][0] = V(L, bytes);
-		} else {   /* q4: low nibbles are step i, high ones step i + 4 */
-			wv[j][0] = V(L, lb_let(m, lm_fmt(m, "lo%d_%d", j, u), vb,
-			                       le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_U8, 15), 4 * n))));
-			wv[j][1] = V(L, lb_let(m, lm_fmt(m, "hi%d_%d", j, u), vb,
-			                       le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_U8, 4), 4 * n))));
+	lb_for(m, i, I(L, 0), I(L, nload), split);
+	for (int k = 0; k < split; k++) {
+		LV (*acc_k)[MAX_QT] = k ? isum2 : isum;
+		LE wofs = le_add(m, le_mul(m, le_add(m, V(L, i), I(L, k)), I(L, 4 * (int64_t)g)), I(L, cofs));
+		LE wv[MAX_QT][2];
+		for (int j = 0; j < NR; j++) {
+			LV bytes = lb_let(m, lm_fmt(m, "w%d_%d_%d", j, k, u), vb, le_load(m, le_at(m, V(L, gw[j]), wofs), 4 * n));
+			if (halves == 1) {
+				wv[j][0] = V(L, bytes);
+			} else {   /* q4: low nibbles are step i, high ones step i + 4 */
+				wv[j][0] = V(L, lb_let(m, lm_fmt(m, "lo%d_%d_%d", j, k, u), vb,
+				                       le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_U8, 15), 4 * n))));
+				wv[j][1] = V(L, lb_let(m, lm_fmt(m, "hi%d_%d_%d", j, k, u), vb,
+				                       le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_U8, 4), 4 * n))));
+			}
 		}
-	}
-	for (int h = 0; h < halves; h++) {
-		LE aofs = h ? le_add(m, wofs, I(L, 16 * (int64_t)g)) : wofs;
-		for (int r = 0; r < MR; r++) {
-			LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d", r, h, u), va, le_load(m, le_at(m, V(L, ga[r]), aofs), 4 * n));
-			for (int j = 0; j < NR; j++)
-				lb_assign(m, isum[r][j], qdot(q, V(L, isum[r][j]), wv[j][h], V(L, a), n));
+		for (int h = 0; h < halves; h++) {
+			LE aofs = h ? le_add(m, wofs, I(L, 16 * (int64_t)g)) : wofs;
+			for (int r = 0; r < MR; r++) {
+				LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d_%d", r, h, k, u), va, le_load(m, le_at(m, V(L, ga[r]), aofs), 4 * n));
+				for (int j = 0; j < NR; j++)
+					lb_assign(m, acc_k[r][j], qdot(q, V(L, acc_k[r][j]), wv[j][h], V(L, a), n));
+			}
 		}
 	}
 	lb_end(m);
+	if (split > 1)
+		for (int r = 0; r < MR; r++)
+			for (int j = 0; j < NR; j++)
+				lb_assign(m, isum[r][j], le_add(m, V(L, isum[r][j]), V(L, isum2[r][j])));
 	/* the block terms */
 	LV dw[MAX_QT], mw[MAX_QT] = {0}, da[MAX_QT], dsum[MAX_QT] = {0};
 	for (int j = 0; j < NR; j++) {
