@@ -61,14 +61,17 @@ static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 /* Activation scratch bytes of one row of K values (64-aligned rows). */
 static int64_t qact_row_bytes(int64_t K) { return (K / QUANT_BLOCK * QACT_BLOCK_BYTES + 63) / 64 * 64; }
 
+/* Every block-format matrix weight of the graph counts (a plain or fused
+ * matmul reads its rows of K; the embedding's K is the hidden size, which
+ * some matmul has too), so no kernel can outgrow the region. */
 int64_t qmatmul_scratch_floats(const Graph *g)
 {
 	int64_t most = 0;
 	for (Ref r = 1; r < g->n_nodes; r++) {
 		const Node *nd = &g->nodes[r];
-		if (nd->op != OP_MATMUL || !quant_is_blocked(g->weights[g->nodes[nd->in[1]].aux].dtype))
+		if (nd->op != OP_WEIGHT || nd->shape.ndim != 2 || !quant_is_blocked(g->weights[nd->aux].dtype))
 			continue;
-		int64_t b = qact_row_bytes(g->nodes[nd->in[1]].shape.d[1]);
+		int64_t b = qact_row_bytes(nd->shape.d[1]);
 		most = b > most ? b : most;
 	}
 	return most / 4;
@@ -519,6 +522,11 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	if (!quant_is_blocked(wt) || K % QUANT_BLOCK || K <= 0 || N <= 0) {
 		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights of %lld x %lld", dtype_name(wt),
 		          (long long)N, (long long)K);
+		return 0;
+	}
+	if (L->g && qact_row_bytes(K) > qmatmul_scratch_floats(L->g) * 4) {   /* lower.c sized c->qx by it */
+		lfm_error(L->err, NULL, "lowering: a %s matmul with rows of %lld has no int8 activation scratch "
+		          "(its weight is not a graph weight?)", dtype_name(wt), (long long)K);
 		return 0;
 	}
 	static const char *const epi_suffix[] = {"", "_acc", "_swiglu"};

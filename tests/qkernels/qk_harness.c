@@ -135,7 +135,8 @@ int main(int argc, char **argv)
 				for (int64_t b = 0; b < K / 32 * 40; b++)
 					if (qx[t * qrow + b] != qwant[t * qrow + b]) {
 						fprintf(stderr, "FAIL qk_case_%d (%s, rows %lld): activation row %lld "
-						        "byte %lld is %u, quant_act_row gives %u\n", mm, qk_names[mm], (long long)R, (long long)t, (long long)b, qx[t * qrow + b],
+						        "byte %lld is %u, quant_act_row gives %u\n", mm, qk_names[mm], (long long)R,
+						        (long long)t, (long long)b, qx[t * qrow + b],
 						        qwant[t * qrow + b]);
 						bad = 1;
 						break;
@@ -143,8 +144,9 @@ int main(int argc, char **argv)
 			for (int64_t j = 0; j < R * ldy && !bad; j++) {
 				double err = fabs((double)y[j] - want[j]);
 				if (!(err <= bound[j])) {
-					fprintf(stderr, "FAIL qk_case_%d (%s, rows %lld): y[%lld][%lld] = "
-					        "%.9g, want %.9g +- %.3g\n", mm, qk_names[mm], (long long)R, (long long)(j / ldy), (long long)(j % ldy), y[j], want[j], bound[j]);
+					fprintf(stderr, "FAIL qk_case_%d (%s, rows %lld): y[%lld][%lld] = %.9g, want %.9g +- %.3g\n",
+					        mm, qk_names[mm], (long long)R, (long long)(j / ldy), (long long)(j % ldy), y[j],
+					        want[j], bound[j]);
 					bad = 1;
 				}
 				if (bound[j] > 0)
