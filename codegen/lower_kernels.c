@@ -391,10 +391,22 @@ LF kernel_attention(Lower *L)
 	lb_assign(m, l, le_mul(m, V(L, l), V(L, corr)));
 	for (int e = 0; e < nv && e < 64; e++)
 		lb_assign(m, yv[e], le_mul(m, V(L, yv[e]), le_splat(m, V(L, corr), dv)));
+	/* s[j] = exp(s[j] - nm) for the block: vectors (lower_exp), then scalars */
+	int ev = L->sch.vw > 1 ? L->sch.vw : 1;
+	LV je = lb_let(m, "je", T_I64(), I(L, 0));
+	if (ev > 1) {
+		lb_for(m, je, 0, le_sub(m, V(L, nb), I(L, ev - 1)), ev);
+		LE at = le_at(m, le_addr(m, s), V(L, je));
+		lb_store(m, at, lower_exp(L, le_sub(m, le_load(m, at, ev), le_splat(m, V(L, nm), ev)), ev));
+		lb_end(m);
+	}
+	lb_for(m, je, 0, V(L, nb), 1);
+	LE at1 = le_at(m, le_addr(m, s), V(L, je));
+	lb_store(m, at1, le_math(m, LE_EXP, le_sub(m, le_load(m, at1, 1), V(L, nm))));
+	lb_end(m);
 	LV j2 = lm_local(m, "j", T_I64());
 	lb_for(m, j2, I(L, 0), V(L, nb), 1);
-	LV p = lb_let(m, "p", T_F32(),
-	              le_math(m, LE_EXP, le_sub(m, le_load(m, le_at(m, le_addr(m, s), V(L, j2)), 1), V(L, nm))));
+	LV p = lb_let(m, "p", T_F32(), le_load(m, le_at(m, le_addr(m, s), V(L, j2)), 1));
 	LV vr = lb_let(m, "vr", T_CPF(), le_at(m, V(L, Vp), le_mul(m, le_add(m, V(L, j0), V(L, j2)), I(L, kvd))));
 	lb_assign(m, l, le_add(m, V(L, l), V(L, p)));
 	LV pv = lb_let(m, "pv", vt, le_splat(m, V(L, p), dv));
