@@ -47,7 +47,7 @@ static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
 static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
 #define MAX_MR 16
-#define MAX_NR 8
+#define MAX_NR 16   /* vectors: 16 scalars when vw is 1 */
 #define MAX_ACC 4
 
 typedef struct Gemm {
@@ -72,18 +72,20 @@ typedef struct Gemm {
 
 /* ------------------------------------------------------------ addressing */
 
-/* Element offset (from w) of step k = 0 of global vector column c (vw
- * output columns), part 0 (w1 rows, or the only part) or 1 (w3 rows). */
-static LE wvec_base(Gemm *g, LE c, int part)
+/* Element offset (from w) of step k = 0 of the panel (SwiGLU: the pair
+ * group) that starts at vector-column c, a multiple of vpp. */
+static LE panel_base(Gemm *g, LE c)
 {
 	LModule *m = g->m;
-	Lower *L = g->L;
-	LE panel = g->vpp > 1 ? le_div(m, c, I(L, g->vpp)) : c;
-	LE q = g->vpp > 1 ? le_bin(m, LE_REM, c, I(L, g->vpp)) : I(L, 0);
-	LE base = le_mul(m, panel, I(L, g->G * g->K));
-	if (part)
-		base = le_add(m, base, I(L, (int64_t)PACK_PANEL * g->K));
-	return le_add(m, base, le_mul(m, q, I(L, g->vw)));
+	LE panel = g->vpp > 1 ? le_div(m, c, I(g->L, g->vpp)) : c;
+	return le_mul(m, panel, I(g->L, g->G * g->K));
+}
+
+/* ... and of vector v of a tile, part 0 (w1 rows, or the only part) or 1
+ * (w3 rows), from that base: a constant, so a tile needs one pointer. */
+static int64_t vec_offset(Gemm *g, int v, int part)
+{
+	return (int64_t)(v / g->vpp) * g->G * g->K + (int64_t)part * PACK_PANEL * g->K + (int64_t)(v % g->vpp) * g->vw;
 }
 
 /* y[t][n..n+vw) of vector-column c */
@@ -147,16 +149,13 @@ static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k
 	LModule *m = g->m;
 	int vw = g->vw, parts = g->pairs ? 2 : 1;
 	LType vt = lt_vec(LK_F32, vw);
-	LV wp[MAX_NR][2], xp[MAX_MR], acc[MAX_ACC][MAX_MR][MAX_NR][2];
+	LV acc[MAX_ACC][MAX_MR][MAX_NR][2];
 
+	/* one pointer into the weight and one into the activations: every
+	 * load of the K loop is at a constant offset from them (+ k) */
 	lb_comment(m, "tile %dx%d%s", mr, nr, g->pairs ? " (w1, w3 pairs)" : "");
-	for (int v = 0; v < nr; v++)
-		for (int p = 0; p < parts; p++)
-			wp[v][p] = lb_let(m, lm_fmt(m, "w%d%s", v, parts > 1 ? (p ? "b" : "a") : ""), weight_ptr_type(g->wt),
-			                  le_at(m, g->w, wvec_base(g, le_add(m, c, I(L, v)), p)));
-	for (int r = 0; r < mr; r++)
-		xp[r] = lb_let(m, lm_fmt(m, "x%d", r), T_CPF(),
-		               le_at(m, g->x, le_mul(m, le_add(m, t, I(L, r)), I(L, g->K))));
+	LV wb = lb_let(m, "wb", weight_ptr_type(g->wt), le_at(m, g->w, panel_base(g, c)));
+	LV xb = lb_let(m, "xb", T_CPF(), le_at(m, g->x, le_mul(m, t, I(L, g->K))));
 	LE zero = le_splat(m, le_f32(m, 0), vw);
 	for (int s = 0; s < nacc; s++)
 		for (int r = 0; r < mr; r++)
@@ -178,19 +177,21 @@ static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k
 			int s = pass ? 0 : u % nacc;
 			LE ku = le_add(m, V(L, k), I(L, u));
 			LE wo = le_mul(m, ku, I(L, PACK_PANEL));
-			LV wv[MAX_NR][2], xb[MAX_MR];
+			LV wv[MAX_NR][2];
 			for (int v = 0; v < nr; v++)
 				for (int p = 0; p < parts; p++)
 					wv[v][p] = lb_let(m, lm_fmt(m, "wv%d%s_%d", v, parts > 1 ? (p ? "b" : "a") : "", u), vt,
-					                  load_weight_f32(L, g->wt, le_at(m, V(L, wp[v][p]), wo), vw));
-			for (int r = 0; r < mr; r++)
-				xb[r] = lb_let(m, lm_fmt(m, "xb%d_%d", r, u), vt,
-				               le_splat(m, le_load(m, le_at(m, V(L, xp[r]), ku), 1), vw));
-			for (int r = 0; r < mr; r++)
+					                  load_weight_f32(L, g->wt, le_at(m, V(L, wb), le_add(m, wo, I(L, vec_offset(g, v, p)))), vw));
+			/* a row's broadcast right before its FMAs: one live at a time
+			 * (a C compiler keeps this order; MR broadcasts up front spill) */
+			for (int r = 0; r < mr; r++) {
+				LV xr = lb_let(m, lm_fmt(m, "x%d_%d", r, u), vt,
+				               le_splat(m, le_load(m, le_at(m, V(L, xb), le_add(m, ku, I(L, (int64_t)r * g->K))), 1), vw));
 				for (int v = 0; v < nr; v++)
 					for (int p = 0; p < parts; p++)
 						lb_assign(m, acc[s][r][v][p],
-						          le_fma(m, V(L, xb[r]), V(L, wv[v][p]), V(L, acc[s][r][v][p])));
+						          le_fma(m, V(L, xr), V(L, wv[v][p]), V(L, acc[s][r][v][p])));
+			}
 		}
 		lb_end(m);
 	}
@@ -226,21 +227,22 @@ static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k
 		lb_end(m);
 }
 
-/* Vector-columns [cb, ce) of rows t .. t+mr-1 in tiles of nr, then one
- * at a time. */
+/* Vector-columns [cb, ce) (whole panels) of rows t .. t+mr-1 in tiles of
+ * nr (a multiple of vpp), then one panel at a time: every tile starts on
+ * a panel. */
 static void columns(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE cb, LE ce, LE k0, LE k1,
                     int64_t klen, LE first)
 {
 	Lower *L = g->L;
 	LModule *m = g->m;
 	LV c = lb_let(m, "c", T_I64(), cb);
-	if (nr > 1) {
+	if (nr > g->vpp) {
 		lb_for(m, c, 0, le_sub(m, ce, I(L, nr - 1)), nr);
 		tile(g, mr, nr, nacc, unroll, t, V(L, c), k0, k1, klen, first);
 		lb_end(m);
 	}
-	lb_for(m, c, 0, ce, 1);
-	tile(g, mr, 1, nacc, unroll, t, V(L, c), k0, k1, klen, first);
+	lb_for(m, c, 0, ce, g->vpp);
+	tile(g, mr, g->vpp, nacc, unroll, t, V(L, c), k0, k1, klen, first);
 	lb_end(m);
 }
 
@@ -324,18 +326,21 @@ static void choose(Gemm *g)
 	const Tiling *s = &g->L->sch;
 	int regs = g->L->t->vector_regs >= 32 ? 32 : 16;
 	int parts = g->pairs ? 2 : 1;
+	int q = g->vpp;   /* tiles are whole panels: widths are multiples of vpp */
 	g->mr = (int)imin(imax(s->fm_mr, 1), MAX_MR);
-	g->nr = (int)imin(imax(s->fm_nr, 1), MAX_NR);
+	g->nr = (int)imin(imax(s->fm_nr, q) / q * q, MAX_NR / q * q);
 	/* accumulators, the tile's weight vectors and one broadcast must fit */
-	while (g->nr > 1 && g->mr * g->nr * parts + g->nr * parts + 1 > regs)
-		g->nr--;
+	while (g->nr > q && g->mr * g->nr * parts + g->nr * parts + 1 > regs)
+		g->nr -= q;
 	while (g->mr > 1 && g->mr * g->nr * parts + g->nr * parts + 1 > regs)
 		g->mr--;
 	g->ku = (int)imin(imax(s->fm_ku, 1), 8);
-	g->gnr = (int)imin(imax(s->fm_gnr, 1), MAX_NR);
+	g->gnr = (int)imin(imax(s->fm_gnr, q) / q * q, MAX_NR / q * q);
 	g->gku = (int)imin(imax(s->fm_gku, 1), MAX_ACC);
-	while (g->gnr > 1 && g->gnr * g->gku * parts + g->gnr * parts + 1 > regs)
-		g->gnr--;
+	while (g->gnr > q && g->gnr * g->gku * parts + g->gnr * parts + 1 > regs)
+		g->gnr -= q;
+	while (g->gku > 1 && g->gnr * g->gku * parts + g->gnr * parts + 1 > regs)
+		g->gku--;
 	/* K blocks: SwiGLU needs whole sums before its epilogue */
 	g->kc = s->fm_kc > 0 && !g->pairs ? imin(s->fm_kc, g->K) : g->K;
 	/* weight blocks: fm_nb weight rows, or about fm_block weights; whole tiles */
@@ -352,8 +357,8 @@ static void choose(Gemm *g)
 void gemm_default_tiling(const Target *t, Tiling *s)
 {
 	int wide = t->vector_regs >= 32;
-	s->fm_mr = wide ? 6 : 4;
-	s->fm_nr = wide ? 4 : 3;
+	s->fm_mr = 6;
+	s->fm_nr = wide ? 4 : 2;
 	s->fm_ku = 1;
 	s->fm_kc = 256;
 	s->fm_nb = 0;

@@ -17,8 +17,10 @@
  *
  * Each case is exported from the generated code as
  *   void case_I(lfm2_pool *pool, float *y, int64_t ldy, const float *x, const void *w, int64_t rows)
- * and each float format's embedding-row reader as
- *   void row_I(float *y, const void *w, int64_t row).
+ * each float format's embedding-row reader as
+ *   void row_I(float *y, const void *w, int64_t row),
+ * and the vector exp (lower_exp) as
+ *   void exp_v(float *y, const float *x, int64_t n)   (n a multiple of 16).
  * gemm.sh drives both steps for one backend.
  */
 #include <dlfcn.h>
@@ -132,6 +134,23 @@ static void export_row(Lower *L, int i)
 	lb_finish(m);
 }
 
+static void export_exp(Lower *L)
+{
+	LModule *m = L->m;
+	int vw = L->sch.vw;
+	LF f = lm_func(m, "exp_v", lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	LV y = lm_param(m, f, "y", T_PF());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV n = lm_param(m, f, "n", T_I64());
+	lb_begin(m, f);
+	LV i = lm_local(m, "i", T_I64());
+	lb_for(m, i, le_i64(m, 0), le_var(m, n), vw);
+	LE e = lower_exp(L, le_load(m, le_at(m, le_var(m, x), le_var(m, i)), vw), vw);
+	lb_store(m, le_at(m, le_var(m, y), le_var(m, i)), e);
+	lb_end(m);
+	lb_finish(m);
+}
+
 static int gen(const char *backend, int which, const char *out)
 {
 	LfmError err = {{0}};
@@ -158,6 +177,7 @@ static int gen(const char *backend, int which, const char *out)
 		export_case(&L, i);
 	for (int i = 0; i < 3; i++)
 		export_row(&L, i);
+	export_exp(&L);
 	char msg[256];
 	int rc = lm_verify(m, msg, sizeof msg);
 	if (rc) {
@@ -289,6 +309,26 @@ static int check_rows(row_fn fn, int i)
 	return bad;
 }
 
+/* lower_exp against exp() in double: within 3e-7 relative on [-87, 88],
+ * a tiny non-negative number below, finite above. */
+static int check_exp(void (*fn)(float *, const float *, int64_t))
+{
+	enum { N = 4096 };
+	static float x[N], y[N];
+	for (int i = 0; i < N; i++)
+		x[i] = i < N - 16 ? -87.0f + 175.0f * (float)i / (N - 17) : (i % 2 ? -100.0f - i : 100.0f + i);
+	fn(y, x, N);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		double want = exp((double)x[i]);
+		int ok = x[i] < -87 ? y[i] >= 0 && y[i] < 2e-38 : x[i] > 88 ? isfinite(y[i]) && y[i] > 1e38
+		       : fabs(y[i] - want) <= 3e-7 * want;
+		if (!ok && bad++ < 5)
+			fprintf(stderr, "gemm: FAIL exp(%.9g) = %.9g, want %.9g\n", (double)x[i], (double)y[i], want);
+	}
+	return bad;
+}
+
 static int run(const char *so_path, int which)
 {
 	void *so = dlopen(so_path, RTLD_NOW);
@@ -327,12 +367,18 @@ static int run(const char *so_path, int which)
 		}
 		bad += check_rows(fn, i);
 	}
+	void (*ex)(float *, const float *, int64_t) = (void (*)(float *, const float *, int64_t))dlsym(so, "exp_v");
+	if (!ex) {
+		fprintf(stderr, "gemm_test: %s has no exp_v\n", so_path);
+		return 1;
+	}
+	bad += check_exp(ex);
 	dlclose(so);
 	if (bad) {
 		fprintf(stderr, "gemm: schedule %d: %d wrong values\n", which, bad);
 		return 1;
 	}
-	printf("gemm: schedule %d: %d cases x %d row counts x 1 and 3 threads, 3 row readers: OK\n", which,
+	printf("gemm: schedule %d: %d cases x %d row counts x 1 and 3 threads, 3 row readers, exp: OK\n", which,
 	       NCASES, NROWS);
 	return 0;
 }
