@@ -18,8 +18,9 @@
  *      activation vector loaded at the same offset pair up lane by lane;
  *   2. qmatmul_..._task over tiles of output columns, like the f32 matmul
  *      (lower_kernels.c): blocks of NB weight rows kept in cache while row
- *      tiles of MR x NR pass over them, then single rows with 1 x GNR (the
- *      decode GEMV: GNR weight rows streamed at once).
+ *      tiles of MR x NR pass over them (prefill), then single rows with
+ *      1 x 1 tiles (decode: each weight row streamed once, in order, its
+ *      dots in two chains; see q_single_row_tile).
  *
  * The inner step.  A group of 16 blocks is 8 steps of 64 bytes per row
  * (pack.c); at step s a vector holds bytes 4s..4s+3 of each block, one
@@ -44,6 +45,11 @@
  * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.  The
  * f16 scales are decoded with integer operations (bits << 13, sign kept,
  * times 2^112: exact for every finite f16), which every target has.
+ *
+ * Measured (350M shape, one core of this Zen 4 VM): a 4 x 4 tile runs the
+ * q8_0 prefill matmuls at 140-150 G MAC/s, the machine's vpdpbusd peak in
+ * a loop of nothing else (134 zmm, 144 ymm); a single row streams weights
+ * at about the machine's read bandwidth.
  */
 #include <stdlib.h>
 #include <string.h>
