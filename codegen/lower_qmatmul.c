@@ -46,7 +46,7 @@
  * f16 scales are decoded with integer operations (bits << 13, sign kept,
  * times 2^112: exact for every finite f16), which every target has.
  *
- * Measured (350M shape, one core of this Zen 4 VM): a 4 x 4 tile runs the
+ * Measured (350M shape, one core of this VM, LLVM host CPU znver4): a 4 x 4 tile runs the
  * q8_0 prefill matmuls at 140-150 G MAC/s, the machine's vpdpbusd peak in
  * a loop of nothing else (134 zmm, 144 ymm); a single row streams weights
  * at about the machine's read bandwidth.
