@@ -23,13 +23,15 @@ typedef struct Tiling {
 	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
 	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
 	int mm_nb;             /* ... or of exactly this many rows (rounded to the parallel unit); 0: by floats */
-	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c).  Valid
+	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c; the mm_* and
+	 * gv_* knobs above are the int8 kernels', lower_qmatmul.c).  Valid
 	 * values (the kernel clamps anything else into them):
 	 *   fm_mr     rows of the register tile, 1..16 (schedule: tiles.matmul.mr)
-	 *   fm_nr     its width in vectors of vw output columns, 1..8.  MR x NR
-	 *             accumulators (two per vector for SwiGLU), NR weight vectors
-	 *             and a broadcast must fit the target's vector registers,
-	 *             else NR, then MR, shrink until they do
+	 *   fm_nr     its width in vectors of vw output columns, a multiple of
+	 *             the vectors of one 16-column panel (16 / vw; rounded down),
+	 *             at most 16.  MR x NR accumulators (two per vector for
+	 *             SwiGLU), NR weight vectors and a broadcast must fit the
+	 *             target's vector registers, else NR, then MR, shrink
 	 *   fm_ku     K loop unrolled KU times, 1..8 (schedule: unroll)
 	 *   fm_kc     K block: partial sums over KC columns of K at a time, so a
 	 *             row tile's MR x KC activations stay in L1; 0 (or >= K):
@@ -40,10 +42,12 @@ typedef struct Tiling {
 	 *             row tile passes over them, rounded to whole register tiles
 	 *             (tiles.matmul.nb); 0: fm_block weights
 	 *   fm_block  the weight block as about this many weights
-	 *   fm_gnr    one-row (decode, GEMV) tile: vectors streamed at once, 1..8
+	 *   fm_gnr    one-row (decode, GEMV) tile: vectors streamed at once, a
+	 *             multiple of a panel's vectors as fm_nr; 0: two panels
 	 *   fm_gku    ... with KU independent accumulators each, 1..4 (unroll)
 	 * Calls with at least fm_mr rows take the blocked GEMM; fewer (decode)
-	 * take whole-K tiles of 4, 2 and 1 rows. */
+	 * take whole-K tiles of 4, 2 and 1 rows.  gemm_default_tiling (in
+	 * lower_gemm.c) has the target defaults and the measurements behind them. */
 	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
 	int attn_block;        /* keys per block of the online softmax */
 	int threads;           /* schedule's threads.count (0: every core); for the runtime, not the code */
