@@ -34,9 +34,16 @@
  * products along K, by the thread that owns the last unit.
  *
  * Threads split the output columns in units of whole panels (pairs of
- * panels for SwiGLU): lfm2_parallel_for gives thread i the contiguous
- * units [n*i/T, n*(i+1)/T), so each thread streams its own part of the
- * weight once.
+ * panels for SwiGLU): lfm2_parallel_for hands out chunks of contiguous
+ * units, so each chunk streams its own part of the weight once.  A
+ * column's sum does not depend on which tile or chunk computes it (k
+ * ascending in every lane, K blocks in order), so results do not depend
+ * on the split.
+ *
+ * Tiles always start on a panel, so a tile reads the weight through one
+ * pointer and the activations through another, every load at a constant
+ * offset, and each row's broadcast is emitted right before its FMAs: C
+ * compilers keep that order and stay within the register file.
  */
 #include <string.h>
 

@@ -13,13 +13,17 @@
  * which makes one sequential stream of whole cache lines (16 f32 = 64
  * bytes), no horizontal sums at the end, and the same layout for every
  * vector width (an AVX2 kernel loads a panel step as two vectors, a NEON
- * one as four).  A weight whose rows come in (w1, w3) pairs (WMIX_PAIRS,
- * read by the SwiGLU-epilogue matmul) is grouped by 2P rows, P pairs: the
+ * one as four).  The SwiGLU matmul's weight, whose rows come in (w1, w3)
+ * pairs (MATMUL_SWIGLU), is grouped by 2P rows, P pairs: the
  * group's first panel holds the pairs' first rows, its second panel their
  * second rows, so the kernel finds a and b of silu(a) * b in the same
  * lane of two accumulators.  The rows after the last whole group (N mod P,
  * or N mod 2P for pairs) stay plain rows, which the kernels' tail reads
  * with dot products along K.
+ *
+ * Only weights a matmul reads are packed so (pack_weight_layout): norm
+ * weights, conv taps, biases and an untied embedding keep plain rows for
+ * the kernels that read them elementwise.
  *
  * Every row keeps quant_bytes_per_row bytes of the weight's total (the
  * layout pass's size is unchanged), and a group's bytes follow the groups

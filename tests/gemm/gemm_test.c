@@ -13,7 +13,9 @@
  *                                         (object or C file)
  *   gemm_test run SO SCHEDULE             dlopen SO (OUT linked as a shared
  *                                         object), pack random weights as
- *                                         pack.h says, run, compare
+ *                                         pack.h says, run, compare; with
+ *                                         schedule 0 also check the packed
+ *                                         layout against the spec's map
  *
  * Each case is exported from the generated code as
  *   void case_I(lfm2_pool *pool, float *y, int64_t ldy, const float *x, const void *w, int64_t rows)
@@ -329,6 +331,55 @@ static int check_exp(void (*fn)(float *, const float *, int64_t))
 	return bad;
 }
 
+/* The packed layout itself, as specs/formats.md writes it: packing in
+ * chunks of whole groups equals packing at once, every element lands at
+ * the documented index, and unpack_rows inverts it. */
+static int check_layout(void)
+{
+	static const DType ts[] = {DT_F32, DT_F16, DT_BF16};
+	static const PackLayout lays[] = {PACK_ROWS, PACK_PANELS, PACK_PAIRS};
+	const int64_t N = 77, K = 5;   /* 2 pair groups or 4 panels, and a tail */
+	int bad = 0;
+	for (int ti = 0; ti < 3; ti++)
+		for (int li = 0; li < 3; li++) {
+			DType t = ts[ti];
+			PackLayout lay = lays[li];
+			int64_t rb = quant_bytes_per_row(t, K), G = pack_group_rows(t, lay), esz = rb / K;
+			float x[77 * 5], back[77 * 5];
+			unsigned char whole[77 * 5 * 4], chunked[77 * 5 * 4];
+			for (int64_t i = 0; i < N * K; i++)
+				x[i] = (float)(i % 251) - 125;   /* exact in every format */
+			int rc = pack_rows(t, lay, N, K, 0, N, x, whole);
+			for (int64_t r = 0; r < N && !rc; r += 2 * G)
+				rc = pack_rows(t, lay, N, K, r, N - r < 2 * G ? N - r : 2 * G, x + r * K, chunked + r * rb);
+			rc = rc || unpack_rows(t, lay, N, K, 0, N, whole, back);
+			if (rc || memcmp(whole, chunked, (size_t)(N * rb)) || memcmp(x, back, sizeof x)) {
+				fprintf(stderr, "gemm: FAIL layout %s/%d: chunked packing or unpack differs\n", dtype_name(t), lay);
+				bad++;
+				continue;
+			}
+			for (int64_t r = 0; r < N; r++)
+				for (int64_t k = 0; k < K; k++) {
+					int64_t G2 = lay == PACK_ROWS ? 1 : lay == PACK_PANELS ? 16 : 32, full = N / G2 * G2, want;
+					if (lay == PACK_ROWS || r >= full)
+						want = r * K + k;
+					else if (lay == PACK_PANELS)
+						want = r / 16 * 16 * K + k * 16 + r % 16;
+					else   /* pairs: (row 32g + 2l + h) at h*16*K + k*16 + l of group g */
+						want = r / 32 * 32 * K + (r % 2) * 16 * K + k * 16 + (r % 32) / 2;
+					float got;
+					unsigned char one[4];
+					if (pack_elem_index(t, lay, N, K, r, k) != want
+					    || (memcpy(one, whole + want * esz, (size_t)esz), unpack_row(t, one, 1, &got)) || got != x[r * K + k]) {
+						if (bad++ < 5)
+							fprintf(stderr, "gemm: FAIL layout %s/%d: element (%lld, %lld) not at %lld\n",
+							        dtype_name(t), lay, (long long)r, (long long)k, (long long)want);
+					}
+				}
+		}
+	return bad;
+}
+
 static int run(const char *so_path, int which)
 {
 	void *so = dlopen(so_path, RTLD_NOW);
@@ -373,6 +424,8 @@ static int run(const char *so_path, int which)
 		return 1;
 	}
 	bad += check_exp(ex);
+	if (which == 0)
+		bad += check_layout();
 	dlclose(so);
 	if (bad) {
 		fprintf(stderr, "gemm: schedule %d: %d wrong values\n", which, bad);
