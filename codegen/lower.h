@@ -125,6 +125,11 @@ int64_t qmatmul_scratch_floats(const Graph *g);
 LF kernel_dequant_row(Lower *L, DType wt, int64_t K);
 LF kernel_qdequant_row(Lower *L, DType wt, int64_t K); /* (float *y, const void *row): one packed row to floats */
 LF kernel_rmsnorm(Lower *L, int64_t n);
+/* The largest power of two <= max that divides n (1 if n is odd). */
+int pick_lanes(int max, int64_t n);
+/* inv = 1/sqrt(mean(xr[0..n)^2) + NORM_EPS) as an f32 local, built at the
+ * cursor (sum of squares in double): rmsnorm and the fused norms share it. */
+LV rms_inverse(Lower *L, LV xr, int64_t n);
 LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
 LF kernel_rope(Lower *L, int64_t heads, int64_t d);
 LF kernel_attention(Lower *L);

@@ -26,48 +26,6 @@
 static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
 static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
-/* The largest power of two <= max that divides n (1 if n is odd). */
-static int lanes_for(int max, int64_t n)
-{
-	int v = max > 0 ? max : 1;
-	while (v > 1 && n % v)
-		v /= 2;
-	return v;
-}
-
-/* inv = 1 / sqrt(mean(xr[0..n)^2) + NORM_EPS) as f32, the sum of squares in
- * f64 vectors then a scalar tail — kernel_rmsnorm's computation. */
-static LV inv_rms(Lower *L, LV xr, int64_t n)
-{
-	LModule *m = L->m;
-	int vd = lanes_for(L->sch.vw / 2 > 1 ? L->sch.vw / 2 : 2, n);
-	int64_t nv = vd > 1 ? n / vd * vd : 0;
-	LE ss;
-	if (nv) {
-		LV acc = lb_let(m, "ss", lt_vec(LK_F64, vd), le_splat(m, le_f64(m, 0), vd));
-		LV i = lm_local(m, "i", T_I64());
-		lb_for(m, i, I(L, 0), I(L, nv), vd);
-		LV xd = lb_let(m, "xd", lt_vec(LK_F64, vd),
-		               le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), vd), lt_vec(LK_F64, vd)));
-		lb_assign(m, acc, le_fma(m, V(L, xd), V(L, xd), V(L, acc)));
-		lb_end(m);
-		ss = le_reduce_add(m, V(L, acc));
-	} else {
-		ss = le_f64(m, 0);
-	}
-	LV sum = lb_let(m, "sum", T_F64(), ss);
-	if (nv < n) {
-		LV i = lm_local(m, "i", T_I64());
-		lb_for(m, i, I(L, nv), I(L, n), 1);
-		LV xd = lb_let(m, "xd", T_F64(), le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), 1), T_F64()));
-		lb_assign(m, sum, le_fma(m, V(L, xd), V(L, xd), V(L, sum)));
-		lb_end(m);
-	}
-	LE mean = le_div(m, V(L, sum), le_f64(m, (double)n));
-	LE inv = le_div(m, le_f64(m, 1), le_math(m, LE_SQRT, le_add(m, mean, le_named(m, "NORM_EPS"))));
-	return lb_let(m, "inv", T_F32(), le_convert(m, inv, T_F32()));
-}
-
 /* ------------------------------------------------------------ rmsnorm_rows
  * rmsnorm[_unit]_GxN(y, x, ldx, [w,] rows): for each of `rows` tokens and
  * each of its G groups of N values at x + r*ldx + g*N:
@@ -90,7 +48,7 @@ LF kernel_rmsnorm_rows(Lower *L, int64_t n, int64_t groups, int weighted)
 	LV w = weighted ? lm_param(m, f, "w", T_CPF()) : 0;
 	LV rows = lm_param(m, f, "rows", T_I64());
 	lb_begin(m, f);
-	int vf = lanes_for(L->sch.vw, n);
+	int vf = pick_lanes(L->sch.vw, n);
 	LV r = lm_local(m, "r", T_I64());
 	lb_for(m, r, I(L, 0), V(L, rows), 1);
 	LV gi = lm_local(m, "g", T_I64());
@@ -99,7 +57,7 @@ LF kernel_rmsnorm_rows(Lower *L, int64_t n, int64_t groups, int weighted)
 	               le_at(m, V(L, x), le_add(m, le_mul(m, V(L, r), V(L, ldx)), le_mul(m, V(L, gi), I(L, n)))));
 	LV yr = lb_let(m, "yr", T_PF(),
 	               le_at(m, V(L, y), le_mul(m, le_add(m, le_mul(m, V(L, r), I(L, groups)), V(L, gi)), I(L, n))));
-	LV s = inv_rms(L, xr, n);
+	LV s = rms_inverse(L, xr, n);
 	for (int pass = 0; pass < 2; pass++) {
 		int lanes = pass ? 1 : vf;
 		int64_t split = vf > 1 ? n / vf * vf : 0;
@@ -146,7 +104,7 @@ LF kernel_norm_rope(Lower *L, int64_t heads, int64_t d)
 	LV sn = lm_param(m, f, "sn", T_CPF());
 	LV T = lm_param(m, f, "T", T_I64());
 	lb_begin(m, f);
-	int lanes = lanes_for(L->sch.vw, half);
+	int lanes = pick_lanes(L->sch.vw, half);
 	LType vt = lt_vec(LK_F32, lanes);
 	LV t = lm_local(m, "t", T_I64());
 	lb_for(m, t, I(L, 0), V(L, T), 1);
@@ -158,7 +116,7 @@ LF kernel_norm_rope(Lower *L, int64_t heads, int64_t d)
 	               le_at(m, V(L, x), le_add(m, le_mul(m, V(L, t), V(L, ldx)), le_mul(m, V(L, h), I(L, d)))));
 	LV yi = lb_let(m, "yi", T_PF(),
 	               le_at(m, V(L, y), le_mul(m, le_add(m, le_mul(m, V(L, t), I(L, heads)), V(L, h)), I(L, d))));
-	LV inv = inv_rms(L, xi, d);
+	LV inv = rms_inverse(L, xi, d);
 	LV iv = lb_let(m, "iv", vt, le_splat(m, V(L, inv), lanes));
 	LV i = lm_local(m, "i", T_I64());
 	lb_for(m, i, I(L, 0), I(L, half), lanes);

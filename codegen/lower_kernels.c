@@ -19,9 +19,9 @@
 #include "quant.h"
 
 /* The largest power of two <= max that divides n (1 if n is odd). */
-static int pick_lanes(int max, int64_t n)
+int pick_lanes(int max, int64_t n)
 {
-	int v = max;
+	int v = max > 0 ? max : 1;
 	while (v > 1 && n % v)
 		v /= 2;
 	return v;
@@ -144,31 +144,12 @@ LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	return gemm_matmul(L, wt, N, K, epi);
 }
 
-/* ------------------------------------------------------------ rmsnorm
- * y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS) for each of `rows` rows
- * of n.  The sum of squares is accumulated in f64 vectors (cheap, and the
- * normalisation is then exact to f32 rounding for any row length). */
-LF kernel_rmsnorm(Lower *L, int64_t n)
+/* inv = 1 / sqrt(mean(xr[0..n)^2) + NORM_EPS) as f32, emitted at the
+ * builder's cursor; the sum of squares in f64 vectors plus a scalar tail. */
+LV rms_inverse(Lower *L, LV xr, int64_t n)
 {
 	LModule *m = L->m;
-	const char *name = lm_fmt(m, "rmsnorm_%lld", (long long)n);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS), rows of %lld; "
-	                   "sum of squares in double", (long long)n));
-	LV y = lm_param(m, f, "y", T_PF());
-	LV x = lm_param(m, f, "x", T_CPF());
-	LV w = lm_param(m, f, "w", T_CPF());
-	LV rows = lm_param(m, f, "rows", T_I64());
-	lb_begin(m, f);
 	int vd = pick_lanes(L->sch.vw / 2 > 1 ? L->sch.vw / 2 : 2, n);   /* f64 lanes */
-	int vf = pick_lanes(L->sch.vw, n);
-	LV r = lm_local(m, "r", T_I64());
-	lb_for(m, r, I(L, 0), V(L, rows), 1);
-	LV xr = lb_let(m, "xr", T_CPF(), le_at(m, V(L, x), le_mul(m, V(L, r), I(L, n))));
-	LV yr = lb_let(m, "yr", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, r), I(L, n))));
 	LE ss;
 	int64_t nv = vd > 1 ? n / vd * vd : 0;
 	if (nv) {
@@ -193,7 +174,34 @@ LF kernel_rmsnorm(Lower *L, int64_t n)
 	}
 	LE mean = le_div(m, V(L, sum), le_f64(m, (double)n));
 	LE inv = le_div(m, le_f64(m, 1), le_math(m, LE_SQRT, le_add(m, mean, le_named(m, "NORM_EPS"))));
-	LV s = lb_let(m, "inv", T_F32(), le_convert(m, inv, T_F32()));
+	return lb_let(m, "inv", T_F32(), le_convert(m, inv, T_F32()));
+}
+
+/* ------------------------------------------------------------ rmsnorm
+ * y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS) for each of `rows` rows
+ * of n.  The sum of squares is accumulated in f64 vectors (cheap, and the
+ * normalisation is then exact to f32 rounding for any row length). */
+LF kernel_rmsnorm(Lower *L, int64_t n)
+{
+	LModule *m = L->m;
+	const char *name = lm_fmt(m, "rmsnorm_%lld", (long long)n);
+	LF f = lm_find_func(m, name);
+	if (f)
+		return f;
+	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS), rows of %lld; "
+	                   "sum of squares in double", (long long)n));
+	LV y = lm_param(m, f, "y", T_PF());
+	LV x = lm_param(m, f, "x", T_CPF());
+	LV w = lm_param(m, f, "w", T_CPF());
+	LV rows = lm_param(m, f, "rows", T_I64());
+	lb_begin(m, f);
+	int vf = pick_lanes(L->sch.vw, n);
+	LV r = lm_local(m, "r", T_I64());
+	lb_for(m, r, I(L, 0), V(L, rows), 1);
+	LV xr = lb_let(m, "xr", T_CPF(), le_at(m, V(L, x), le_mul(m, V(L, r), I(L, n))));
+	LV yr = lb_let(m, "yr", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, r), I(L, n))));
+	LV s = rms_inverse(L, xr, n);
 	for (int pass = 0; pass < 2; pass++) {
 		int lanes = pass ? 1 : vf;
 		int64_t lo = pass ? (vf > 1 ? n / vf * vf : 0) : 0, hi = pass ? n : (vf > 1 ? n / vf * vf : 0);
