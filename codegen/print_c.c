@@ -249,7 +249,7 @@ static void binop(CP *p, const LExpr *x, const char *op, int prec)
 
 static void helper_call(CP *p, const char *what, LType t, LE a)
 {
-	char tb[32];
+	char tb[128];   /* a vector type name, or a struct pointer (names up to 96) */
 	out(p, "%s_%s(", what, ctype(p, t, tb, sizeof tb));
 	pe(p, a, 0);
 	out(p, ")");
