@@ -791,6 +791,15 @@ static void mem_stmt(LModule *m, LSOp op, LE dst, LE src, LE bytes)
 void lb_memcpy(LModule *m, LE dst, LE src, LE bytes) { mem_stmt(m, LS_MEMCPY, dst, src, bytes); }
 void lb_memmove(LModule *m, LE dst, LE src, LE bytes) { mem_stmt(m, LS_MEMMOVE, dst, src, bytes); }
 
+void lb_prefetch(LModule *m, LE addr)
+{
+	if (T(m, addr).kind != LK_PTR)
+		bug("PREFETCH needs a pointer");
+	LS s = stmt(m, LS_PREFETCH);
+	if (s)
+		m->s[s].a = addr;
+}
+
 void lb_comment(LModule *m, const char *fmt, ...)
 {
 	char buf[512];

@@ -20,7 +20,7 @@
  *     REDUCE_ADD sums the lanes of a vector, FMA is a*b+c;
  *   - statements: FOR (counted loop, constant step), IF, ASSIGN to a
  *     variable, STORE through a pointer, EVAL (a call), RETURN, MEMCPY,
- *     MEMMOVE and COMMENT, in blocks;
+ *     MEMMOVE, COMMENT and PREFETCH (a cache hint), in blocks;
  *   - variables are function-local and mutable (a printer may keep them
  *     in registers or in stack slots), arrays are local arrays;
  *   - functions, structs (some mirror lfm2_abi.h and are only declared in
@@ -152,7 +152,8 @@ typedef struct LExpr {
 	X(RETURN,  "return a (0: void)") \
 	X(MEMCPY,  "memcpy(a, b, c bytes)") \
 	X(MEMMOVE, "memmove(a, b, c bytes)") \
-	X(COMMENT, "text")
+	X(COMMENT, "text") \
+	X(PREFETCH, "hint: the cache line at address a is read soon (no effect on any value)")
 
 typedef enum LSOp {
 #define X(name, sem) LS_##name,
@@ -360,6 +361,9 @@ void lb_return(LModule *m, LE value);
 void lb_memcpy(LModule *m, LE dst, LE src, LE bytes);
 void lb_memmove(LModule *m, LE dst, LE src, LE bytes);
 void lb_comment(LModule *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A prefetch hint for the line holding addr (a pointer): streaming kernels
+ * (decode GEMVs) ask for bytes a few KB ahead of what they read now. */
+void lb_prefetch(LModule *m, LE addr);
 
 /* A local of `type` named `name`, assigned `value` right here. */
 LV lb_let(LModule *m, const char *name, LType type, LE value);

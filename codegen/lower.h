@@ -49,6 +49,15 @@ typedef struct Tiling {
 	 * take whole-K tiles of 4, 2 and 1 rows.  gemm_default_tiling (in
 	 * lower_gemm.c) has the target defaults and the measurements behind them. */
 	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
+	/* Decode (one activation row) streams every weight once: each weight
+	 * load of the int8 GEMV (lower_qmatmul.c) is followed by a prefetch of
+	 * the byte this far ahead (0: none), so the next rows are on their way
+	 * while this one is multiplied; the hardware prefetchers alone left
+	 * the q4_0 350M decode at 70% of the read bandwidth (schedule:
+	 * tiles.matmul.prefetch; target_tiling has the measurements).  The
+	 * float GEMV's two panel streams do better without: the same hint
+	 * there cost f32 decode 10-15% (1 thread), f16 0-5%. */
+	int prefetch;
 	int attn_block;        /* keys per block of the online softmax */
 	int threads;           /* schedule's threads.count (0: every core); for the runtime, not the code */
 	int par_min_flops;     /* below this, a kernel runs on the calling thread */

@@ -198,6 +198,7 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 	/* a small tile (decode) splits each block's chain of dots in two, so
 	 * the loads of a row are not held up by one long dependency chain */
 	int split = schedule_env("qsplit", MR * NR <= 2 ? 2 : 1) == 2 ? 2 : 1;
+	int64_t pf = MR == 1 ? L->sch.prefetch : 0;
 	LV isum[MAX_QT][MAX_QT], isum2[MAX_QT][MAX_QT] = {{0}}, sum[MAX_QT];
 	for (int r = 0; r < MR; r++) {
 		sum[r] = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), vi,
@@ -223,6 +224,8 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 		LE wv[MAX_QT][2];
 		for (int j = 0; j < NR; j++) {
 			LV bytes = lb_let(m, lm_fmt(m, "w%d_%d_%d", j, k, u), vb, le_load(m, le_at(m, V(L, gw[j]), wofs), 4 * n));
+			if (pf)   /* decode: the row's bytes pf ahead are on their way */
+				lb_prefetch(m, le_at(m, V(L, gw[j]), le_add(m, wofs, I(L, pf))));
 			if (halves == 1) {
 				wv[j][0] = V(L, bytes);
 			} else {   /* q4: low nibbles are step i, high ones step i + 4 */
@@ -325,25 +328,15 @@ static void tile_single(QM *q, int MR, int NR, const LV *wb, const LV *ab, LV s[
 	}
 }
 
-/* An MR x NR tile at rows t.., columns n..: all blocks of the row, then
- * the results through mm_store. */
-static void qtile(QM *q, int MR, int NR, LE t, LE n)
+/* The dot products of MR activation rows ar[] with NR weight rows wr[],
+ * over all blocks of the row, added into the scalars s[r][j]. */
+static void qtile_sums(QM *q, int MR, int NR, const LV *wr, const LV *ar, LV s[MAX_QT][MAX_QT])
 {
 	Lower *L = q->L;
 	LModule *m = q->m;
 	int u = q->uid++;
-	int64_t qrow = qact_row_bytes(q->K), nfull = q->nb / 16;
+	int64_t nfull = q->nb / 16;
 	LType pb = lt_ptr(LK_U8, 1), pa = lt_ptr(LK_I8, 1);
-	LV wr[MAX_QT], ar[MAX_QT], s[MAX_QT][MAX_QT];
-	for (int j = 0; j < NR; j++)
-		wr[j] = lb_let(m, lm_fmt(m, "wr%d_%d", j, u), pb,
-		               le_at(m, q->w, le_mul(m, le_add(m, n, I(L, j)), I(L, q->rowb))));
-	for (int r = 0; r < MR; r++)
-		ar[r] = lb_let(m, lm_fmt(m, "ar%d_%d", r, u), pa,
-		               le_ptr_cast(m, le_at(m, q->qx, le_mul(m, le_add(m, t, I(L, r)), I(L, qrow))), pa));
-	for (int r = 0; r < MR; r++)
-		for (int j = 0; j < NR; j++)
-			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d_%d", r, j, u), T_F32(), le_f32(m, 0));
 	if (nfull) {   /* the groups of 16, in a loop */
 		LV acc[MAX_QT][MAX_QT], gw[MAX_QT], ga[MAX_QT];
 		for (int r = 0; r < MR; r++)
@@ -390,6 +383,41 @@ static void qtile(QM *q, int MR, int NR, LE t, LE n)
 					lb_assign(m, s[r][j], le_add(m, V(L, s[r][j]), le_reduce_add(m, V(L, acc[r][j]))));
 		}
 		b0 += g;
+	}
+}
+
+/* Weight rows the decode tile reads one after the other rather than
+ * interleaved: the SwiGLU pair (w1 row, w3 row) is two 1 x 1 dot
+ * products in sequence, one stream at a time like the plain GEMV (see
+ * q_single_row_tile).  LFM2C_SCHEDULE=qseq=0 interleaves them. */
+static int q_sequential_rows(void) { return schedule_env("qseq", 1) != 0; }
+
+/* An MR x NR tile at rows t.., columns n..: all blocks of the row, then
+ * the results through mm_store. */
+static void qtile(QM *q, int MR, int NR, LE t, LE n)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++;
+	int64_t qrow = qact_row_bytes(q->K);
+	LType pb = lt_ptr(LK_U8, 1), pa = lt_ptr(LK_I8, 1);
+	LV wr[MAX_QT] = {0}, ar[MAX_QT] = {0}, s[MAX_QT][MAX_QT];
+	for (int j = 0; j < NR; j++)
+		wr[j] = lb_let(m, lm_fmt(m, "wr%d_%d", j, u), pb,
+		               le_at(m, q->w, le_mul(m, le_add(m, n, I(L, j)), I(L, q->rowb))));
+	for (int r = 0; r < MR; r++)
+		ar[r] = lb_let(m, lm_fmt(m, "ar%d_%d", r, u), pa,
+		               le_ptr_cast(m, le_at(m, q->qx, le_mul(m, le_add(m, t, I(L, r)), I(L, qrow))), pa));
+	for (int r = 0; r < MR; r++)
+		for (int j = 0; j < NR; j++)
+			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d_%d", r, j, u), T_F32(), le_f32(m, 0));
+	if (MR == 1 && NR > 1 && q_sequential_rows()) {
+		for (int j = 0; j < NR; j++) {
+			LV sj[MAX_QT][MAX_QT] = {{s[0][j]}};
+			qtile_sums(q, 1, 1, &wr[j], ar, sj);
+		}
+	} else {
+		qtile_sums(q, MR, NR, wr, ar, s);
 	}
 	for (int r = 0; r < MR; r++) {
 		LE row = le_mul(m, le_add(m, t, I(L, r)), q->ldy);

@@ -627,6 +627,11 @@ static void stmt(CP *p, LS s)
 	case LS_COMMENT:
 		out(p, "/* %s */\n", st->text);
 		return;
+	case LS_PREFETCH:
+		out(p, "__builtin_prefetch(");
+		pe(p, st->a, 0);
+		out(p, ");\n");
+		return;
 	default:
 		out(p, "/* ? */\n");
 	}

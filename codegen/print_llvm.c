@@ -555,6 +555,12 @@ static void stmt(LP *p, LS s)
 			LLVMBuildMemMove(p->b, d, 4, sp, 4, n);
 		return;
 	}
+	case LS_PREFETCH: {   /* read, keep in all cache levels, data */
+		LLVMTypeRef i32 = LLVMInt32TypeInContext(p->ctx);
+		LLVMValueRef a[4] = {ex(p, st->a), LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 3, 0), LLVMConstInt(i32, 1, 0)};
+		call_intrinsic(p, "llvm.prefetch", LLVMTypeOf(a[0]), a, 4);
+		return;
+	}
 	default:
 		return;   /* COMMENT */
 	}

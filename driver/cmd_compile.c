@@ -697,8 +697,9 @@ static void key_pass_options(CacheKey *k, const PassOptions *po)
 	cache_key_add(k, "fusions", "%s", po->fusions ? fusions_describe(po->fusions, buf, sizeof buf) : "(none)");
 	const Schedule *s = po->schedule;
 	if (s)
-		cache_key_add(k, "schedule", "nb %d mr %d kc %d attention_block %d split %d threads %d unroll %d "
-		              "vector_width %d given %#x", s->matmul_nb, s->matmul_mr, s->matmul_kc, s->attention_block,
+		cache_key_add(k, "schedule", "nb %d mr %d kc %d prefetch %d attention_block %d split %d threads %d unroll %d "
+		              "vector_width %d given %#x", s->matmul_nb, s->matmul_mr, s->matmul_kc, s->matmul_prefetch,
+		              s->attention_block,
 		              (int)s->split, s->threads, s->unroll, s->vector_width, s->given);
 	else
 		cache_key_add(k, "schedule", "(none)");

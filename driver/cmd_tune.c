@@ -112,6 +112,7 @@ static const Axis axes[] = {
 	{"tiles.matmul.mr", {ABSENT, "1", "2", "4", "8"}},
 	{"tiles.matmul.nb", {ABSENT, "16", "32", "64", "128", "256"}},
 	{"tiles.matmul.kc", {ABSENT, "128", "256", "512"}},
+	{"tiles.matmul.prefetch", {ABSENT, "0", "2048", "8192"}},
 	{"unroll", {ABSENT, "1", "2", "4"}},
 	{"tiles.attention_block", {ABSENT, "32", "64", "128", "256"}},
 	{"threads.split", {ABSENT, "\"rows\""}},

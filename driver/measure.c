@@ -652,9 +652,10 @@ char *measure_schedule_json(const Schedule *s, bool pretty)
 		cJSON_AddBoolToObject(fus, "dequant_in_matmul", f->dequant_in_matmul);
 	}
 	/* the code generator's own per-target choice stands for every key not given */
-	if (g & (SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC | SCHED_GIVEN_ATTENTION_BLOCK)) {
+	unsigned gmm = SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC | SCHED_GIVEN_PREFETCH;
+	if (g & (gmm | SCHED_GIVEN_ATTENTION_BLOCK)) {
 		tiles = cJSON_AddObjectToObject(root, "tiles");
-		mm = tiles && (g & (SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC))
+		mm = tiles && (g & gmm)
 		             ? cJSON_AddObjectToObject(tiles, "matmul") : NULL;
 		if (mm && (g & SCHED_GIVEN_NB))
 			cJSON_AddNumberToObject(mm, "nb", s->matmul_nb);
@@ -662,6 +663,8 @@ char *measure_schedule_json(const Schedule *s, bool pretty)
 			cJSON_AddNumberToObject(mm, "mr", s->matmul_mr);
 		if (mm && (g & SCHED_GIVEN_KC))
 			cJSON_AddNumberToObject(mm, "kc", s->matmul_kc);
+		if (mm && (g & SCHED_GIVEN_PREFETCH))
+			cJSON_AddNumberToObject(mm, "prefetch", s->matmul_prefetch);
 		if (tiles && (g & SCHED_GIVEN_ATTENTION_BLOCK))
 			cJSON_AddNumberToObject(tiles, "attention_block", s->attention_block);
 	}

@@ -186,7 +186,7 @@ static int read_fusions(Walk *w, const cJSON *f, Schedule *s)
 static int read_tiles(Walk *w, const cJSON *t, Schedule *s)
 {
 	static const char *const known[] = {"matmul", "attention_block", NULL};
-	static const char *const known_mm[] = {"nb", "mr", "kc", NULL};
+	static const char *const known_mm[] = {"nb", "mr", "kc", "prefetch", NULL};
 	if (check_keys(w, t, "tiles", known)
 	    || get_int(w, t, "tiles", "attention_block", 1, SCHEDULE_MAX_TILE, &s->attention_block))
 		return -1;
@@ -198,11 +198,13 @@ static int read_tiles(Walk *w, const cJSON *t, Schedule *s)
 	if (check_keys(w, mm, "tiles.matmul", known_mm)
 	    || get_int(w, mm, "tiles.matmul", "nb", 1, SCHEDULE_MAX_TILE, &s->matmul_nb)
 	    || get_int(w, mm, "tiles.matmul", "mr", 1, SCHEDULE_MAX_MR, &s->matmul_mr)
-	    || get_int(w, mm, "tiles.matmul", "kc", 1, SCHEDULE_MAX_TILE, &s->matmul_kc))
+	    || get_int(w, mm, "tiles.matmul", "kc", 1, SCHEDULE_MAX_TILE, &s->matmul_kc)
+	    || get_int(w, mm, "tiles.matmul", "prefetch", 0, SCHEDULE_MAX_TILE, &s->matmul_prefetch))
 		return -1;
 	s->given |= (cJSON_GetObjectItemCaseSensitive(mm, "nb") ? SCHED_GIVEN_NB : 0)
 	            | (cJSON_GetObjectItemCaseSensitive(mm, "mr") ? SCHED_GIVEN_MR : 0)
-	            | (cJSON_GetObjectItemCaseSensitive(mm, "kc") ? SCHED_GIVEN_KC : 0);
+	            | (cJSON_GetObjectItemCaseSensitive(mm, "kc") ? SCHED_GIVEN_KC : 0)
+	            | (cJSON_GetObjectItemCaseSensitive(mm, "prefetch") ? SCHED_GIVEN_PREFETCH : 0);
 	return 0;
 }
 
@@ -244,6 +246,9 @@ static int check_relations(Walk *w, const Schedule *s)
 	if (s->matmul_kc % QUANT_BLOCK)
 		return key_error(w, "tiles.matmul.kc", "must be a multiple of the quant block (%d) so a K "
 		                 "panel holds whole blocks, got %d", QUANT_BLOCK, s->matmul_kc);
+	if (s->matmul_prefetch % 64)
+		return key_error(w, "tiles.matmul.prefetch", "must be a multiple of 64 bytes (a cache line), got %d",
+		                 s->matmul_prefetch);
 	if (s->matmul_nb % s->vector_width)
 		return key_error(w, "tiles.matmul.nb", "must be a multiple of vector_width (%d), got %d",
 		                 s->vector_width, s->matmul_nb);
@@ -260,6 +265,7 @@ void schedule_defaults(Schedule *s)
 	s->matmul_nb = 64;
 	s->matmul_mr = 4;
 	s->matmul_kc = 256;
+	s->matmul_prefetch = 4096;
 	s->attention_block = 64;
 	s->split = SPLIT_N;
 	s->threads = 0;

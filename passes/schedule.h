@@ -6,7 +6,7 @@
  *   {"version": 1,
  *    "formats": {"default": "q4_1", "overrides": {"model.embed_tokens.weight": "q8_0"}},
  *    "fusions": {"rmsnorm_fold": true, "qkv": true, ...},
- *    "tiles":   {"matmul": {"nb": 64, "mr": 4, "kc": 256}, "attention_block": 64},
+ *    "tiles":   {"matmul": {"nb": 64, "mr": 4, "kc": 256, "prefetch": 4096}, "attention_block": 64},
  *    "threads": {"split": "n", "count": 0},
  *    "unroll": 4, "vector_width": 8}
  *
@@ -71,6 +71,7 @@ typedef struct Schedule {
 	int n_overrides;
 	ScheduleFusions fusions;
 	int matmul_nb, matmul_mr, matmul_kc;   /* tiles.matmul */
+	int matmul_prefetch;          /* tiles.matmul.prefetch: bytes ahead (decode GEMV), 0 = none */
 	int attention_block;          /* tiles.attention_block */
 	ThreadSplit split;            /* threads.split */
 	int threads;                  /* threads.count, 0 = every core at run time */
@@ -90,6 +91,7 @@ enum {
 	SCHED_GIVEN_THREADS = 1u << 5,
 	SCHED_GIVEN_UNROLL = 1u << 6,
 	SCHED_GIVEN_VECTOR_WIDTH = 1u << 7,
+	SCHED_GIVEN_PREFETCH = 1u << 8,
 };
 
 /* Limits the validator enforces (specs/formats.md). */
@@ -98,7 +100,7 @@ enum {
 #define SCHEDULE_MAX_MR 32
 #define SCHEDULE_MAX_UNROLL 64
 
-/* Fills the defaults: every weight f32, the default fusions, nb 64, mr 4, kc 256,
+/* Fills the defaults: every weight f32, the default fusions, nb 64, mr 4, kc 256, prefetch 4096,
  * attention_block 64, split "n", 0 threads (all cores), unroll 4,
  * vector_width 8. */
 void schedule_defaults(Schedule *s);

@@ -146,7 +146,8 @@ static void test_good(const char *dir)
 	ScheduleFusions f = s.fusions;
 	CHECK(f.rmsnorm_fold && f.qkv && f.w1w3_swiglu && !f.residual_epilogue && f.conv_chain && !f.qk_norm_rope
 	      && f.dequant_in_matmul, "full: fusions");
-	CHECK(s.matmul_nb == 32 && s.matmul_mr == 6 && s.matmul_kc == 512 && s.attention_block == 128, "full: tiles");
+	CHECK(s.matmul_nb == 32 && s.matmul_mr == 6 && s.matmul_kc == 512 && s.matmul_prefetch == 8192
+	      && s.attention_block == 128, "full: tiles");
 	CHECK(s.split == SPLIT_ROWS && s.threads == 2 && s.unroll == 8 && s.vector_width == 16, "full: threads etc.");
 	PassOptions o = {.dump_after = "layout"};
 	schedule_to_pass_options(&s, &o);
@@ -160,7 +161,8 @@ static void test_good(const char *dir)
 	s = load_good(dir, "minimal.json");
 	CHECK(!memcmp(&s, &d, sizeof s), "minimal == defaults");
 	CHECK(d.default_format == DT_F32 && d.matmul_nb == 64 && d.matmul_mr == 4 && d.matmul_kc == 256
-	      && d.attention_block == 64 && d.split == SPLIT_N && d.threads == 0 && d.unroll == 4
+	      && d.matmul_prefetch == 4096 && d.attention_block == 64 && d.split == SPLIT_N && d.threads == 0
+	      && d.unroll == 4
 	      && d.vector_width == 8 && d.fusions.qkv && d.fusions.rmsnorm_fold && d.fusions.conv_chain
 	      && d.fusions.dequant_in_matmul, "documented defaults");
 	schedule_free(&s);
