@@ -24,7 +24,12 @@
 # The memory read bandwidth is measured in the same command (bench/membw.c)
 # for each thread count; decode GB/s = decode tok/s x weight bytes (the
 # blob: every weight is read once per token, the tied embedding included,
-# as the LM head), and "% of bound" compares it with that bandwidth.
+# as the LM head), and "% of bound" compares it with that bandwidth.  So
+# are the arithmetic peaks (bench/peak.c: f32 FMA, int8 dot products) that
+# bound prefill: "% of peak" is prefill tok/s x the matmul operations per
+# token (2 x the parameters outside the embedding: prefill takes logits of
+# the last token only) over the FMA peak (f32, f16, bf16: the float kernels
+# compute in f32) or the int8 dot peak (q8_0, q4_0, q4_1).
 # llama.cpp's figures (llama-bench build 10587, 2 threads, tg128 / pp512,
 # best of mmap and no-mmap, ±15 % run to run; issue 5) are shown next to
 # the 350M rows at 2 threads.
@@ -52,6 +57,7 @@ mkdir -p "$dir"
 [ -n "${SKIP_BUILD:-}" ] || sh "$root/scripts/build.sh" "$build"
 lfm2c=${LFM2C:-$build/driver/lfm2c}
 cc -O3 -march=native -pthread "$root/bench/membw.c" -o "$dir/membw"
+cc -O3 -march=native -pthread "$root/bench/peak.c" -o "$dir/peak"
 export XDG_CACHE_HOME="$dir/cache"   # never the user's cache
 
 # llama.cpp on the 350M shape, 2 threads (issue 5): FORMAT DECODE PREFILL
@@ -71,6 +77,10 @@ for t in $threads; do
 	bw=$("$dir/membw" "$t" 1024 | awk '{print $3}')
 	eval "bw_$t=$bw"
 	echo "memory read bandwidth, $t thread(s): $bw GB/s (median of 7)"
+	"$dir/peak" "$t" >"$dir/peak-$t"
+	eval "fma_$t=$(awk '$1 == "fma_gflops" {print $3}' "$dir/peak-$t")"
+	eval "dot_$t=$(awk '$1 == "int8_gops" {print $3}' "$dir/peak-$t")"
+	eval "echo \"arithmetic peak, $t thread(s): f32 FMA \$fma_$t GFLOP/s, int8 dot \$dot_$t G op/s (median of 5)\""
 	tlist=${tlist:+$tlist,}$t
 done
 
@@ -86,6 +96,10 @@ table() {
 	while IFS=, read -r name sched thr dec pre load blob code art comp cached err kld top1 rest; do
 		[ "$name" = variant ] && continue
 		eval "bw=\${bw_$thr:-0}"
+		case $name in
+		q*) eval "peak=\${dot_$thr:--}" ;;
+		*) eval "peak=\${fma_$thr:--}" ;;
+		esac
 		if [ -z "$dec" ]; then   # failed: the error is the rest of the line
 			why=$(printf '%s' "$rest" | sed 's/^"//; s/"$//; s/""/"/g')
 			printf '%-6s %7s  skipped: %s\n' "$name" "$thr" "$why"
@@ -93,18 +107,19 @@ table() {
 		fi
 		ll="- -"
 		[ "$1" = 350m ] && [ "$thr" = 2 ] && ll=$(llama_cpp "$name")
-		echo "$name $thr $blob $dec $pre $bw $ll $err $kld" | awk '{
+		echo "$name $thr $blob $dec $pre $bw $ll $err $kld $peak $3" | awk '{
 			gbs = $4 * $3 / 1e9
-			printf "%-6s %7s %12.1f %12.2f %13.1f %11.1f %9.0f%% %10s %10s %10.2e %10.2e\n",
-			       $1, $2, $3 / 1048576, $4, $5, gbs, ($6 > 0 ? 100 * gbs / $6 : 0), $7, $8, $9, $10 }'
+			pk = $11 == "-" ? "-" : sprintf("%.0f%%", 100 * $5 * $12 / ($11 * 1e9))
+			printf "%-6s %7s %12.1f %12.2f %13.1f %11.1f %9.0f%% %9s %10s %10s %10.2e %10.2e\n",
+			       $1, $2, $3 / 1048576, $4, $5, gbs, ($6 > 0 ? 100 * gbs / $6 : 0), pk, $7, $8, $9, $10 }'
 	done <"$2"
 }
 
 header() {
-	printf '%-6s %7s %12s %12s %13s %11s %10s %10s %10s %10s %10s\n' format threads "weights MiB" "decode tok/s" \
-		"prefill tok/s" "decode GB/s" "% of bound" "llama.cpp" "llama.cpp" "max err" KLD
-	printf '%-6s %7s %12s %12s %13s %11s %10s %10s %10s %10s %10s\n' "" "" "" "(128)" "(512)" "" "" "decode" \
-		"pp512" "vs f32" "vs f32"
+	printf '%-6s %7s %12s %12s %13s %11s %10s %9s %10s %10s %10s %10s\n' format threads "weights MiB" "decode tok/s" \
+		"prefill tok/s" "decode GB/s" "% of bound" "% of peak" "llama.cpp" "llama.cpp" "max err" KLD
+	printf '%-6s %7s %12s %12s %13s %11s %10s %9s %10s %10s %10s %10s\n' "" "" "" "(128)" "(512)" "" "(decode)" "(prefill)" \
+		"decode" "pp512" "vs f32" "vs f32"
 }
 
 for p in $presets; do
@@ -112,6 +127,12 @@ for p in $presets; do
 	if [ ! -f "$m/model.safetensors" ]; then
 		"$lfm2c" synth "$p" -o "$m" --dtype bf16 --seed 1 >/dev/null
 	fi
+	# matmul operations per prefill token: 2 x the parameters outside the embedding
+	ops=$("$lfm2c" synth "$p" -o "$dir/dry" --dry-run 2>&1 | awk '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		END { printf "%.0f", 2 * (v["params"] - v["vocab"] * v["hidden"]) }')
+	echo
+	echo "== $p: $(awk -v o="$ops" 'BEGIN {printf "%.3f", o / 1e9}') G matmul operations per prefill token"
 	if [ -n "$backends" ]; then
 		echo
 		echo "== $p: compile, f32 weights (--no-cache; wall time, peak RSS of lfm2c and the C compiler it runs)"
@@ -151,7 +172,7 @@ for p in $presets; do
 		fi
 		sed -n 's/^weights /weights /p' "$out.table"
 		header
-		table "$p" "$out/variants.csv"
+		table "$p" "$out/variants.csv" "$ops"
 		echo "(full table: $out.table; JSON, CSV, SVG: $out/)"
 	done
 done
