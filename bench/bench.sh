@@ -24,7 +24,8 @@
 # The memory read bandwidth is measured in the same command (bench/membw.c)
 # for each thread count; decode GB/s = decode tok/s x weight bytes (the
 # blob: every weight is read once per token, the tied embedding included,
-# as the LM head), and "% of bound" compares it with that bandwidth.  So
+# as the LM head), and "% of bound" compares it with that bandwidth (the
+# higher of its measurements before and after each table's runs).  So
 # are the arithmetic peaks (bench/peak.c: f32 FMA, int8 dot products) that
 # bound prefill: "% of peak" is prefill tok/s x the matmul operations per
 # token (2 x the parameters outside the embedding: prefill takes logits of
@@ -170,6 +171,15 @@ for p in $presets; do
 			tail -3 "$out.log"
 			continue
 		fi
+		# the bandwidth again: on a shared machine it moves with the neighbours'
+		# load (seen here: 25 to 52 GB/s within minutes); the bound is the
+		# higher of the two measurements
+		for t in $threads; do
+			bw=$("$dir/membw" "$t" 1024 | awk '{print $3}')
+			eval "before=\$bw_$t"
+			echo "memory read bandwidth, $t thread(s), after the runs: $bw GB/s (before: $before)"
+			eval "bw_$t=$(echo "$bw $before" | awk '{print ($1 > $2 ? $1 : $2)}')"
+		done
 		sed -n 's/^weights /weights /p' "$out.table"
 		header
 		table "$p" "$out/variants.csv" "$ops"

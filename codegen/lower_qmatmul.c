@@ -20,7 +20,9 @@
  *      (lower_kernels.c): blocks of NB weight rows kept in cache while row
  *      tiles of MR x NR pass over them (prefill), then single rows with
  *      1 x 1 tiles (decode: each weight row streamed once, in order, its
- *      dots in two chains; see q_single_row_tile).
+ *      dots in two chains, the SwiGLU pair's two rows one after the other,
+ *      every weight load followed by a prefetch tiles.matmul.prefetch
+ *      bytes ahead; see q_single_row_tile, q_sequential_rows).
  *
  * The inner step.  A group of 16 blocks is 8 steps of 64 bytes per row
  * (pack.c); at step s a vector holds bytes 4s..4s+3 of each block, one
@@ -47,9 +49,14 @@
  * times 2^112: exact for every finite f16), which every target has.
  *
  * Measured (350M shape, one core of this VM, LLVM host CPU znver4): a 4 x 4 tile runs the
- * q8_0 prefill matmuls at 140-150 G MAC/s, the machine's vpdpbusd peak in
- * a loop of nothing else (134 zmm, 144 ymm); a single row streams weights
- * at about the machine's read bandwidth.
+ * q8_0 prefill matmuls at 140-150 G MAC/s, about 61% of the vpdpbusd peak
+ * (bench/peak.c: 233 G MAC/s, one zmm instruction per cycle).  Per group
+ * of 16 blocks and output, 8 dots share the multiply pipes with 1 scale
+ * multiply and 1 FMA (and 1 conversion), so ~78% is the ceiling of this
+ * block-per-lane scheme; 4 x 3, 3 x 4, 5 x 3, 6 x 2 tiles, other weight
+ * blocks, and summing a tile's outputs by a shuffle tree instead of one
+ * horizontal sum each measured no better.  A single row streams weights
+ * at 75-100% of the machine's read bandwidth.
  */
 #include <stdlib.h>
 #include <string.h>
