@@ -52,6 +52,7 @@ typedef struct cli_options {
 	long ctx;                     /* -c; 0: automatic */
 	long chunk;
 	int use_mmap;
+	int small_pages;              /* --no-hugepages */
 
 	/* token-id mode */
 	int32_t *tokens;              /* --tokens */

@@ -71,7 +71,11 @@ int cli_open_runtime(const cli_options *o, const lfm2_model_info *m, cli_runtime
 		return cli_fail(CLI_RUNTIME, "out of memory");
 	lfm2_err err;
 	double t0 = cli_now();
-	rt->weights = lfm2_weights_open(path, m, o->use_mmap ? LFM2_WEIGHTS_MMAP : LFM2_WEIGHTS_READ, &err);
+	rt->weights = lfm2_weights_open(path, m,
+	                                o->use_mmap      ? LFM2_WEIGHTS_MMAP
+	                                : o->small_pages ? LFM2_WEIGHTS_READ_SMALL_PAGES
+	                                                 : LFM2_WEIGHTS_READ,
+	                                &err);
 	free(default_path);
 	if (!rt->weights)
 		return cli_fail(CLI_RUNTIME, "%s", err.msg);

@@ -104,6 +104,8 @@ static void usage(FILE *f)
 	        "                      at least prompt+n); a longer text prompt is an error\n"
 	        "  --chunk N           prompt tokens per forward call (default %d)\n"
 	        "  --mmap, --no-mmap   map the weights file instead of reading it (default: read)\n"
+	        "  --no-hugepages      read the weights into 4 KiB pages, not 2 MiB huge pages (loads\n"
+	        "                      faster where the kernel must compact memory; decodes slower)\n"
 	        "Text goes to stdout as it is generated; with --tokens the generated ids go to stdout as\n"
 	        "one comma-separated line (eos included).  Timings go to stderr: load, prefill and\n"
 	        "decode, and in text modes time to first token (from the start of the prompt's\n"
@@ -193,6 +195,7 @@ static int *switch_flag(cli_options *o, const char *flag, int *value)
 		{"--ignore-eos", offsetof(cli_options, ignore_eos), 1},
 		{"--mmap", offsetof(cli_options, use_mmap), 1},
 		{"--no-mmap", offsetof(cli_options, use_mmap), 0},
+		{"--no-hugepages", offsetof(cli_options, small_pages), 1},
 		{"--raw", offsetof(cli_options, raw), 1},
 		{"-i", offsetof(cli_options, interactive), 1},
 		{"--interactive", offsetof(cli_options, interactive), 1},

@@ -126,6 +126,7 @@ static void test_generate(void)
 		{"-t", "3", "--chunk", "1", NULL},
 		{"-t", "1", "-c", "16", "--chunk", "2", NULL},
 		{"--chunk=3", "--no-mmap", "-t", "2", NULL},
+		{"--no-hugepages", "-t", "2", NULL},
 	};
 	for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
 		const char **a = variants[v];
@@ -138,6 +139,8 @@ static void test_generate(void)
 	}
 	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--mmap", NULL), 0);
 	CHECK_CONTAINS(errtxt, "(mmap)");
+	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--no-hugepages", NULL), 0);
+	CHECK_CONTAINS(errtxt, "(read-4k)");
 
 	/* sampling: same seed, same ids as the library; the defaults top-k 40 etc. apply */
 	lfm2_sampler_params p = lfm2_sampler_default_params();

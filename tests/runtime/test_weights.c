@@ -45,14 +45,17 @@ static void test_good(void)
 	snprintf(path, sizeof path, "%s/good.bin", tmp_dir);
 	CHECK_OR_DIE(fake_model_write_blob(path) == 0);
 	lfm2_err err = {{0}};
-	for (int mode = 0; mode < 2; mode++) {
+	static const char *const names[] = {"read", "mmap", "read-4k"};
+	for (int mode = 0; mode < 3; mode++) {
 		lfm2_weights *w = lfm2_weights_open(path, &fake_model, mode, &err);
 		if (!w) {
 			fprintf(stderr, "good blob refused: %s\n", err.msg);
 			test_failures++;
 			continue;
 		}
-		CHECK(!strcmp(lfm2_weights_mode_name(w), mode ? "mmap" : "read"));
+		CHECK(!strcmp(lfm2_weights_mode_name(w), names[mode]));
+		if (mode == LFM2_WEIGHTS_READ)   /* huge-page memory starts on a 2 MiB boundary */
+			CHECK((uintptr_t)lfm2_weights_data(w) % ((uintptr_t)2 << 20) == 0);
 		check_payload(w);
 		lfm2_weights_close(w);
 	}
