@@ -17,8 +17,9 @@
 #     its weights evicted from the page cache first and then READ INTO
 #     MEMORY (--no-mmap, as llama-bench -lm none: on this VM mmap'd weights
 #     slow down run after run; in 2 MiB huge pages, the runtime's default);
-#     MMAP=1 adds the same table with mmap'd weights.  A format the compiler cannot build or run is skipped with
-#     a note (variants --keep-going).  Each format is also checked against
+#     MMAP=1 adds the same table with mmap'd weights.  A format the
+#     compiler cannot build or run is skipped with a note (variants
+#     --keep-going).  Each format is also checked against
 #     the f32 build (max |logit error| / max |logit|, mean KLD).
 #
 # The memory read bandwidth is measured in the same command (bench/membw.c)

@@ -46,8 +46,27 @@ static double now(void)
 }
 
 /* ---------------------------------------------------- the two loops
- * Each returns the operations it did (for the caller's rate) and stores a
- * value derived from every accumulator in *sink so no work is dropped. */
+ * One shape for both: NACC accumulators acc[i] = STEP(acc[i], a, b) in a
+ * loop, `a` made opaque each trip.  NAME returns the operations it did
+ * (for the caller's rate) and stores the sum of every accumulator's first
+ * lane in *sink so no work is dropped. */
+#define THROUGHPUT_LOOP(NAME, VEC, ACC0, A0, B0, STEP, FIRST, OPS_PER_STEP) \
+	static double NAME(float *sink)                                        \
+	{                                                                      \
+		VEC acc[NACC], a = A0, b = B0;                                     \
+		for (int i = 0; i < NACC; i++)                                     \
+			acc[i] = ACC0(i);                                              \
+		for (long n = 0; n < ITERS; n++) {                                 \
+			_Pragma("GCC unroll 12") for (int i = 0; i < NACC; i++)        \
+				acc[i] = STEP(acc[i], a, b);                               \
+			OPAQUE(a);                                                     \
+		}                                                                  \
+		float s = 0;                                                       \
+		for (int i = 0; i < NACC; i++)                                     \
+			s += (float)FIRST(acc[i]);                                     \
+		*sink = s;                                                         \
+		return (double)ITERS * NACC * (OPS_PER_STEP);                      \
+	}
 
 #if defined(__AVX512F__)
 #define FMA_LANES 16
@@ -70,23 +89,8 @@ typedef float32x4_t fvec;
 #endif
 
 #if defined(FMA_LANES)
-static double fma_loop(float *sink)
-{
-	fvec acc[NACC], x = FSPLAT(1.0001f), y = FSPLAT(0.9999f);
-	for (int i = 0; i < NACC; i++)
-		acc[i] = FSPLAT((float)i);
-	for (long n = 0; n < ITERS; n++) {
-#pragma GCC unroll 12
-		for (int i = 0; i < NACC; i++)
-			acc[i] = FFMA(acc[i], x, y);
-		OPAQUE(x);
-	}
-	float s = 0;
-	for (int i = 0; i < NACC; i++)
-		s += FFIRST(acc[i]);
-	*sink = s;
-	return (double)ITERS * NACC * FMA_LANES * 2;
-}
+#define FACC0(i) FSPLAT((float)(i))
+THROUGHPUT_LOOP(fma_loop, fvec, FACC0, FSPLAT(1.0001f), FSPLAT(0.9999f), FFMA, FFIRST, FMA_LANES * 2)
 #endif
 
 #if defined(__AVX512VNNI__) && defined(__AVX512F__)
@@ -113,23 +117,7 @@ typedef int32x4_t ivec;
 #endif
 
 #if defined(DOT_MACS)
-static double dot_loop(float *sink)
-{
-	ivec acc[NACC], a = ISPLAT8(3), b = ISPLAT8(5);
-	for (int i = 0; i < NACC; i++)
-		acc[i] = ISPLAT32(i);
-	for (long n = 0; n < ITERS; n++) {
-#pragma GCC unroll 12
-		for (int i = 0; i < NACC; i++)
-			acc[i] = IDOT(acc[i], a, b);
-		OPAQUE(a);
-	}
-	int s = 0;
-	for (int i = 0; i < NACC; i++)
-		s += IFIRST(acc[i]);
-	*sink = (float)s;
-	return (double)ITERS * NACC * DOT_MACS * 2;
-}
+THROUGHPUT_LOOP(dot_loop, ivec, ISPLAT32, ISPLAT8(3), ISPLAT8(5), IDOT, IFIRST, DOT_MACS * 2)
 #endif
 
 /* ---------------------------------------------------- threads */

@@ -90,10 +90,10 @@ void lfm2_pool_destroy(lfm2_pool *pool);
  *
  * LFM2_WEIGHTS_READ (default) reads the payload into anonymous memory
  * asked for in 2 MiB transparent huge pages, hashing as it reads: decode
- * streams every weight once per token and runs ~25% faster without a TLB
- * miss every 4 KiB (350M q4_0); the kernel may take longer to load when
- * it must compact memory for the huge pages (1.35 GB of f32: 1 -> 4 s
- * here).  LFM2_WEIGHTS_READ_SMALL_PAGES reads into ordinary pages.
+ * streams every weight once per token and runs 10-25% faster without a
+ * TLB miss every 4 KiB (350M: f32, f16, q8_0, q4_0); the kernel may take
+ * longer to load when it must compact memory for the huge pages (1.35 GB
+ * of f32: 0.85 -> 3.0 s here).  LFM2_WEIGHTS_READ_SMALL_PAGES reads into ordinary pages.
  * LFM2_WEIGHTS_MMAP maps the file read-only instead (shares the page
  * cache, but page faults on first use; on some VMs mmap'd access slows
  * down run after run).

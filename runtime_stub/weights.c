@@ -129,10 +129,12 @@ static ssize_t read_full(int fd, void *buf, size_t len)
  * on a 2 MiB boundary, marked for transparent huge pages (Debian's kernel
  * gives them only where asked: "madvise" mode).  Decode streams every
  * weight once per token; in 4 KiB pages that is a TLB miss and a page
- * walk every 4 KiB, and loading faults in every page one by one.
- * Measured, 350M q4_0, 2 threads, the same minutes: decode 115-146 tok/s
- * with 4 KiB pages, 139-189 with huge pages; the load's page faults went
- * too.  A kernel without THP ignores the hint.  NULL when out of memory. */
+ * walk every 4 KiB.  Measured, 350M, 2 threads, page cache evicted,
+ * interleaved medians: decode q4_0 148 -> 166 tok/s, q8_0 103 -> 117, f16
+ * 56 -> 69.  Loading can be slower where the kernel compacts memory to
+ * find huge pages (f16 0.38 -> 0.89 s, f32 0.85 -> 3.0 s here): hence
+ * LFM2_WEIGHTS_READ_SMALL_PAGES.  A kernel without THP ignores the hint.
+ * NULL when out of memory. */
 static unsigned char *weights_memory(lfm2_weights *w, size_t bytes)
 {
 	const size_t huge = (size_t)2 << 20;
@@ -156,8 +158,11 @@ static int load_by_read(lfm2_weights *w, int fd, const char *path, const struct 
 {
 	if (h->payload_bytes > SIZE_MAX - 128)
 		return rt_fail(err, "%s: weights too large for this machine", path);
-	unsigned char *buf = huge ? weights_memory(w, (size_t)h->payload_bytes)
-	                          : (w->owned = rt_calloc_aligned((size_t)h->payload_bytes));
+	unsigned char *buf;
+	if (huge)
+		buf = weights_memory(w, (size_t)h->payload_bytes);   /* lfm2_weights_close unmaps it */
+	else
+		buf = w->owned = rt_calloc_aligned((size_t)h->payload_bytes);   /* ... or frees it */
 	if (!buf)
 		return rt_fail(err, "%s: cannot allocate %" PRIu64 " bytes for the weights", path,
 		               h->payload_bytes);
