@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "fileio.h"
 #include "passes.h"
 #include "quant.h"
 #include "quant_cli.h"
@@ -50,25 +51,38 @@ static char *join(const char *dir, const char *name)
 	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
+/* Copies a side file (a regular file: a FIFO is refused, not waited on),
+ * naming the reason of a failed read or write. */
 static int copy_file(const char *from, const char *to, LfmError *err)
 {
-	FILE *in = fopen(from, "rb");
+	FILE *in = lfm_fopen_input(from, err);
 	if (!in)
-		return lfm_error(err, from, "cannot open: %s", strerror(errno));
+		return -1;
 	FILE *out = fopen(to, "wb");
 	if (!out) {
+		int e = errno;
 		fclose(in);
-		return lfm_error(err, to, "cannot create: %s", strerror(errno));
+		return lfm_error(err, to, "cannot create: %s", strerror(e));
 	}
 	char buf[1 << 16];
 	size_t n;
-	int bad = 0;
-	while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
-		bad = fwrite(buf, 1, n, out) != n;
-	bad |= ferror(in);
+	int werr = 0, rerr = 0;
+	for (;;) {
+		errno = 0;
+		n = fread(buf, 1, sizeof buf, in);
+		if (n == 0) {
+			rerr = ferror(in) ? (errno ? errno : EIO) : 0;
+			break;
+		}
+		if ((werr = lfm_io_fwrite(out, buf, n)) != 0)
+			break;
+	}
 	fclose(in);
-	if (fclose(out) != 0 || bad)
-		return lfm_error(err, to, "cannot copy from %s", from);
+	int cerr = lfm_io_fclose(out);
+	if (rerr)
+		return lfm_error(err, from, "read error: %s", strerror(rerr));
+	if (werr || cerr)
+		return lfm_error(err, to, "cannot copy %s here: %s", from, lfm_io_reason(werr ? werr : cerr));
 	return 0;
 }
 

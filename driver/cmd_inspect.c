@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fileio.h"
 #include "frontend.h"
 
 static void inspect_usage(FILE *f)
@@ -49,7 +50,8 @@ int cmd_inspect(int argc, char **argv)
 		return driver_fail("%s", err.msg);
 	lfm_inspect_print(stdout, &ck);
 	lfm_checkpoint_close(&ck);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return driver_fail("inspect: error writing the report to stdout");
+	int e = lfm_io_fflush(stdout);
+	if (e)
+		return driver_fail("inspect: error writing the report to stdout: %s", lfm_io_reason(e));
 	return 0;
 }

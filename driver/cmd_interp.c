@@ -13,11 +13,14 @@
  * reference the compiled q8_0 / q4_0 / q4_1 models are tested against.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "driver.h"
+#include "fileio.h"
 #include "passes.h"
 #include "quant_cli.h"
 
@@ -52,30 +55,37 @@ static int parse_ids(const char *s, int32_t **out, int *n)
 	return k ? 0 : -1;
 }
 
-/* float64 .npy, shape [rows, cols], C order. */
-static int write_npy_f64(const char *path, const double *d, int64_t rows, int64_t cols)
+/* float64 .npy, shape [rows, cols], C order.  0, or -1 with err naming the
+ * reason (the failing call's errno, or a short write). */
+static int write_npy_f64(const char *path, const double *d, int64_t rows, int64_t cols, LfmError *err)
 {
-	char hdr[128];
-	int len = snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (%lld, %lld), }",
-	                   (long long)rows, (long long)cols);
-	int total = 10 + len + 1;
-	int pad = (64 - total % 64) % 64;
+	char hdr[192];   /* magic, version, length, dict (<= 95 bytes), padding, '\n' */
+	memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+	int len = 10 + snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f8', 'fortran_order': False, "
+	                        "'shape': (%lld, %lld), }", (long long)rows, (long long)cols);
+	int pad = (64 - (len + 1) % 64) % 64;
+	unsigned short hl = (unsigned short)(len - 10 + pad + 1);
+	hdr[8] = (char)(hl & 0xff);
+	hdr[9] = (char)(hl >> 8);
+	memset(hdr + len, ' ', (size_t)pad);
+	hdr[len + pad] = '\n';
 	FILE *f = fopen(path, "wb");
 	if (!f)
-		return -1;
-	unsigned short hl = (unsigned short)(len + pad + 1);
-	int bad = fwrite("\x93NUMPY\x01\x00", 1, 8, f) != 8;
-	unsigned char hlb[2] = {(unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-	bad |= fwrite(hlb, 1, 2, f) != 2;
-	bad |= fwrite(hdr, 1, (size_t)len, f) != (size_t)len;
-	for (int i = 0; i < pad; i++)
-		bad |= fputc(' ', f) == EOF;
-	bad |= fputc('\n', f) == EOF;
-	bad |= fwrite(d, sizeof(double), (size_t)(rows * cols), f) != (size_t)(rows * cols);
-	bad |= fclose(f) != 0;
-	if (bad)
-		remove(path);
-	return bad ? -1 : 0;
+		return lfm_error(err, path, "cannot create: %s", strerror(errno));
+	struct stat st;   /* a half-written file is removed; a device (/dev/stdout) is not */
+	bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+	int e = lfm_io_fwrite(f, hdr, (size_t)(len + pad + 1));
+	if (!e)
+		e = lfm_io_fwrite(f, d, sizeof(double) * (size_t)(rows * cols));
+	int c = lfm_io_fclose(f);
+	if (!e)
+		e = c;
+	if (e) {
+		if (regular)
+			remove(path);
+		return lfm_error(err, path, "write failed: %s", lfm_io_reason(e));
+	}
+	return 0;
 }
 
 int cmd_interp(int argc, char **argv)
@@ -167,8 +177,8 @@ int cmd_interp(int argc, char **argv)
 	if (act_q8 && interp_act_q8_tie(st) >= 0)   /* tests read this line */
 		fprintf(stderr, "lfm2c: interp --act-q8: an activation within 1e-6 of a rounding tie at position %d "
 		        "(a compiled model may round it the other way from there on)\n", interp_act_q8_tie(st));
-	if (write_npy_f64(out, logits, n, V)) {
-		driver_fail("%s: cannot write", out);
+	if (write_npy_f64(out, logits, n, V, &err)) {
+		driver_fail("%s", err.msg);
 		goto out2;
 	}
 	rc = 0;

@@ -39,6 +39,7 @@
 #include <cjson/cJSON.h>
 
 #include "driver.h"
+#include "fileio.h"
 #include "passes.h"
 #include "quant.h"
 
@@ -337,7 +338,7 @@ static cJSON *metrics_json(cJSON *o, const Metrics *m)
 }
 
 static int write_json(const char *path, const char *model, const Seqs *s, const Run *ref,
-                      const FormatResult *r, int nf, const Group *g, int ng)
+                      const FormatResult *r, int nf, const Group *g, int ng, LfmError *err)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "model", model);
@@ -379,21 +380,29 @@ static int write_json(const char *path, const char *model, const Seqs *s, const 
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)
-		return -1;
+		return lfm_error(err, path, "out of memory");
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
-	int bad = !f;
-	if (f) {
-		bad |= fputs(text, f) < 0 || fputc('\n', f) == EOF;
-		bad |= fclose(f) != 0;
+	if (!f) {
+		int e = errno;
+		cJSON_free(text);
+		return lfm_error(err, path, "cannot write: %s", strerror(e));
 	}
+	int e = lfm_io_fwrite(f, text, strlen(text));
+	if (!e)
+		e = lfm_io_fwrite(f, "\n", 1);
+	int c = lfm_io_fclose(f);
 	cJSON_free(text);
-	if (!bad && rename(tmp, path) != 0)
-		bad = 1;
-	if (bad)
+	if (!e)
+		e = c;
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
 		remove(tmp);
-	return bad ? -1 : 0;
+		return lfm_error(err, path, "cannot write: %s", lfm_io_reason(e));
+	}
+	return 0;
 }
 
 /* ----------------------------------------------------------- the command */
@@ -568,8 +577,8 @@ int cmd_quant_report(int argc, char **argv)
 		       r->sm.kld_mean, dtype_name(r->f), r->m.kld_mean, r->sm.kld_p99, r->sm.top1,
 		       (unsigned long long)r->sbytes, dtype_name(r->f), (unsigned long long)r->bytes);
 	}
-	if (json && write_json(json, dir, &s, &ref, res, nf, g, ng)) {
-		driver_fail("%s: cannot write", json);
+	if (json && write_json(json, dir, &s, &ref, res, nf, g, ng, &err)) {
+		driver_fail("%s", err.msg);
 		goto out;
 	}
 	rc = 0;

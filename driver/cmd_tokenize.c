@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "fileio.h"
 #include "lfm2_tokenizer.h"
 #include "tokenizer.h"
 
@@ -137,20 +138,7 @@ static int write_file_atomic(const char *path, const void *bytes, size_t n)
 		free(tmp);
 		return rc;
 	}
-	const char *p = bytes;
-	size_t left = n;
-	int saved = 0;
-	while (left > 0) {
-		ssize_t k = write(fd, p, left);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			saved = k < 0 ? errno : ENOSPC;
-			break;
-		}
-		p += k;
-		left -= (size_t)k;
-	}
+	int saved = lfm_io_write(fd, bytes, n);
 	if (!saved && fchmod(fd, 0644) != 0)
 		saved = errno;
 	if (close(fd) != 0 && !saved)
@@ -160,7 +148,7 @@ static int write_file_atomic(const char *path, const void *bytes, size_t n)
 	if (saved) {
 		unlink(tmp);
 		free(tmp);
-		return driver_fail("%s: cannot write: %s", path, strerror(saved));
+		return driver_fail("%s: cannot write: %s", path, lfm_io_reason(saved));
 	}
 	free(tmp);
 	return 0;
@@ -175,6 +163,13 @@ static int do_write_table(const char *dir, const char *path)
 	int rc = write_file_atomic(path, bytes, n);
 	free(bytes);
 	return rc;
+}
+
+/* Flushes stdout; 0, or 1 after "tokenize: cannot write the output: REASON". */
+static int flush_output(void)
+{
+	int e = lfm_io_fflush(stdout);
+	return e ? driver_fail("tokenize: cannot write the output: %s", lfm_io_reason(e)) : 0;
 }
 
 static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
@@ -199,7 +194,7 @@ static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 		printf("%s%d", i ? "," : "", ids[i]);
 	putchar('\n');
 	free(ids);
-	return fflush(stdout) == 0 ? 0 : driver_fail("tokenize: cannot write the output");
+	return flush_output();
 }
 
 static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
@@ -216,7 +211,7 @@ static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 	fwrite(text, 1, len, stdout);
 	putchar('\n');
 	free(text);
-	return fflush(stdout) == 0 ? 0 : driver_fail("tokenize: cannot write the output");
+	return flush_output();
 }
 
 int cmd_tokenize(int argc, char **argv)

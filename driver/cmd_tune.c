@@ -77,6 +77,7 @@
 #include "cache.h"
 #include "codegen.h"
 #include "driver.h"
+#include "fileio.h"
 #include "measure.h"
 #include "quant.h"
 
@@ -490,7 +491,7 @@ static cJSON *cache_read(const Tune *t, uint64_t key)
 		return NULL;
 	char path[1200];
 	snprintf(path, sizeof path, "%s/tune/%016" PRIx64 ".json", t->cache_root, key);
-	FILE *f = fopen(path, "rb");
+	FILE *f = lfm_fopen_input(path, NULL);   /* absent, or not a regular file: a miss */
 	if (!f)
 		return NULL;
 	char buf[16384];

@@ -41,6 +41,7 @@
 
 #include "cache.h"
 #include "driver.h"
+#include "fileio.h"
 #include "lfm2rt.h"
 #include "measure.h"
 #include "quant.h"
@@ -706,12 +707,14 @@ int measure_write_file(const char *path, const char *text, size_t len, LfmError 
 	FILE *f = fopen(tmp, "wb");
 	if (!f)
 		return lfm_error(err, path, "cannot create: %s", strerror(errno));
-	int bad = fwrite(text, 1, len, f) != len;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		int e = errno;
+	int e = lfm_io_fwrite(f, text, len), c = lfm_io_fclose(f);
+	if (!e)
+		e = c;
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
 		unlink(tmp);
-		return lfm_error(err, path, "write failed: %s", strerror(e));
+		return lfm_error(err, path, "write failed: %s", lfm_io_reason(e));
 	}
 	return 0;
 }

@@ -23,6 +23,12 @@
  * tensor the model uses, in sorted-name order; unused tensors do not change
  * what gets compiled and are left out, as are n_params / n_bytes.
  *
+ * Every file is opened through lfm_open_input (fileio.h): a FIFO, a
+ * directory or a device in place of config.json, a shard or the index is
+ * refused with one line instead of blocking or failing obscurely; the
+ * tokenizer's side files, which this code does not read, are at least
+ * checked to be regular files if present (check_side_files).
+ *
  * Ownership: everything hangs off the Checkpoint as soon as it is created,
  * so lfm_checkpoint_close frees a half-built one as well as a complete one.
  */
@@ -35,6 +41,7 @@
 #include <xxhash.h>
 
 #include "fe_internal.h"
+#include "fileio.h"
 
 static const char SINGLE_FILE[] = "model.safetensors";
 static const char INDEX_FILE[] = "model.safetensors.index.json";
@@ -367,6 +374,24 @@ static int open_weights(Checkpoint *ck, FILE *warn, char **weights_path, LfmErro
 	return rc;
 }
 
+/* The files lfm2c may read from the directory besides config.json and the
+ * weights (the tokenizer and sampling defaults compile reads, and whose
+ * bytes it hashes into its cache key): each must be a regular file if it
+ * is there at all.  Only stat()ed here, so a FIFO among them is refused
+ * before anything tries to read it. */
+static int check_side_files(const char *dir, LfmError *err)
+{
+	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+	                                    "generation_config.json"};
+	int rc = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && !rc; i++) {
+		char *path = fe_join_path(dir, names[i]);
+		rc = path ? lfm_check_optional_input(path, err) : lfm_error(err, dir, "out of memory");
+		free(path);
+	}
+	return rc;
+}
+
 static int check_dir(const char *dir, LfmError *err)
 {
 	struct stat st;
@@ -416,6 +441,8 @@ int lfm_checkpoint_open(const char *dir, Checkpoint *ck, FILE *warn, LfmError *e
 	int rc = lfm_config_load(ck->config_path, &ck->cfg, err);
 	if (!rc)
 		rc = open_weights(ck, warn, &weights_path, err);
+	if (!rc)
+		rc = check_side_files(dir, err);
 	if (!rc)
 		rc = validate_and_hash(ck, weights_path, warn, err);
 	free(weights_path);

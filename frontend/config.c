@@ -17,7 +17,10 @@
  *               any rope_type other than "default" is refused;
  *   tying       tie_embedding, else tie_word_embeddings, else true;
  *   eos         eos_token_id (first element if a list), else 7 — the
- *               class default 2 is wrong for LFM2.
+ *               class default 2 is wrong for LFM2.  Every id the file
+ *               gives (bos, eos, pad, each element of a list) must lie in
+ *               [0, vocab_size): an id the embedding has no row for is
+ *               refused here rather than found at run time.
  *
  * Absent keys take transformers' class defaults, as the oracle does.  A key
  * that is present must have the right JSON type: where the reference would
@@ -30,6 +33,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,10 +119,27 @@ static int read_positive_number(Reader *r, const char *key, double def, double *
 	return positive_number(r, key, v, out);
 }
 
-/* Token id: integer >= 0, null -> -1 (none), a list -> its first element
- * (transformers allows several eos ids; generation stops at any, we keep
- * the first). */
-static int read_token_id(Reader *r, const char *key, int def, int *out)
+/* A token id of the vocabulary: an integer in [0, vocab). */
+static bool is_token_id(const cJSON *v, int vocab)
+{
+	return fe_json_is_int_in(v, 0, (double)vocab - 1);
+}
+
+static int token_outside_vocab(Reader *r, const char *key, const cJSON *v, int index, int vocab)
+{
+	char q[80], at[32] = "";
+	fe_json_quote(v, q, sizeof q);
+	if (index >= 0)
+		snprintf(at, sizeof at, " element %d", index);
+	return lfm_error(r->err, r->path, "key '%s'%s is %s: not a token id of the vocabulary (vocab_size %d)",
+	                 key, at, q, vocab);
+}
+
+/* Token id: integer in [0, vocab), null -> -1 (none), a list -> its first
+ * element (transformers allows several eos ids; generation stops at any,
+ * we keep the first) — every element must be a token id.  An absent key
+ * takes `def` unchecked: a default is not a claim the file makes. */
+static int read_token_id(Reader *r, const char *key, int def, int vocab, int *out)
 {
 	const cJSON *v = member(r->root, key);
 	if (!v) {
@@ -130,14 +151,24 @@ static int read_token_id(Reader *r, const char *key, int def, int *out)
 		return 0;
 	}
 	if (cJSON_IsArray(v)) {
-		const cJSON *first = cJSON_GetArrayItem(v, 0);
-		if (!first || !fe_json_is_int_in(first, 0, INT_MAX))
+		const cJSON *first = cJSON_GetArrayItem(v, 0), *it;
+		if (!first)
 			return bad_value(r, key, "a token id or a non-empty list of token ids", v);
+		int i = 0;
+		cJSON_ArrayForEach(it, v) {
+			if (!fe_json_is_int_in(it, 0, INT_MAX))
+				return bad_value(r, key, "a token id or a non-empty list of token ids", v);
+			if (!is_token_id(it, vocab))
+				return token_outside_vocab(r, key, it, i, vocab);
+			i++;
+		}
 		*out = (int)first->valuedouble;
 		return 0;
 	}
 	if (!fe_json_is_int_in(v, 0, INT_MAX))
 		return bad_value(r, key, "a non-negative integer", v);
+	if (!is_token_id(v, vocab))
+		return token_outside_vocab(r, key, v, -1, vocab);
 	*out = (int)v->valuedouble;
 	return 0;
 }
@@ -369,9 +400,9 @@ static int read_tie_and_tokens(Reader *r, LfmConfig *c)
 	const char *tie_key = member(r->root, "tie_embedding") ? "tie_embedding" : "tie_word_embeddings";
 	if (read_bool(r, tie_key, true, &c->tie_embeddings))
 		return -1;
-	if (read_token_id(r, "bos_token_id", 1, &c->bos_id) ||
-	    read_token_id(r, "eos_token_id", 7, &c->eos_id) ||
-	    read_token_id(r, "pad_token_id", 0, &c->pad_id))
+	if (read_token_id(r, "bos_token_id", 1, c->vocab_size, &c->bos_id) ||
+	    read_token_id(r, "eos_token_id", 7, c->vocab_size, &c->eos_id) ||
+	    read_token_id(r, "pad_token_id", 0, c->vocab_size, &c->pad_id))
 		return -1;
 	return 0;
 }

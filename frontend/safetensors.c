@@ -15,13 +15,13 @@
  * are accepted — an LFM2 checkpoint has nothing else, and anything else
  * (I8, F64, ...) is more likely a wrong file than something to convert.
  *
- * The file is mapped read-only and stays mapped for the checkpoint's
- * lifetime; tensors point into the mapping (possibly unaligned: readers
- * use byte loads).  Each tensor's raw bytes are hashed with XXH3-64 here,
+ * The file must be a regular file (checked on the open descriptor, which
+ * is opened without blocking: a FIFO cannot hang us).  It is mapped
+ * read-only and stays mapped for the checkpoint's lifetime; tensors point
+ * into the mapping (possibly unaligned: readers use byte loads).  Each tensor's raw bytes are hashed with XXH3-64 here,
  * once, while we walk the file anyway.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +31,7 @@
 #include <xxhash.h>
 
 #include "fe_internal.h"
+#include "fileio.h"
 
 const char *lfm_dtype_name(StDtype t)
 {
@@ -62,19 +63,10 @@ static bool dtype_from_name(const char *s, StDtype *t)
 static int map_file(const char *path, MappedFile *m, LfmError *err)
 {
 	memset(m, 0, sizeof *m);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return lfm_error(err, path, "cannot open: %s", strerror(errno));
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return lfm_error(err, path, "cannot stat: %s", strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return lfm_error(err, path, "not a regular file");
-	}
+	int fd = lfm_open_input(path, &st, err);   /* a FIFO or directory is refused here */
+	if (fd < 0)
+		return -1;
 	if (st.st_size < 8) {
 		close(fd);
 		return lfm_error(err, path, "file is %lld bytes, too short for a safetensors header (needs at least 8)",

@@ -176,7 +176,7 @@ static int write_all(StWriter *w, const void *p, size_t n, LfmError *err)
 			continue;
 		if (k <= 0)
 			return lfm_error(err, w->path, "write failed: %s",
-			                 k < 0 ? strerror(errno) : "no progress");
+			                 k < 0 ? strerror(errno) : "short write (disk full?)");
 		c += k;
 		n -= (size_t)k;
 		w->written += (uint64_t)k;

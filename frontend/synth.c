@@ -52,6 +52,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fileio.h"
 #include "frontend.h"
 #include "st_write.h"
 
@@ -852,23 +853,11 @@ static int write_temp_text(const char *dir, const char *name, const char *text, 
 		free(p);
 		return -1;
 	}
-	size_t len = strlen(text), done = 0;
-	int ok = fchmod(fd, 0644) == 0;
-	while (ok && done < len) {
-		ssize_t k = write(fd, text + done, len - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		ok = k > 0;
-		if (ok)
-			done += (size_t)k;
-	}
-	int saved = errno;
-	if (close(fd) != 0 && ok) {
-		ok = 0;
+	int saved = fchmod(fd, 0644) == 0 ? lfm_io_write(fd, text, strlen(text)) : errno;
+	if (close(fd) != 0 && !saved)
 		saved = errno;
-	}
-	if (!ok) {
-		lfm_error(err, dir, "cannot write %s: %s", name, strerror(saved));
+	if (saved) {
+		lfm_error(err, dir, "cannot write %s: %s", name, lfm_io_reason(saved));
 		unlink(p);
 		free(p);
 		return -1;

@@ -23,7 +23,9 @@
 
 /* Builds the table for the checkpoint in model_dir (tokenizer.json, and
  * tokenizer_config.json, chat_template.jinja, generation_config.json when
- * present).
+ * present), checked against model_dir/config.json when there is one (its
+ * vocab_size bounds every token id; see LfmTokenizerSources.vocab_size).
+ * Every file must be a regular file (a FIFO is refused, not waited on).
  * Returns 1 and a malloc'd table in *bytes / *n (free() it); 0 if the
  * directory has no tokenizer.json (token-id I/O only; *bytes = NULL); -1 on
  * error (message in err, nothing allocated). */
@@ -43,8 +45,9 @@ int lfm_tokenizer_build_text(const char *tokenizer_json, size_t json_len,
  * required; every other text is NULL when its file is absent.  `path`
  * names tokenizer.json in messages (the side files are named as its
  * siblings).  generation_config.json contributes the sampling defaults
- * (temperature, top_k, top_p, min_p, repetition_penalty, do_sample); its
- * other keys are ignored. */
+ * (temperature, top_k, top_p, min_p, repetition_penalty, do_sample, each
+ * within the runtime sampler's ranges); its bos/eos/pad_token_id are
+ * checked to be token ids; its other keys are ignored. */
 typedef struct LfmTokenizerSources {
 	const char *tokenizer_json;
 	size_t json_len;
@@ -55,6 +58,10 @@ typedef struct LfmTokenizerSources {
 	const char *generation_config;   /* generation_config.json */
 	size_t generation_len;
 	const char *path;
+	int vocab_size;                  /* config.json's, 0 = unknown: when known, the
+	                                    tokenizer's max id + 1 must not exceed it and
+	                                    generation_config.json's token ids must be
+	                                    below it */
 } LfmTokenizerSources;
 
 /* Returns 1 (table in *bytes / *n) or -1 as above. */

@@ -16,7 +16,9 @@
  *   - bos/eos/pad from tokenizer_config.json and the chat template's style;
  *   - the sampling defaults of generation_config.json (temperature, top_k,
  *     top_p, min_p, repetition_penalty, do_sample), if the file has any,
- *     so the inference program samples the way the model's authors say;
+ *     so the inference program samples the way the model's authors say —
+ *     each in the range the runtime's sampler accepts (lfm2rt.h), and its
+ *     bos/eos/pad_token_id (ids or lists of ids) inside the vocabulary;
  *   - the Unicode classes of the split regex (\p{L}, \p{N}, \s) as
  *     code-point runs, and the case-folding pairs for its (?i:...) part,
  *     both computed with libutf8proc so the runtime carries no tables of
@@ -28,6 +30,12 @@
  * White_Space property).  JavaScript's own \s differs (it adds U+FEFF and
  * lacks U+0085); the JS reference we test against rewrites \s to
  * \p{White_Space}, so all three agree.
+ *
+ * Built from a model directory, the table is also checked against that
+ * directory's config.json: a tokenizer whose ids reach past vocab_size
+ * would hand the model tokens it has no embedding for, so that is an
+ * error here and not a surprise at run time (fewer ids than vocab_size is
+ * normal: embeddings are padded to a round size).
  *
  * Anything outside the supported pipeline is an error naming the part:
  * better to refuse a tokenizer than to tokenize differently from the model's
@@ -49,6 +57,7 @@
 #include "frontend.h"
 #include "tokenizer.h"
 #include "../runtime_stub/lfm2_tokenizer.h"
+#include "../runtime_stub/lfm2rt.h"
 
 /* The only split pattern implemented (Llama-3's, also LFM2's). */
 static const char LLAMA3_SPLIT_REGEX[] =
@@ -298,6 +307,7 @@ typedef struct Builder {
 	uint64_t template_hash;
 	const char *gen_path; /* generation_config.json, for its messages */
 	lfm2_generation_defaults gen;
+	int vocab_size;       /* config.json's, 0 = not known */
 } Builder;
 
 static int fail(Builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -890,8 +900,60 @@ static int gen_number(Builder *b, const cJSON *cfg, const char *key, unsigned bi
 	return 0;
 }
 
-/* The sampling keys of generation_config.json; every other key (eos ids,
- * max_length, ...) is ignored. */
+/* The vocabulary token ids must come from: config.json's vocab_size when
+ * known, else the tokenizer's own ids. */
+static uint32_t id_bound(const Builder *b)
+{
+	return b->vocab_size > 0 ? (uint32_t)b->vocab_size : b->n_tokens;
+}
+
+/* One token id of generation_config.json: an integer in [0, id_bound). */
+static int gen_token_id(Builder *b, const char *key, const cJSON *v, int index)
+{
+	char q[80], at[32] = "";
+	if (index >= 0)
+		snprintf(at, sizeof at, "[%d]", index);
+	if (!fe_json_is_int_in(v, 0, LFM_JSON_MAX_EXACT_INT)) {
+		fe_json_quote(v, q, sizeof q);
+		return lfm_error(b->err, b->gen_path, "%s%s is %s (expected a token id, a list of token ids, or null)",
+		                 key, at, q);
+	}
+	if (v->valuedouble >= (double)id_bound(b)) {
+		char bound[64];
+		if (b->vocab_size > 0)
+			snprintf(bound, sizeof bound, "config.json's vocab_size %d", b->vocab_size);
+		else if (b->n_tokens)
+			snprintf(bound, sizeof bound, "the tokenizer's ids end at %u", b->n_tokens - 1);
+		else
+			snprintf(bound, sizeof bound, "the tokenizer has no ids");
+		fe_json_quote(v, q, sizeof q);
+		return lfm_error(b->err, b->gen_path, "%s%s is %s: not a token id of the vocabulary (%s)", key, at, q,
+		                 bound);
+	}
+	return 0;
+}
+
+/* bos/eos/pad_token_id: absent, null, an id or a list of ids (HF accepts
+ * several eos ids), each inside the vocabulary.  Nothing is kept: the ids
+ * the model uses come from config.json and tokenizer_config.json; these
+ * are checked so a file that names an impossible token fails the compile. */
+static int gen_token_ids(Builder *b, const cJSON *cfg, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+	if (absent_or_null(v))
+		return 0;
+	if (!cJSON_IsArray(v))
+		return gen_token_id(b, key, v, -1);
+	int i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++)
+		if (gen_token_id(b, key, it, i))
+			return -1;
+	return 0;
+}
+
+/* The sampling keys of generation_config.json, in the ranges the runtime's
+ * sampler accepts (lfm2rt.h), and its token ids; every other key
+ * (max_length, max_new_tokens, ...) is ignored: nothing reads it. */
 static int read_generation_config(Builder *b, const char *text, size_t len)
 {
 	if (!text)
@@ -901,6 +963,9 @@ static int read_generation_config(Builder *b, const char *text, size_t len)
 		return -1;
 	int rc = -1;
 	double t = 0, k = 0, p = 0, m = 0, r = 0;
+	char penalty_range[64];
+	snprintf(penalty_range, sizeof penalty_range, "a number in [%g, %g]", (double)LFM2_REPEAT_PENALTY_MIN,
+	         (double)LFM2_REPEAT_PENALTY_MAX);
 	if (!cJSON_IsObject(cfg)) {
 		lfm_error(b->err, b->gen_path, "not a JSON object");
 		goto out;
@@ -922,8 +987,10 @@ static int read_generation_config(Builder *b, const char *text, size_t len)
 	               "an integer >= 0", &k) ||
 	    gen_number(b, cfg, "top_p", LFM2_GEN_TOP_P, 0, true, 1, false, "a number in (0, 1]", &p) ||
 	    gen_number(b, cfg, "min_p", LFM2_GEN_MIN_P, 0, false, 1, false, "a number in [0, 1]", &m) ||
-	    gen_number(b, cfg, "repetition_penalty", LFM2_GEN_REPETITION_PENALTY, 0, true, 1e38, false,
-	               "a number > 0", &r))
+	    gen_number(b, cfg, "repetition_penalty", LFM2_GEN_REPETITION_PENALTY, LFM2_REPEAT_PENALTY_MIN, false,
+	               LFM2_REPEAT_PENALTY_MAX, false, penalty_range, &r) ||
+	    gen_token_ids(b, cfg, "bos_token_id") || gen_token_ids(b, cfg, "eos_token_id") ||
+	    gen_token_ids(b, cfg, "pad_token_id"))
 		goto out;
 	b->gen.temperature = (float)t;
 	b->gen.top_k = (int32_t)k;
@@ -1149,6 +1216,17 @@ static void builder_free(Builder *b)
 	free(b->added_ids);
 }
 
+/* Every id the tokenizer can produce must have a row in the model's
+ * embedding: max id + 1 <= vocab_size.  Fewer ids than vocab_size is
+ * fine (checkpoints pad the embedding to a round size). */
+static int check_fits_model(Builder *b)
+{
+	if (b->vocab_size <= 0 || b->n_tokens <= (uint32_t)b->vocab_size)
+		return 0;
+	return fail(b, "has token ids up to %u but config.json's vocab_size is %d: ids from %d up have no "
+	            "embedding row (a tokenizer of another model?)", b->n_tokens - 1, b->vocab_size, b->vocab_size);
+}
+
 /* "dir/of/path/" + name (malloc'd), for messages about side files. */
 static char *sibling_path(const char *path, const char *name)
 {
@@ -1166,7 +1244,8 @@ int lfm_tokenizer_build_sources(const LfmTokenizerSources *src, void **bytes, si
 {
 	*bytes = NULL;
 	*n = 0;
-	Builder b = {.path = src->path ? src->path : "tokenizer.json", .err = err, .bos = -1, .eos = -1, .pad = -1};
+	Builder b = {.path = src->path ? src->path : "tokenizer.json", .err = err, .bos = -1, .eos = -1, .pad = -1,
+	             .vocab_size = src->vocab_size};
 	char *cfg_path = sibling_path(b.path, "tokenizer_config.json");
 	char *gen_path = sibling_path(b.path, "generation_config.json");
 	b.cfg_path = cfg_path ? cfg_path : "tokenizer_config.json";
@@ -1188,6 +1267,8 @@ int lfm_tokenizer_build_sources(const LfmTokenizerSources *src, void **bytes, si
 		fail(&b, "the vocabulary is empty");
 		goto out;
 	}
+	if (check_fits_model(&b))
+		goto out;
 	if (write_table(&b, bytes, n))
 		goto out;
 	rc = 1;
@@ -1227,6 +1308,25 @@ static int read_optional(const char *path, char **text, size_t *len, LfmError *e
 	return file_exists(path) ? fe_read_small_file(path, LFM_MAX_JSON_FILE, text, len, err) : 0;
 }
 
+/* vocab_size of model_dir/config.json as the compiler resolves it; 0 when
+ * the directory has no config.json (a tokenizer-only directory). */
+static int model_vocab_size(const char *model_dir, int *vocab, LfmError *err)
+{
+	*vocab = 0;
+	char *path = fe_join_path(model_dir, "config.json");
+	if (!path)
+		return lfm_error(err, model_dir, "out of memory");
+	int rc = 0;
+	LfmConfig cfg;
+	if (file_exists(path)) {
+		rc = lfm_config_load(path, &cfg, err);
+		if (!rc)
+			*vocab = cfg.vocab_size;
+	}
+	free(path);
+	return rc;
+}
+
 int lfm_tokenizer_build(const char *model_dir, void **bytes, size_t *n, LfmError *err)
 {
 	*bytes = NULL;
@@ -1250,12 +1350,15 @@ int lfm_tokenizer_build(const char *model_dir, void **bytes, size_t *n, LfmError
 	for (int i = 1; i < 4; i++)
 		if (read_optional(path[i], &text[i], &len[i], err))
 			goto out;
+	int vocab;
+	if (model_vocab_size(model_dir, &vocab, err))
+		goto out;
 	LfmTokenizerSources src = {
 		.tokenizer_json = text[0], .json_len = len[0],
 		.config_json = text[1], .config_len = len[1],
 		.chat_template = text[2], .template_len = len[2],
 		.generation_config = text[3], .generation_len = len[3],
-		.path = path[0],
+		.path = path[0], .vocab_size = vocab,
 	};
 	rc = lfm_tokenizer_build_sources(&src, bytes, n, err);
 out:

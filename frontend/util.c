@@ -5,9 +5,13 @@
  * "is this a number whose value is integral and inside the range the field
  * allows"; values beyond 2^53 cannot be represented exactly and are refused
  * by the callers' ranges.  Bad values are quoted back in error messages in
- * their compact JSON form, cut short so a message stays a readable line.
- * Whole-file reads are bounded: config.json and the shard index are small,
- * and a multi-gigabyte "config" is an error, not something to slurp.
+ * their compact JSON form, cut short so a message stays a readable line; a
+ * number too large for a double (1e400, which cJSON parses as inf and
+ * would print as "null") is described as such instead.  Whole-file reads
+ * are bounded: config.json and the shard index are small, and a
+ * multi-gigabyte "config" is an error, not something to slurp.  They go
+ * through lfm_open_input (fileio.h): a FIFO or a directory is refused
+ * before anything is read.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fe_internal.h"
+#include "fileio.h"
 
 void fe_json_quote(const cJSON *v, char *buf, size_t cap)
 {
@@ -25,6 +31,10 @@ void fe_json_quote(const cJSON *v, char *buf, size_t cap)
 	buf[0] = '\0';
 	if (!v) {
 		snprintf(buf, cap, "nothing");
+		return;
+	}
+	if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+		snprintf(buf, cap, "a number that overflows a double");
 		return;
 	}
 	char *s = cJSON_PrintUnformatted(v);
@@ -52,41 +62,49 @@ bool fe_json_is_int_in(const cJSON *v, double lo, double hi)
 	return isfinite(d) && d == floor(d) && d >= lo && d <= hi;
 }
 
+/* read(2) exactly n bytes (EINTR resumed); 0, or -1 with errno (0 at EOF). */
+static int read_exactly(int fd, char *buf, size_t n)
+{
+	while (n) {
+		errno = 0;
+		ssize_t k = read(fd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 int fe_read_small_file(const char *path, size_t max, char **text, size_t *len,
                        LfmError *err)
 {
 	*text = NULL;
 	*len = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lfm_error(err, path, "cannot open: %s", strerror(errno));
 	struct stat st;
-	if (fstat(fileno(f), &st) != 0) {
-		int e = errno;
-		fclose(f);
-		return lfm_error(err, path, "cannot stat: %s", strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fclose(f);
-		return lfm_error(err, path, "not a regular file");
-	}
+	int fd = lfm_open_input(path, &st, err);
+	if (fd < 0)
+		return -1;
 	if ((unsigned long long)st.st_size > max) {
-		fclose(f);
+		close(fd);
 		return lfm_error(err, path, "file is %lld bytes, more than the %zu-byte limit for a JSON file",
 		                 (long long)st.st_size, max);
 	}
 	size_t n = (size_t)st.st_size;
 	char *buf = malloc(n + 1);
 	if (!buf) {
-		fclose(f);
+		close(fd);
 		return lfm_error(err, path, "out of memory reading %zu bytes", n);
 	}
-	size_t got = fread(buf, 1, n, f);
-	int read_failed = ferror(f);
-	fclose(f);
-	if (got != n || read_failed) {
+	int rc = read_exactly(fd, buf, n);
+	int e = errno;
+	close(fd);
+	if (rc) {
 		free(buf);
-		return lfm_error(err, path, "read error (got %zu of %zu bytes)", got, n);
+		return e ? lfm_error(err, path, "read error: %s", strerror(e))
+		         : lfm_error(err, path, "file shrank while reading (expected %zu bytes)", n);
 	}
 	buf[n] = '\0';
 	*text = buf;

@@ -12,7 +12,9 @@
  * Two precisions, for two readers:
  *   ir_weight_rows_f32    what the blob stores before packing: the derived
  *                         values rounded to f32 (a folded scale is one f32
- *                         product per value), then, for a weight "rounded"
+ *                         product per value; a product of finite values
+ *                         that overflows f32 is an error naming both
+ *                         tensors), then, for a weight "rounded"
  *                         to a block format (dequant_in_matmul off), that
  *                         format's quantize-then-dequantize;
  *   ir_weight_values_f64  what a model storing the weight computes with,
@@ -23,6 +25,8 @@
  *                         f32 graph interprets to the unfused one's values
  *                         within double rounding, not f32 rounding.
  */
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +162,28 @@ static int check_range(const Weight *w, int64_t row0, int64_t n, LfmError *err)
 	return ir_weight_check(w, err);
 }
 
+/* Smallest magnitude that rounds to infinity as a float: FLT_MAX plus half
+ * an ulp (round to nearest, ties to even: FLT_MAX's last bit is 1). */
+#define F32_OVERFLOW 0x1.ffffffp127
+
+/* o[k] *= scale[k], rounded once to f32; -1 with err set if a product of
+ * two finite values overflows f32 (the folded weight cannot be stored,
+ * although neither tensor is wrong on its own). */
+static int scale_row(const Weight *w, int p, int64_t row, float *o, const double *scale, int64_t K,
+                     LfmError *err)
+{
+	for (int64_t k = 0; k < K; k++) {
+		double v = (double)o[k] * scale[k];   /* exact: f32 x f32 fits in a double */
+		if (fabs(v) >= F32_OVERFLOW && isfinite(o[k]) && isfinite(scale[k]))
+			return lfm_error(err, NULL, "weight %s: folding %s into %s overflows f32 at row %lld, column %lld "
+			                 "(%g x %g = %g, beyond the f32 maximum %g); compile with --fuse default,-rmsnorm_fold",
+			                 w->name, w->part[p].scale->name, w->part[p].src->name, (long long)row,
+			                 (long long)k, (double)o[k], scale[k], v, (double)FLT_MAX);
+		o[k] = (float)v;
+	}
+	return 0;
+}
+
 int ir_weight_rows_f32(const Weight *w, int64_t row0, int64_t n, float *out, LfmError *err)
 {
 	int64_t K = ir_weight_cols(w);
@@ -169,9 +195,10 @@ int ir_weight_rows_f32(const Weight *w, int64_t row0, int64_t n, float *out, Lfm
 		int p = locate(w, row0 + i, &row);
 		float *o = out + i * K;
 		tensor_row_f32(w->part[p].src, row, K, o);
-		if (sc.v[p])
-			for (int64_t k = 0; k < K; k++)
-				o[k] = (float)((double)o[k] * sc.v[p][k]);   /* one rounding: f32 x f32 is exact in double */
+		if (sc.v[p] && scale_row(w, p, row, o, sc.v[p], K, err)) {
+			scales_free(&sc);
+			return -1;
+		}
 	}
 	scales_free(&sc);
 	if (w->rounded != DT_F32 && quant_roundtrip(w->rounded, out, n, K, out))

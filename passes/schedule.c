@@ -10,7 +10,10 @@
  *
  * Every error is one line: "FILE: key 'a.b.c': what is wrong".  The key
  * path uses dots; an override's pattern appears verbatim after
- * "formats.overrides.".
+ * "formats.overrides.".  A number too large for a double (1e400) is
+ * named as such, not printed as "inf".  The file itself must be a regular
+ * file (lfm_fopen_input): a FIFO given as --schedule is refused, not
+ * waited on.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fileio.h"
 #include "quant.h"
 #include "schedule.h"
 
@@ -112,7 +116,9 @@ static int get_int(Walk *w, const cJSON *obj, const char *prefix, const char *na
 	if (!cJSON_IsNumber(v))
 		return key_error(w, key, "must be an integer, got %s", json_type(v));
 	double d = v->valuedouble;
-	if (!isfinite(d) || d != floor(d))
+	if (!isfinite(d))
+		return key_error(w, key, "must be an integer, got a number that overflows a double");
+	if (d != floor(d))
 		return key_error(w, key, "must be an integer, got %g", d);
 	if (d < lo || d > hi) {
 		if (lo == 1 && d < 1)
@@ -231,6 +237,8 @@ static int read_threads(Walk *w, const cJSON *t, Schedule *s)
 			                 sp->valuestring);
 	}
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "count");
+	if (c && cJSON_IsNumber(c) && !isfinite(c->valuedouble))
+		return get_int(w, t, "threads", "count", 0, SCHEDULE_MAX_THREADS, &s->threads);   /* says why */
 	if (c && cJSON_IsNumber(c) && c->valuedouble < 0)
 		return key_error(w, "threads.count", "impossible thread count %g (0 means every core)",
 		                 c->valuedouble);
@@ -356,20 +364,21 @@ int schedule_parse(const char *text, size_t len, const char *path, Schedule *s, 
 int schedule_load(const char *path, Schedule *s, LfmError *err)
 {
 	schedule_defaults(s);
-	FILE *f = fopen(path, "rb");
+	FILE *f = lfm_fopen_input(path, err);   /* regular files only: a FIFO would block */
 	if (!f)
-		return lfm_error(err, path, "cannot open: %s", strerror(errno));
+		return -1;
 	char *buf = malloc(SCHEDULE_MAX_FILE + 1);
 	if (!buf) {
 		fclose(f);
 		return lfm_error(err, path, "out of memory");
 	}
+	errno = 0;
 	size_t n = fread(buf, 1, SCHEDULE_MAX_FILE + 1, f);
-	int bad = ferror(f);
+	int bad = ferror(f), e = errno;
 	fclose(f);
 	int rc;
 	if (bad)
-		rc = lfm_error(err, path, "read error");
+		rc = lfm_error(err, path, "read error: %s", e ? strerror(e) : "unknown");
 	else if (n > SCHEDULE_MAX_FILE)
 		rc = lfm_error(err, path, "more than %u bytes: not a schedule", SCHEDULE_MAX_FILE);
 	else

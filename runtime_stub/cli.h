@@ -109,6 +109,20 @@ void cli_close_runtime(cli_runtime *rt);
  * directory if that directory cannot be found); NULL when out of memory. */
 char *cli_exe_sibling(const char *name);
 
+/* An input file (tokenizer table, -f prompt) as a stdio stream, if it is a
+ * regular file (a FIFO or a directory is refused, never waited on).  NULL
+ * with the one-line reason in err; errno is then ENOENT if the file does
+ * not exist. */
+FILE *cli_fopen_input(const char *path, lfm2_err *err);
+
+/* Flushes stdout: 0, or CLI_RUNTIME after "error writing to stdout:
+ * REASON" — the errno of the failing call (cleared before it, so never a
+ * stale one), or "short write (disk full?)" when there is none. */
+int cli_flush_stdout(void);
+
+/* Writes p[0..n) to stdout and flushes it, reporting a failure the same way. */
+int cli_write_stdout(const void *p, size_t n);
+
 double cli_now(void);                      /* monotonic seconds */
 double cli_rate(long n, double secs);      /* n / secs, 0 for secs <= 0 */
 
@@ -129,7 +143,7 @@ typedef struct cli_gen {
 	float *logits;
 	int32_t stop_ids[2];          /* model eos, tokenizer eos (-1 = none) */
 	int keep_state;               /* feed every kept token back (chat turns) */
-	FILE *stream;                 /* text goes here as it is generated; NULL = nowhere */
+	FILE *stream;                 /* stdout: text goes there as it is generated; NULL = nowhere */
 
 	/* the last turn */
 	int32_t n_prompt;             /* ids fed for this turn */

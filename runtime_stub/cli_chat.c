@@ -199,8 +199,8 @@ static int chat_turn(cli_options *o, chat *c, cli_gen *g, const char *user, int 
 			return rc;
 	} else {
 		putchar('\n');
-		if (fflush(stdout) != 0 || ferror(stdout))
-			return cli_fail(CLI_RUNTIME, "error writing to stdout: %s", strerror(errno));
+		if ((rc = cli_flush_stdout()) != 0)
+			return rc;
 	}
 	if (o->verbose_prompt)
 		cli_print_ids("generated ids", g->ids, g->n_ids);

@@ -1,6 +1,7 @@
 /*
  * cli_common.c — lfm2-run's small shared helpers: one-line errors, the
- * files next to the program, the clock, and opening weights + thread pool
+ * files next to the program, input files (regular files only, through the
+ * runtime's rt_open_input), the clock, and opening weights + thread pool
  * + session for a run.
  *
  * They live apart from main.c so that every runtime source except main.c
@@ -10,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* POSIX + readlink under -std=c11 too */
 #endif
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "rt_internal.h"
 
 int cli_fail(int status, const char *fmt, ...)
 {
@@ -48,6 +51,42 @@ char *cli_exe_sibling(const char *name)
 	if (path)
 		snprintf(path, len, "%s%s", exe, name);
 	return path;
+}
+
+FILE *cli_fopen_input(const char *path, lfm2_err *err)
+{
+	int fd = rt_open_input(path, NULL, NULL, err);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		rt_fail(err, "%s: cannot open: %s", path, strerror(e));
+		errno = 0;
+	}
+	return f;
+}
+
+static int stdout_failed(int e)
+{
+	return cli_fail(CLI_RUNTIME, "error writing to stdout: %s", rt_write_reason(e));
+}
+
+int cli_flush_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return stdout_failed(errno);
+	return ferror(stdout) ? stdout_failed(0) : 0;   /* an earlier buffered write failed */
+}
+
+int cli_write_stdout(const void *p, size_t n)
+{
+	errno = 0;
+	if (n && fwrite(p, 1, n, stdout) != n)
+		return stdout_failed(errno);
+	return cli_flush_stdout();
 }
 
 double cli_now(void)

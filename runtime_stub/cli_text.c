@@ -5,7 +5,9 @@
  * The tokenizer table is the file `lfm2c compile` writes next to the
  * program (tokenizer.bin; --tokenizer overrides).  Without it the text
  * options fail with one line saying what is missing, and --tokens still
- * works: nothing in the token-id mode touches this file.
+ * works: nothing in the token-id mode touches this file.  The table and a
+ * -f prompt file must be regular files (cli_fopen_input): a FIFO or a
+ * directory is one error line, not a hang ("-f -" reads a pipe).
  *
  * A prompt becomes ids in one of two ways:
  *   chat (default)  the conversation [system?, user] rendered the way the
@@ -101,10 +103,10 @@ static int load_tokenizer(const cli_options *o, const lfm2_model_info *m, lfm2_t
 	int rc = 0;
 	char *bytes = NULL;
 	size_t n = 0;
-	FILE *f = fopen(path, "rb");
+	lfm2_err oerr;
+	FILE *f = cli_fopen_input(path, &oerr);
 	if (!f) {
-		rc = errno == ENOENT ? no_tokenizer_message(path)
-		                     : cli_fail(CLI_RUNTIME, "%s: cannot open: %s", path, strerror(errno));
+		rc = errno == ENOENT ? no_tokenizer_message(path) : cli_fail(CLI_RUNTIME, "%s", oerr.msg);
 		goto out;
 	}
 	if (read_stream(f, &bytes, &n) != 0) {
@@ -134,9 +136,10 @@ out:
 static int read_prompt_file(const char *path, char **text)
 {
 	bool std_in = !strcmp(path, "-");
-	FILE *f = std_in ? stdin : fopen(path, "rb");
+	lfm2_err oerr;
+	FILE *f = std_in ? stdin : cli_fopen_input(path, &oerr);   /* a FIFO is refused: use "-f -" */
 	if (!f)
-		return cli_fail(CLI_USAGE, "-f %s: cannot open: %s", path, strerror(errno));
+		return cli_fail(CLI_USAGE, "-f %s", oerr.msg);
 	size_t n;
 	int rc = read_stream(f, text, &n);
 	int saved = errno;
@@ -296,7 +299,7 @@ int cli_print_json(const cli_gen *g)
 		fputs("null", stdout);
 	printf(",\"prompt_tok_s\":%.2f,\"gen_tok_s\":%.2f,\"stop\":\"%s\"}\n", cli_rate(g->n_prompt, g->prefill_s),
 	       gen_rate(g), g->stopped_at_eos ? "eos" : "length");
-	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : cli_fail(CLI_RUNTIME, "error writing to stdout");
+	return cli_flush_stdout();
 }
 
 /* ------------------------------------------------------------ generation */
@@ -369,13 +372,7 @@ static int emit_text(cli_gen *g, const char *p, size_t n)
 	memcpy(g->text + g->text_len, p, n);
 	g->text_len += n;
 	g->text[g->text_len] = 0;
-	if (g->stream) {
-		fwrite(p, 1, n, g->stream);
-		fflush(g->stream);
-		if (ferror(g->stream))
-			return cli_fail(CLI_RUNTIME, "error writing to stdout: %s", strerror(errno));
-	}
-	return 0;
+	return g->stream ? cli_write_stdout(p, n) : 0;
 }
 
 static bool is_stop(const cli_gen *g, int32_t id)
@@ -524,8 +521,7 @@ int cli_run_tokenize(const cli_options *o, const lfm2_model_info *m)
 		putchar('\n');
 		free(text);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		rc = cli_fail(CLI_RUNTIME, "error writing to stdout: %s", strerror(errno));
+	rc = cli_flush_stdout();
 out:
 	free(ids);
 	lfm2_tokenizer_close(tok);
@@ -571,8 +567,7 @@ static int run_once(cli_options *o, const lfm2_model_info *m, const lfm2_tokeniz
 			rc = cli_print_json(&g);
 		} else {
 			putchar('\n');
-			if (fflush(stdout) != 0 || ferror(stdout))
-				rc = cli_fail(CLI_RUNTIME, "error writing to stdout: %s", strerror(errno));
+			rc = cli_flush_stdout();
 		}
 	}
 	if (rc == 0) {

@@ -80,7 +80,8 @@ extern "C" {
  *         f32 min_p, f32 repetition_penalty (f32 = IEEE-754 bits as u32).
  *         A field whose bit is clear is stored as 0; a set one is in the
  *         range the sampler accepts (temperature >= 0, top_k >= 0, top_p in
- *         (0,1], min_p in [0,1], repetition_penalty > 0, all finite).
+ *         (0,1], min_p in [0,1], repetition_penalty in [0.01, 100] —
+ *         LFM2_REPEAT_PENALTY_MIN/MAX of lfm2rt.h — all finite).
  *
  * Version history: 1 = without GCFG; 2 = GCFG added.  A runtime reads
  * exactly its own version (re-run `lfm2c compile` for an older table).

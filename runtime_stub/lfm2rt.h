@@ -223,13 +223,36 @@ int lfm2_session_restore(lfm2_session *s, const void *buf, size_t size, lfm2_err
  * Exponentials and sums are computed in double; the only platform
  * dependence is libm's exp(), so the same seed gives the same tokens on
  * any machine with a correctly rounded (e.g. glibc) exp.
+ *
+ * Ranges (lfm2_sampler_create and lfm2_sample_filter refuse anything else,
+ * and lfm2-run's flags and lfm2c's reading of generation_config.json use
+ * the same ones):
+ *   temperature      finite, >= 0
+ *   top_k            >= 0
+ *   top_p            (0, 1]
+ *   min_p            [0, 1]
+ *   repeat_penalty   [LFM2_REPEAT_PENALTY_MIN, LFM2_REPEAT_PENALTY_MAX]
+ *                    = [0.01, 100]: beyond a factor of 100 either way a
+ *                    penalty no longer weighs tokens, it bans or forces
+ *                    them, and 1e-38 would push logits past the float range.
+ *
+ * Robustness: for ANY logits (finite, +-inf or NaN) and any parameters in
+ * range, the filter's probabilities are finite and sum to 1 and the sampled
+ * id is in [0, vocab).  To get there: a penalized logit is computed in
+ * double and saturates at +-FLT_MAX instead of overflowing; a NaN logit
+ * counts as -inf; softmax subtracts the largest logit, taking l - l_max
+ * as 0 for the tokens equal to the maximum (so several +inf logits share
+ * the probability equally, and an all -inf row is uniform).
  */
+#define LFM2_REPEAT_PENALTY_MIN 0.01f
+#define LFM2_REPEAT_PENALTY_MAX 100.0f
+
 typedef struct lfm2_sampler_params {
-	float temperature;      /* T >= 0; 0 = greedy */
-	int32_t top_k;          /* 0 = off */
+	float temperature;      /* T >= 0, finite; 0 = greedy */
+	int32_t top_k;          /* >= 0; 0 = off */
 	float top_p;            /* (0, 1]; 1 = off */
 	float min_p;            /* [0, 1]; 0 = off */
-	float repeat_penalty;   /* > 0; 1 = off */
+	float repeat_penalty;   /* [0.01, 100]; 1 = off */
 	int32_t repeat_last_n;  /* history window; 0 = off, < 0 = all */
 	uint64_t seed;
 } lfm2_sampler_params;

@@ -31,6 +31,7 @@
 #define _GNU_SOURCE   /* POSIX + readlink/mkstemp under -std=c11 too */
 #endif
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -61,7 +62,8 @@ static void usage(FILE *f)
 	        "model: %s (vocab %d, max_position %d, target %s)\n\n"
 	        "text (needs the tokenizer table):\n"
 	        "  -p PROMPT           the user message (chat), or the text to continue (--raw)\n"
-	        "  -f FILE             read the prompt from FILE (\"-\" = stdin); one final newline is dropped\n"
+	        "  -f FILE             read the prompt from FILE, a regular file (\"-\" = stdin, also for\n"
+	        "                      a pipe); one final newline is dropped\n"
 	        "  --system TEXT       a system message before the first user message (chat)\n"
 	        "  --raw               no chat template: the text with BOS, as the tokenizer adds it\n"
 	        "  -i                  interactive chat: user turns are lines of stdin (a line ending in\n"
@@ -84,11 +86,11 @@ static void usage(FILE *f)
 	        "  -n N                tokens to generate, -1 = until eos %d or the context is full\n"
 	        "                      (default: -1 with text, %d with --tokens)\n"
 	        "  --ignore-eos        keep generating after eos (for benchmarks)\n"
-	        "  --temp X            temperature, 0 = greedy\n"
-	        "  --top-k K           0 = off\n"
+	        "  --temp X            temperature, >= 0; 0 = greedy\n"
+	        "  --top-k K           >= 0; 0 = off\n"
 	        "  --top-p P           in (0,1], 1 = off\n"
 	        "  --min-p P           in [0,1], 0 = off\n"
-	        "  --repeat-penalty R  1 = off\n"
+	        "  --repeat-penalty R  in [%g,%g], 1 = off (> 1 discourages repeats)\n"
 	        "  --repeat-last-n N   penalty window, 0 = off, -1 = all (default %d)\n"
 	        "  -s SEED             sampling seed (default: random, printed)\n"
 	        "sampling defaults:\n"
@@ -112,7 +114,8 @@ static void usage(FILE *f)
 	        "prefill), prompt tok/s and generation tok/s (first to last token).\n"
 	        "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
 	        model->name ? model->name : "?", model->vocab_size, model->max_position,
-	        model->target ? model->target : "?", model->eos_id, CLI_DEFAULT_N_IDS, d.repeat_last_n,
+	        model->target ? model->target : "?", model->eos_id, CLI_DEFAULT_N_IDS,
+	        (double)LFM2_REPEAT_PENALTY_MIN, (double)LFM2_REPEAT_PENALTY_MAX, d.repeat_last_n,
 	        (double)CLI_CARD_TEMPERATURE, (double)CLI_CARD_MIN_P, (double)CLI_CARD_REPEAT_PENALTY, d.top_k,
 	        (double)d.top_p, (double)d.min_p, (double)d.repeat_penalty, CLI_DEFAULT_MAX_CTX,
 	        CLI_DEFAULT_CHUNK);
@@ -131,6 +134,8 @@ static int parse_long(const char *flag, const char *s, long lo, long hi, long *o
 	return 0;
 }
 
+/* A number that stays finite as a float (1e39 would become inf); the
+ * ranges are check_options' business. */
 static int parse_float(const char *flag, const char *s, float *out)
 {
 	char *end;
@@ -138,6 +143,8 @@ static int parse_float(const char *flag, const char *s, float *out)
 	double v = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno || !isfinite(v))
 		return cli_fail(CLI_USAGE, "%s: expected a number, got '%s'", flag, s);
+	if (fabs(v) > FLT_MAX)
+		return cli_fail(CLI_USAGE, "%s: %s is too large (the float range ends at %g)", flag, s, (double)FLT_MAX);
 	*out = (float)v;
 	return 0;
 }
@@ -353,14 +360,17 @@ static int check_options(cli_options *o)
 	int rc = check_modes(o);
 	if (rc)
 		return rc;
+	/* the sampler's ranges (lfm2rt.h), checked here to name the flag */
 	if (o->sp.temperature < 0)
 		return cli_fail(CLI_USAGE, "--temp: must be >= 0, got %g", (double)o->sp.temperature);
 	if (!(o->sp.top_p > 0 && o->sp.top_p <= 1))
 		return cli_fail(CLI_USAGE, "--top-p: must be in (0, 1], got %g", (double)o->sp.top_p);
 	if (!(o->sp.min_p >= 0 && o->sp.min_p <= 1))
 		return cli_fail(CLI_USAGE, "--min-p: must be in [0, 1], got %g", (double)o->sp.min_p);
-	if (!(o->sp.repeat_penalty > 0))
-		return cli_fail(CLI_USAGE, "--repeat-penalty: must be > 0, got %g", (double)o->sp.repeat_penalty);
+	if (!(o->sp.repeat_penalty >= LFM2_REPEAT_PENALTY_MIN && o->sp.repeat_penalty <= LFM2_REPEAT_PENALTY_MAX))
+		return cli_fail(CLI_USAGE, "--repeat-penalty: must be in [%g, %g] (1 = off), got %g",
+		                (double)LFM2_REPEAT_PENALTY_MIN, (double)LFM2_REPEAT_PENALTY_MAX,
+		                (double)o->sp.repeat_penalty);
 	if (!o->tokens)
 		return 0;   /* the text modes size the context once the prompt is tokenized */
 	long gen = o->logits_path ? 0 : (o->n_predict > 0 ? o->n_predict : 0);
@@ -444,10 +454,8 @@ static int run_generate(cli_options *o, cli_runtime *rt)
 		decoded++;
 	}
 	putchar('\n');
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		rc = cli_fail(CLI_RUNTIME, "error writing to stdout: %s", strerror(errno));
+	if ((rc = cli_flush_stdout()) != 0)
 		goto out;
-	}
 	fprintf(stderr, "lfm2-run: load %.3f s (%s), prefill %d tokens %.3f s (%.2f tok/s), "
 	        "decode %ld tokens %.3f s (%.2f tok/s), threads %ld, ctx %ld",
 	        rt->load_s, rt->load_mode, (int)o->n_tokens, prefill_s, cli_rate(o->n_tokens, prefill_s), decoded,

@@ -11,8 +11,10 @@
  * The writer goes through a temporary file in the same directory and
  * rename()s it into place, so an interrupted or failed write never leaves a
  * half-written file under the real name.  The reader accepts what numpy
- * writes for '<f4' 1-D and 2-D C-order arrays (versions 1.0 to 3.0); it is
- * meant for tests and tools, not for arbitrary .npy files.
+ * writes for '<f4' 1-D and 2-D C-order arrays (versions 1.0 to 3.0), from
+ * a regular file only (rt_open_input); it is meant for tests and tools,
+ * not for arbitrary .npy files.  A failed write names its reason (the
+ * errno of the failing call, or "short write (disk full?)").
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* POSIX + readlink/mkstemp under -std=c11 too */
@@ -65,20 +67,31 @@ static size_t format_header(char *buf, size_t cap, int64_t rows, int64_t cols)
 	return total;
 }
 
-static int write_body(FILE *f, const float *data, int64_t rows, int64_t cols)
+/* fwrite all n bytes; 0, or -1 with *e = the errno of that failure (0 if
+ * the short write set none: errno is cleared first, never stale). */
+static int put(FILE *f, const void *p, size_t n, int *e)
+{
+	errno = 0;
+	if (fwrite(p, 1, n, f) == n)
+		return 0;
+	*e = errno;
+	return -1;
+}
+
+static int write_body(FILE *f, const float *data, int64_t rows, int64_t cols, int *e)
 {
 	char head[256];
 	size_t hl = format_header(head, sizeof head, rows, cols);
-	if (fwrite(head, 1, hl, f) != hl)
+	if (put(f, head, hl, e))
 		return -1;
 	size_t n = (size_t)rows * (size_t)cols;
 	if (host_is_little_endian())
-		return fwrite(data, sizeof(float), n, f) == n ? 0 : -1;
+		return put(f, data, n * sizeof(float), e);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char b[4];
 		memcpy(b, &data[i], 4);
 		swap4(b);
-		if (fwrite(b, 1, 4, f) != 4)
+		if (put(f, b, 4, e))
 			return -1;
 	}
 	return 0;
@@ -103,14 +116,16 @@ int lfm2_npy_write(const char *path, const float *data, int64_t rows, int64_t co
 	fchmod(fd, 0644);
 	FILE *f = fdopen(fd, "wb");
 	if (!f) {
+		int e = errno;
 		close(fd);
 		unlink(tmp);
 		free(tmp);
-		return rt_fail(err, "%s: cannot open for writing: %s", path, strerror(errno));
+		return rt_fail(err, "%s: cannot open for writing: %s", path, strerror(e));
 	}
-	int rc = write_body(f, data, rows, cols);
-	int saved = errno;
-	if (fclose(f) != 0 && rc == 0) {
+	int saved = 0;
+	int rc = write_body(f, data, rows, cols, &saved);
+	errno = 0;
+	if (fclose(f) != 0 && rc == 0) {   /* the flush of the last buffer */
 		rc = -1;
 		saved = errno;
 	}
@@ -120,7 +135,7 @@ int lfm2_npy_write(const char *path, const float *data, int64_t rows, int64_t co
 	}
 	if (rc != 0) {
 		unlink(tmp);
-		rt_fail(err, "%s: write failed: %s", path, strerror(saved));
+		rt_fail(err, "%s: write failed: %s", path, rt_write_reason(saved));
 	}
 	free(tmp);
 	return rc;
@@ -262,9 +277,13 @@ out:
 
 float *lfm2_npy_read(const char *path, int64_t *rows, int64_t *cols, lfm2_err *err)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = rt_open_input(path, NULL, NULL, err);   /* regular files only: a FIFO would block */
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "rb");
 	if (!f) {
 		rt_fail(err, "%s: cannot open: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	float *data = read_npy(f, path, rows, cols, err);

@@ -13,10 +13,19 @@
  *
  * Randomness comes from our own xoshiro256** (seeded by splitmix64), kept
  * in the sampler, so a seed means the same tokens on every platform.
+ *
+ * Nothing here can turn into NaN, whatever the logits: a NaN logit is
+ * read as -inf, the penalty is applied in double and saturates at the
+ * float range (a finite logit stays finite), and every exponential is of
+ * (l - l_max) / T with l - l_max taken as exactly 0 for the tokens at the
+ * maximum — so the largest term is exp(0) = 1 and the sums lie in
+ * [1, vocab] even when l_max is +inf or every logit is -inf.  For finite
+ * logits that is the same arithmetic as before, bit for bit.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* POSIX + readlink/mkstemp under -std=c11 too */
 #endif
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +134,26 @@ static int32_t sort_best(lfm2_candidate *c, int32_t n, int32_t k)
 
 /* --------------------------------------------------------------- filter */
 
+/* The ranges of lfm2rt.h (NaN fails every comparison). */
 static int params_ok(const lfm2_sampler_params *p)
 {
 	return p->temperature >= 0 && isfinite(p->temperature) && p->top_k >= 0 && p->top_p > 0 &&
-	       p->top_p <= 1 && p->min_p >= 0 && p->min_p <= 1 && p->repeat_penalty > 0 &&
-	       isfinite(p->repeat_penalty);
+	       p->top_p <= 1 && p->min_p >= 0 && p->min_p <= 1 && p->repeat_penalty >= LFM2_REPEAT_PENALTY_MIN &&
+	       p->repeat_penalty <= LFM2_REPEAT_PENALTY_MAX;
+}
+
+/* l / r for a positive logit, l * r otherwise, in double; a finite logit
+ * saturates at +-FLT_MAX instead of overflowing to infinity.  Below the
+ * float range this is exactly the float division / multiplication (one
+ * rounding of the exact result either way). */
+static float penalized(float l, float r)
+{
+	double v = l > 0 ? (double)l / (double)r : (double)l * (double)r;
+	if (isfinite(l) && v > FLT_MAX)
+		v = FLT_MAX;
+	if (isfinite(l) && v < -FLT_MAX)
+		v = -FLT_MAX;
+	return (float)v;
 }
 
 static void apply_penalty(const lfm2_sampler_params *p, lfm2_candidate *c, int32_t vocab,
@@ -144,8 +168,7 @@ static void apply_penalty(const lfm2_sampler_params *p, lfm2_candidate *c, int32
 		int32_t t = history[i];
 		if (t < 0 || t >= vocab || c[t].id < 0)
 			continue;
-		float l = c[t].logit;
-		c[t].logit = l > 0 ? l / p->repeat_penalty : l * p->repeat_penalty;
+		c[t].logit = penalized(c[t].logit, p->repeat_penalty);
 		c[t].id = -1 - t;
 	}
 	for (int32_t i = from; i < n_history; i++) {
@@ -155,12 +178,16 @@ static void apply_penalty(const lfm2_sampler_params *p, lfm2_candidate *c, int32
 	}
 }
 
-/* exp((l_i - l_max) / T) for the first n candidates, into c[i].p; returns the sum. */
+/* exp((l_i - l_max) / T) for the first n candidates (sorted: c[0] holds
+ * l_max), into c[i].p; returns the sum, which is >= 1.  l_i - l_max is 0
+ * for a token at the maximum, also when that is +-inf (where the
+ * subtraction would give NaN). */
 static double scaled_exp(lfm2_candidate *c, int32_t n, float temperature)
 {
 	double sum = 0, max = c[0].logit;
 	for (int32_t i = 0; i < n; i++) {
-		c[i].p = exp(((double)c[i].logit - max) / (double)temperature);
+		double d = c[i].logit == max ? 0.0 : (double)c[i].logit - max;
+		c[i].p = exp(d / (double)temperature);
 		sum += c[i].p;
 	}
 	return sum;
@@ -182,7 +209,7 @@ int32_t lfm2_sample_filter(const lfm2_sampler_params *p, const float *logits, in
 		return -1;
 	for (int32_t i = 0; i < vocab; i++) {
 		c[i].id = i;
-		c[i].logit = logits[i];
+		c[i].logit = isnan(logits[i]) ? -INFINITY : logits[i];   /* NaN: never preferred */
 		c[i].p = 0;
 	}
 	apply_penalty(p, c, vocab, history, n_history);
@@ -239,8 +266,9 @@ lfm2_sampler *lfm2_sampler_create(const lfm2_sampler_params *params, int32_t voc
                                   lfm2_err *err)
 {
 	if (!params_ok(params)) {
-		rt_fail(err, "sampler: parameters out of range (need temperature >= 0, top_k >= 0, "
-		        "0 < top_p <= 1, 0 <= min_p <= 1, repeat_penalty > 0)");
+		rt_fail(err, "sampler: parameters out of range (need a finite temperature >= 0, top_k >= 0, "
+		        "0 < top_p <= 1, 0 <= min_p <= 1, %g <= repeat_penalty <= %g)", (double)LFM2_REPEAT_PENALTY_MIN,
+		        (double)LFM2_REPEAT_PENALTY_MAX);
 		return NULL;
 	}
 	if (vocab < 1) {

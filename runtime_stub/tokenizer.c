@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "lfm2_tokenizer.h"
+#include "lfm2rt.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -554,8 +555,8 @@ static int read_generation(lfm2_tokenizer *t, View g, char *err, size_t errlen)
 		ok = d->top_p > 0 && d->top_p <= 1;
 	if (ok && (present & LFM2_GEN_MIN_P))
 		ok = d->min_p >= 0 && d->min_p <= 1;
-	if (ok && (present & LFM2_GEN_REPETITION_PENALTY))
-		ok = d->repetition_penalty > 0;
+	if (ok && (present & LFM2_GEN_REPETITION_PENALTY))   /* the sampler's range (lfm2rt.h) */
+		ok = d->repetition_penalty >= LFM2_REPEAT_PENALTY_MIN && d->repetition_penalty <= LFM2_REPEAT_PENALTY_MAX;
 	if (!ok) {
 		set_err(err, errlen, "tokenizer table: corrupt GCFG (generation defaults) section");
 		return -1;

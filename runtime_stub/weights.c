@@ -7,6 +7,9 @@
  * version, header size, payload size against model->blob_bytes, file size,
  * then the XXH3-64 hash of the payload against the header and the model.
  *
+ * The file must be a regular file (rt_open_input: a FIFO or a directory
+ * named as the weights is one clear error, never a hang).
+ *
  * Two ways in:
  *   read  (default): anonymous memory in 2 MiB huge pages where the kernel
  *         gives them (see weights_memory), filled with large read()
@@ -19,12 +22,10 @@
 #define _GNU_SOURCE   /* POSIX + readlink/mkstemp under -std=c11 too */
 #endif
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -83,9 +84,10 @@ static int check_header(const unsigned char *h, size_t have, uint64_t total, con
 	if (out->hash != model->blob_hash)
 		return rt_fail(err, "%s: weights do not match the compiled model (hash 0x%016" PRIx64
 		               ", expected 0x%016" PRIx64 ")", name, out->hash, model->blob_hash);
-	if (total != LFM2_BLOB_HEADER + out->payload_bytes)
+	/* total - header, not header + payload: a huge claimed payload must not wrap */
+	if (total < LFM2_BLOB_HEADER || total - LFM2_BLOB_HEADER != out->payload_bytes)
 		return rt_fail(err, "%s: weights file is %s: %" PRIu64 " bytes, header says %" PRIu64, name,
-		               total < LFM2_BLOB_HEADER + out->payload_bytes ? "truncated" : "too long",
+		               total < LFM2_BLOB_HEADER || total - LFM2_BLOB_HEADER < out->payload_bytes ? "truncated" : "too long",
 		               total, (uint64_t)LFM2_BLOB_HEADER + out->payload_bytes);
 	return 0;
 }
@@ -202,30 +204,20 @@ static int load_by_mmap(lfm2_weights *w, int fd, const char *path, const struct 
 lfm2_weights *lfm2_weights_open(const char *path, const lfm2_model_info *model,
                                 enum lfm2_weights_mode mode, lfm2_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rt_fail(err, "%s: cannot open weights: %s", path, strerror(errno));
+	long long file_size;
+	int fd = rt_open_input(path, "weights", &file_size, err);   /* a FIFO or directory: refused */
+	if (fd < 0)
 		return NULL;
-	}
-	struct stat sb;
 	unsigned char head[32];
 	struct blob_header h = {0};
 	lfm2_weights *w = NULL;
 	int rc = -1;
-	if (fstat(fd, &sb) != 0) {
-		rt_fail(err, "%s: cannot stat: %s", path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		rt_fail(err, "%s: not a regular file", path);
-		goto done;
-	}
 	ssize_t got = read_full(fd, head, sizeof head);
 	if (got < 0) {
 		rt_fail(err, "%s: read error: %s", path, strerror(errno));
 		goto done;
 	}
-	if (check_header(head, (size_t)got, (uint64_t)sb.st_size, path, model, &h, err) != 0)
+	if (check_header(head, (size_t)got, (uint64_t)file_size, path, model, &h, err) != 0)
 		goto done;
 	if (lseek(fd, LFM2_BLOB_HEADER, SEEK_SET) != (off_t)LFM2_BLOB_HEADER) {
 		rt_fail(err, "%s: cannot seek: %s", path, strerror(errno));

@@ -4,7 +4,9 @@
 # Every case must fail with a non-zero exit, print exactly one error line
 # on stderr naming the file (or flag) and the problem, print nothing on
 # stdout, and leave no output behind.  (File-format cases in depth are in
-# tests/frontend; flag cases of lfm2-run in tests/runtime.)
+# tests/frontend; flag cases of lfm2-run in tests/runtime.)  Cases that use
+# a checkpoint with a tokenizer take examples/trained-tiny, found from
+# FIXTURES (PROJECT/tests/fixtures).
 set -u
 lfm2c=$1 fx=$2 tmp=$3
 rm -rf "$tmp"
@@ -118,6 +120,170 @@ case_ run_unknown_flag 2 "--bogus" "$tmp/a/lfm2-run" --tokens 1 --bogus
 case_ run_negative_n 2 "-n" "$tmp/a/lfm2-run" --tokens 1 -n -3
 case_ run_context_too_small 2 "context|ctx|-c" "$tmp/a/lfm2-run" --tokens 1,2,3,4 -n 8 -c 4
 case_ run_logits_unwritable 1 "nodir" "$tmp/a/lfm2-run" --tokens 1,2 --logits "$tmp/nodir/x.npy"
+
+# ---------------------------------------------------------------- not regular files
+# A FIFO (or a directory) where a file is expected: refused at once with
+# "not a regular file (a FIFO)" — never a hang; every FIFO case is bounded
+# by `timeout 10`, so a regression fails (exit 124) instead of blocking.
+ex="$fx/../../examples/trained-tiny"   # a checkpoint with tokenizer.json
+fifo() { rm -rf "$1"; mkfifo "$1"; }
+dir_() { rm -rf "$1"; mkdir "$1"; }
+
+m=$(broken fifo_st)
+fifo "$m/model.safetensors"
+case_ compile_fifo_safetensors 1 "model.safetensors: not a regular file \(a FIFO\)" \
+	timeout 10 "$lfm2c" compile "$m" -o "$tmp/o_fifo"
+no_output "$tmp/o_fifo" compile_fifo_safetensors
+m=$(broken fifo_cfg)
+fifo "$m/config.json"
+case_ compile_fifo_config 1 "config.json: not a regular file \(a FIFO\)" timeout 10 "$lfm2c" compile "$m" -o "$tmp/o_fifo"
+no_output "$tmp/o_fifo" compile_fifo_config
+case_ inspect_fifo_config 1 "config.json: not a regular file \(a FIFO\)" timeout 10 "$lfm2c" inspect "$m"
+m=$(broken fifo_tok)
+fifo "$m/tokenizer.json"
+case_ compile_fifo_tokenizer_json 1 "tokenizer.json: not a regular file \(a FIFO\)" \
+	timeout 10 "$lfm2c" compile "$m" -o "$tmp/o_fifo"
+no_output "$tmp/o_fifo" compile_fifo_tokenizer_json
+m=$(broken fifo_gen)
+fifo "$m/generation_config.json"
+case_ compile_fifo_generation_config 1 "generation_config.json: not a regular file \(a FIFO\)" \
+	timeout 10 "$lfm2c" compile "$m" -o "$tmp/o_fifo"
+fifo "$tmp/s_fifo.json"
+case_ compile_fifo_schedule 1 "s_fifo.json: not a regular file \(a FIFO\)" \
+	timeout 10 "$lfm2c" compile "$fx/tiny" -o "$tmp/o_fifo" --schedule "$tmp/s_fifo.json"
+no_output "$tmp/o_fifo" compile_fifo_schedule
+
+m=$(broken dir_st)
+dir_ "$m/model.safetensors"
+case_ compile_dir_safetensors 1 "model.safetensors: not a regular file \(a directory\)" \
+	"$lfm2c" compile "$m" -o "$tmp/o_dir"
+no_output "$tmp/o_dir" compile_dir_safetensors
+m=$(broken dir_cfg)
+dir_ "$m/config.json"
+case_ compile_dir_config 1 "config.json: not a regular file \(a directory\)" "$lfm2c" compile "$m" -o "$tmp/o_dir"
+m=$(broken dir_tok)
+dir_ "$m/tokenizer.json"
+case_ compile_dir_tokenizer_json 1 "tokenizer.json: not a regular file \(a directory\)" \
+	"$lfm2c" compile "$m" -o "$tmp/o_dir"
+no_output "$tmp/o_dir" compile_dir_tokenizer_json
+dir_ "$tmp/s_dir.json"
+case_ compile_dir_schedule 1 "s_dir.json: not a regular file \(a directory\)" \
+	"$lfm2c" compile "$fx/tiny" -o "$tmp/o_dir" --schedule "$tmp/s_dir.json"
+case_ compile_devnull_schedule 1 "/dev/null: not a regular file \(a character device\)" \
+	timeout 10 "$lfm2c" compile "$fx/tiny" -o "$tmp/o_dir" --schedule /dev/null
+
+m=$(broken fifo_side)   # dequant copies the side files it finds
+fifo "$m/special_tokens_map.json"
+case_ dequant_fifo_side_file 1 "special_tokens_map.json: not a regular file \(a FIFO\)" \
+	timeout 10 "$lfm2c" dequant "$m" -q q8_0 -o "$tmp/o_deq"
+no_output "$tmp/o_deq" dequant_fifo_side_file
+
+# lfm2-run: the weights, the tokenizer table, -f FILE ($tmp/t: a model with text)
+"$lfm2c" compile "$ex" -o "$tmp/t" 2>/dev/null
+fifo "$tmp/w_fifo.bin"
+case_ run_fifo_weights 1 "w_fifo.bin: not a regular file \(a FIFO\)" \
+	timeout 10 "$tmp/a/lfm2-run" -m "$tmp/w_fifo.bin" --tokens 1,2,3 -n 2
+dir_ "$tmp/w_dir.bin"
+case_ run_dir_weights 1 "w_dir.bin: not a regular file \(a directory\)" \
+	"$tmp/a/lfm2-run" -m "$tmp/w_dir.bin" --tokens 1,2,3 -n 2
+fifo "$tmp/t_fifo.bin"
+case_ run_fifo_tokenizer 1 "t_fifo.bin: not a regular file \(a FIFO\)" \
+	timeout 10 "$tmp/t/lfm2-run" --tokenizer "$tmp/t_fifo.bin" -p hello -n 2
+dir_ "$tmp/t_dir.bin"
+case_ run_dir_tokenizer 1 "t_dir.bin: not a regular file \(a directory\)" \
+	"$tmp/t/lfm2-run" --tokenizer "$tmp/t_dir.bin" -p hello -n 2
+fifo "$tmp/p_fifo.txt"
+case_ run_fifo_prompt_file 2 "-f .*p_fifo.txt: not a regular file \(a FIFO\)" \
+	timeout 10 "$tmp/t/lfm2-run" -f "$tmp/p_fifo.txt" -n 2
+dir_ "$tmp/p_dir.txt"
+case_ run_dir_prompt_file 2 "-f .*p_dir.txt: not a regular file \(a directory\)" \
+	"$tmp/t/lfm2-run" -f "$tmp/p_dir.txt" -n 2
+
+# ---------------------------------------------------------------- found at compile time
+# What the runtime would otherwise meet later: ids outside the vocabulary,
+# sampling defaults outside the sampler's ranges.
+m=$(broken bigvocab)   # the trained tokenizer has 2048 ids, tiny's vocab_size is 512
+cp "$ex/tokenizer.json" "$ex/tokenizer_config.json" "$m/"
+case_ compile_tokenizer_vocab_too_big 1 "tokenizer.json: has token ids up to 2047 but config.json's vocab_size is 512" \
+	"$lfm2c" compile "$m" -o "$tmp/o_voc"
+no_output "$tmp/o_voc" compile_tokenizer_vocab_too_big
+m=$(broken eos_range)
+sed 's/"eos_token_id": 7/"eos_token_id": 512/' "$fx/tiny/config.json" >"$m/config.json"
+case_ compile_eos_out_of_range 1 "config.json: key 'eos_token_id' is 512: not a token id of the vocabulary \(vocab_size 512\)" \
+	"$lfm2c" compile "$m" -o "$tmp/o_voc"
+no_output "$tmp/o_voc" compile_eos_out_of_range
+sed 's/"eos_token_id": 7/"eos_token_id": [7, 9000]/' "$fx/tiny/config.json" >"$m/config.json"
+case_ compile_eos_list_out_of_range 1 "config.json: key 'eos_token_id' element 1 is 9000: not a token id" \
+	"$lfm2c" compile "$m" -o "$tmp/o_voc"
+sed 's/"bos_token_id": 1/"bos_token_id": -1/' "$fx/tiny/config.json" >"$m/config.json"
+case_ compile_bos_negative 1 "config.json: key 'bos_token_id' must be a non-negative integer \(got -1\)" \
+	"$lfm2c" compile "$m" -o "$tmp/o_voc"
+
+# generation_config.json of a checkpoint with a tokenizer (the file is read with it)
+gencase() {   # gencase NAME REGEX JSON
+	rm -rf "$tmp/g_$1"
+	cp -r "$ex" "$tmp/g_$1"
+	printf '%s\n' "$3" >"$tmp/g_$1/generation_config.json"
+	case_ "$1" 1 "$2" "$lfm2c" compile "$tmp/g_$1" -o "$tmp/o_gen"
+	no_output "$tmp/o_gen" "$1"
+}
+gencase compile_gen_top_p_out_of_range "generation_config.json: top_p is 1.5 \(expected a number in \(0, 1\]\)" \
+	'{"top_p": 1.5}'
+gencase compile_gen_top_p_1e400 "generation_config.json: top_p is a number that overflows a double" '{"top_p": 1e400}'
+gencase compile_gen_temperature_negative "generation_config.json: temperature is -1 \(expected a number >= 0\)" \
+	'{"temperature": -1}'
+gencase compile_gen_top_k_negative "generation_config.json: top_k is -3" '{"top_k": -3}'
+gencase compile_gen_min_p_out_of_range "generation_config.json: min_p is 2" '{"min_p": 2}'
+gencase compile_gen_repetition_penalty_tiny \
+	"generation_config.json: repetition_penalty is 1e-38 \(expected a number in \[0.01, 100\]\)" \
+	'{"repetition_penalty": 1e-38}'
+gencase compile_gen_eos_out_of_range "generation_config.json: eos_token_id\[1\] is 2048: not a token id of the vocabulary \(config.json's vocab_size 2048\)" \
+	'{"eos_token_id": [7, 2048]}'
+gencase compile_gen_pad_not_an_id "generation_config.json: pad_token_id is \"0\" \(expected a token id" \
+	'{"pad_token_id": "0"}'
+# config.json's number too large for a double is named as such, not "null"
+m=$(broken theta_inf)
+sed 's/"rope_theta": 1000000.0/"rope_theta": 1e400/' "$fx/tiny/config.json" >"$m/config.json"
+case_ compile_config_number_overflows 1 "config.json: key 'rope_theta' must be a positive number \(got a number that overflows a double\)" \
+	"$lfm2c" compile "$m" -o "$tmp/o_voc"
+
+# an RMSNorm weight folded into the matmul it feeds: 3e38 x 2 overflows f32
+m=$(broken fold)
+set_first_f32() {   # set_first_f32 FILE TENSOR BYTES: the tensor's first F32 value := BYTES (printf escapes)
+	hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+	off=$(dd if="$1" bs=1 skip=8 count="$hlen" 2>/dev/null | tr '}' '\n' | grep "\"$2\"" |
+		sed 's/.*"data_offsets":\[\([0-9]*\),.*/\1/')
+	printf "$3" | dd of="$1" bs=1 seek=$((8 + hlen + off)) conv=notrunc 2>/dev/null
+}
+set_first_f32 "$m/model.safetensors" model.layers.0.feed_forward.w1.weight '\346\261\141\177'   # 3e38
+set_first_f32 "$m/model.safetensors" model.layers.0.ffn_norm.weight '\000\000\000\100'            # 2
+case_ compile_fold_overflows_f32 1 "folding model.layers.0.ffn_norm.weight into model.layers.0.feed_forward.w1.weight overflows f32 at row 0, column 0 \(3e\+38 x 2 = 6e\+38" \
+	"$lfm2c" compile "$m" -o "$tmp/o_fold"
+no_output "$tmp/o_fold" compile_fold_overflows_f32
+
+# ---------------------------------------------------------------- sampling flags
+case_ run_repeat_penalty_tiny 2 "--repeat-penalty: must be in \[0.01, 100\] \(1 = off\), got 1e-38" \
+	"$tmp/a/lfm2-run" --tokens 1,2,3 -n 2 --temp 1 --repeat-penalty 1e-38
+case_ run_repeat_penalty_huge 2 "--repeat-penalty: must be in \[0.01, 100\]" \
+	"$tmp/a/lfm2-run" --tokens 1,2,3 -n 2 --repeat-penalty 1000
+case_ run_temp_overflows_float 2 "--temp: 1e39 is too large" "$tmp/a/lfm2-run" --tokens 1,2,3 -n 2 --temp 1e39
+
+# ---------------------------------------------------------------- failed writes say why
+# stdout on a full disk (/dev/full): the reason of the failing call, not a
+# bare "cannot write" nor a stale errno
+case_ interp_logits_unwritable 1 "nodir/x.npy: cannot create: No such file or directory" \
+	"$lfm2c" interp "$fx/tiny" --tokens 1,2 --logits "$tmp/nodir/x.npy"
+if [ -w /dev/full ]; then
+	full() { "$@" >/dev/full; }
+	case_ run_stdout_full 1 "error writing to stdout: No space left on device" \
+		full "$tmp/a/lfm2-run" --tokens 1,2,3 -n 2
+	case_ run_text_stdout_full 1 "error writing to stdout: No space left on device" \
+		full "$tmp/t/lfm2-run" -p hello -n 4
+	case_ inspect_stdout_full 1 "inspect: error writing the report to stdout: No space left on device" \
+		full "$lfm2c" inspect "$fx/tiny"
+	case_ tokenize_stdout_full 1 "tokenize: cannot write the output: No space left on device" \
+		full "$lfm2c" tokenize "$ex" hello
+fi
 
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -910,7 +910,7 @@ static char *table_with(const char *name, const char *gencfg)
 	}
 	char *tj = fmt("%s/tokenizer.json", model_dir);
 	LfmTokenizerSources src = {text[0], len[0], text[1], len[1], text[2], len[2], gencfg,
-	                           gencfg ? strlen(gencfg) : 0, tj};
+	                           gencfg ? strlen(gencfg) : 0, tj, 0};
 	void *bytes;
 	size_t n;
 	LfmError e;
@@ -1190,7 +1190,13 @@ static void test_gencfg(void)
 		{"{\"top_p\": 0}", "top_p is 0 (expected a number in (0, 1])"},
 		{"{\"top_p\": 1.5}", "top_p is 1.5"},
 		{"{\"min_p\": -0.1}", "min_p is -0.1 (expected a number in [0, 1])"},
-		{"{\"repetition_penalty\": 0}", "repetition_penalty is 0 (expected a number > 0)"},
+		{"{\"repetition_penalty\": 0}", "repetition_penalty is 0 (expected a number in [0.01, 100])"},
+		{"{\"repetition_penalty\": 1e-38}", "repetition_penalty is 1e-38 (expected a number in [0.01, 100])"},
+		{"{\"repetition_penalty\": 101}", "repetition_penalty is 101"},
+		{"{\"top_p\": 1e400}", "top_p is a number that overflows a double (expected a number in (0, 1])"},
+		{"{\"eos_token_id\": [7, 2048]}", "eos_token_id[1] is 2048: not a token id of the vocabulary"},
+		{"{\"bos_token_id\": -1}", "bos_token_id is -1 (expected a token id"},
+		{"{\"pad_token_id\": \"x\"}", "pad_token_id is \"x\""},
 		{"{\"repetition_penalty\": 1e-50}", "repetition_penalty is"},
 		{"{\"temperature\": 1e300}", "temperature is"},
 		{"{\"do_sample\": \"yes\"}", "do_sample is \"yes\" (expected true or false)"},

@@ -6,7 +6,10 @@
  * Bad inputs: every case writes a fresh model directory under TMP_DIR
  * (a small valid checkpoint with exactly one thing broken), opens it, and
  * asserts that lfm_checkpoint_open fails with a one-line message naming
- * the offending file and containing a key phrase.  The safetensors files
+ * the offending file and containing a key phrase (token ids outside the
+ * vocabulary, numbers beyond the double range, and a FIFO or a directory
+ * in place of every file the checkpoint may have, each opened under an
+ * alarm so a blocking open fails the test).  The safetensors files
  * are written by a small independent writer in this file (header JSON by
  * hand, tensor data from a fixed formula), so the test does not trust the
  * code it tests to build its inputs.
@@ -654,6 +657,16 @@ static const BadCase BAD_CASES[] = {
 	 1, {"rope_scaling", "{\"type\": \"dynamic\", \"factor\": 2.0}"}},
 	{"config_eos_empty_list", "config.json", "key 'eos_token_id' must be a token id", mut_none,
 	 1, {"eos_token_id", "[]"}},
+	{"config_eos_past_vocab", "config.json", "key 'eos_token_id' is 32: not a token id of the vocabulary (vocab_size 32)",
+	 mut_none, 1, {"eos_token_id", "32"}},
+	{"config_eos_list_past_vocab", "config.json", "key 'eos_token_id' element 2 is 99: not a token id",
+	 mut_none, 1, {"eos_token_id", "[7, 2, 99]"}},
+	{"config_eos_list_negative", "config.json", "key 'eos_token_id' must be a token id or a non-empty list",
+	 mut_none, 1, {"eos_token_id", "[7, -2]"}},
+	{"config_bos_past_vocab", "config.json", "key 'bos_token_id' is 40: not a token id", mut_none,
+	 1, {"bos_token_id", "40"}},
+	{"config_pad_past_smaller_vocab", "config.json", "key 'pad_token_id' is 31: not a token id of the vocabulary (vocab_size 31)",
+	 mut_none, 2, {"pad_token_id", "31", "vocab_size", "31"}},
 	{"config_ff_rule_gives_zero", "config.json", "the ff rule gives 0", mut_none,
 	 2, {"block_ff_dim", "1", "block_ffn_dim_multiplier", "null"}},
 };
@@ -738,7 +751,28 @@ static void bad_files_and_dirs(Suite *s)
 	remove(p);
 	mkdir(p, 0755);
 	free(p);
-	expect_open_fails(s, d, "model.safetensors", "not a regular file");
+	expect_open_fails(s, d, "model.safetensors", "not a regular file (a directory)");
+	free(d);
+
+	/* A number beyond the double range (cJSON reads 1e400 as inf) is named
+	 * as such, not quoted as "null".  Written as text: cJSON would print
+	 * inf as null. */
+	s->current = "config_number_overflows_double";
+	d = fresh_dir(s, "config_number_overflows_double");
+	write_model(d, &m, &o, 0, NULL);
+	char *cfg = config_with(1, (const char *const[]){"rope_theta", "12345"});
+	char *at = strstr(cfg, "12345");
+	CHECK(s, at != NULL, "test bug: no rope_theta in the config text");
+	if (at) {
+		Buf b = {0};
+		buf_add(&b, cfg, (size_t)(at - cfg));
+		buf_printf(&b, "1e400%s", at + 5);
+		write_text(d, "config.json", b.p);
+		free(b.p);
+		expect_open_fails(s, d, "config.json",
+		                  "key 'rope_theta' must be a positive number (got a number that overflows a double)");
+	}
+	free(cfg);
 	free(d);
 }
 
@@ -773,6 +807,58 @@ static void write_sharded(const char *dir, Model *m, const char *index_extra, in
 	buf_printf(&idx, "}}");
 	write_text(dir, "model.safetensors.index.json", idx.p);
 	free(idx.p);
+}
+
+/* Replaces DIR/name by a FIFO or a directory. */
+static void make_special(const char *dir, const char *name, bool fifo)
+{
+	char *p = path_of(dir, name);
+	remove(p);
+	if (fifo ? mkfifo(p, 0644) : mkdir(p, 0755)) {
+		fprintf(stderr, "cannot make %s: %s\n", p, strerror(errno));
+		exit(2);
+	}
+	free(p);
+}
+
+/* A FIFO or a directory where the checkpoint has a file: one line naming
+ * the file and what it is, at once.  Opening a FIFO for reading used to
+ * block forever; the alarm turns such a regression into a failed test. */
+static void not_regular_files(Suite *s)
+{
+	static const char *const names[] = {"config.json", "model.safetensors", "tokenizer.json",
+	                                    "tokenizer_config.json", "chat_template.jinja", "generation_config.json"};
+	Model m;
+	StOpts o = st_defaults();
+	small_model(&m, "F32", true, false);
+	for (int fifo = 0; fifo < 2; fifo++)
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			char name[160], want[160];
+			snprintf(name, sizeof name, "%s_is_a_%s", names[i], fifo ? "fifo" : "directory");
+			snprintf(want, sizeof want, "%s: not a regular file (a %s)", names[i], fifo ? "FIFO" : "directory");
+			s->current = name;
+			char *d = fresh_dir(s, name);
+			write_model(d, &m, &o, 0, NULL);
+			make_special(d, names[i], fifo);
+			alarm(20);
+			expect_open_fails(s, d, names[i], want);
+			alarm(0);
+			free(d);
+		}
+	/* the sharded index, and a shard */
+	for (int which = 0; which < 2; which++) {
+		const char *name = which ? SHARD_NAMES[1] : "model.safetensors.index.json";
+		s->current = which ? "shard_is_a_fifo" : "index_is_a_fifo";
+		char *d = fresh_dir(s, s->current);
+		write_sharded(d, &m, NULL, -1);
+		make_special(d, name, true);
+		char want[160];
+		snprintf(want, sizeof want, "%s: not a regular file (a FIFO)", name);
+		alarm(20);
+		expect_open_fails(s, d, name, want);
+		alarm(0);
+		free(d);
+	}
 }
 
 static uint64_t open_hash(Suite *s, const char *dir)
@@ -1609,6 +1695,7 @@ int main(int argc, char **argv)
 		run_bad_case(&s, &BAD_CASES[i]);
 	bad_files_and_dirs(&s);
 	sharded_cases(&s);
+	not_regular_files(&s);
 
 	printf("test_frontend: %d checks, %d failed (%d table-driven bad-input cases, plus file/dir and sharded cases)\n",
 	       s.checks, s.failures, n_bad);

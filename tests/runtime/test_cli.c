@@ -279,7 +279,16 @@ static void test_errors(void)
 	expect_usage_error(2, "--top-p: must be in (0, 1]", T, "1", "--top-p", "1.5", NULL, NULL);
 	expect_usage_error(2, "--min-p: must be in [0, 1]", T, "1", "--min-p", "2", NULL, NULL);
 	expect_usage_error(2, "--top-k: expected an integer", T, "1", "--top-k", "-1", NULL, NULL);
-	expect_usage_error(2, "--repeat-penalty: must be > 0", T, "1", "--repeat-penalty", "0", NULL, NULL);
+	expect_usage_error(2, "--repeat-penalty: must be in [0.01, 100] (1 = off), got 0", T, "1", "--repeat-penalty",
+	                   "0", NULL, NULL);
+	/* 1e-38 would divide logits past the float range (inf, then NaN probabilities) */
+	expect_usage_error(2, "--repeat-penalty: must be in [0.01, 100] (1 = off), got 1e-38", T, "1",
+	                   "--repeat-penalty", "1e-38", "--temp", "1");
+	expect_usage_error(2, "--repeat-penalty: must be in [0.01, 100]", T, "1", "--repeat-penalty", "101", NULL,
+	                   NULL);
+	expect_usage_error(2, "--temp: 1e39 is too large", T, "1", "--temp", "1e39", NULL, NULL);
+	expect_usage_error(2, "--temp: expected a number, got 'inf'", T, "1", "--temp", "inf", NULL, NULL);
+	expect_usage_error(2, "--top-p: expected a number, got 'nan'", T, "1", "--top-p", "nan", NULL, NULL);
 	expect_usage_error(2, "-t: expected an integer", T, "1", "-t", "0", NULL, NULL);
 	expect_usage_error(2, "-s: expected a non-negative integer", T, "1", "-s", "-4", NULL, NULL);
 	expect_usage_error(2, "-c 2 is too small: 3 prompt tokens", T, "1,2,3", "-c", "2", NULL, NULL);

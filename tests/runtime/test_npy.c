@@ -9,8 +9,8 @@
  * Checks: our writer reproduces numpy_2x3.npy byte for byte; the header of
  * a [3, 4] array is the known numpy string; write -> read round-trips
  * exact bits for odd shapes; reading numpy's files gives their values;
- * bad files and unwritable paths fail with the path in the message and
- * leave no file behind.
+ * bad files (a FIFO and a directory among them) and unwritable paths fail
+ * with the path in the message and leave no file behind.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -147,6 +147,18 @@ static void test_read_numpy_files(void)
 	CHECK_CONTAINS(err.msg, "size");
 	CHECK(lfm2_npy_read(path_in(tmp_dir, "missing.npy"), &r, &c, &err) == NULL);
 	CHECK_CONTAINS(err.msg, "missing.npy");
+	/* a FIFO and a directory: refused at once, never waited on */
+	const char *fifo = path_in(tmp_dir, "fifo.npy");
+	unlink(fifo);
+	CHECK_OR_DIE(mkfifo(fifo, 0644) == 0);
+	alarm(20);
+	CHECK(lfm2_npy_read(fifo, &r, &c, &err) == NULL);
+	alarm(0);
+	CHECK_CONTAINS(err.msg, "fifo.npy: not a regular file (a FIFO)");
+	const char *dir = path_in(tmp_dir, "dir.npy");
+	mkdir(dir, 0755);
+	CHECK(lfm2_npy_read(dir, &r, &c, &err) == NULL);
+	CHECK_CONTAINS(err.msg, "dir.npy: not a regular file (a directory)");
 }
 
 static void test_write_failure(void)

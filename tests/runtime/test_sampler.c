@@ -7,8 +7,12 @@
  * worked out by hand (softmax over the kept tokens, at the temperature).
  * Golden draw sequences come from gen_sampler_golden.py, a separate Python
  * implementation of the semantics in lfm2rt.h (xoshiro256** included).
- * A frequency test checks that draws follow the softmax.
+ * A frequency test checks that draws follow the softmax.  The extreme
+ * cases (huge and infinite logits, NaN, penalties and temperatures at the
+ * ends of their ranges) must give finite probabilities summing to 1 and
+ * ids inside the vocabulary; penalties outside [0.01, 100] are refused.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -285,6 +289,155 @@ static void test_bad_params(void)
 	lfm2_sampler_free(NULL);
 }
 
+/* The penalty range of lfm2rt.h, at and beyond both ends. */
+static void test_penalty_range(void)
+{
+	lfm2_err err;
+	lfm2_candidate c[6];
+	static const float refused[] = {1e-38f, 0.0099f, 100.5f, INFINITY, NAN, -1.0f};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		lfm2_sampler_params p = params(1, 0, 1, 0);
+		p.repeat_penalty = refused[i];
+		CHECK(lfm2_sampler_create(&p, 6, &err) == NULL);
+		CHECK_CONTAINS(err.msg, "0.01 <= repeat_penalty <= 100");
+		CHECK_EQ_INT(lfm2_sample_filter(&p, L6, 6, NULL, 0, c), -1);
+	}
+	static const float accepted[] = {LFM2_REPEAT_PENALTY_MIN, 1.0f, LFM2_REPEAT_PENALTY_MAX};
+	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		lfm2_sampler_params p = params(1, 0, 1, 0);
+		p.repeat_penalty = accepted[i];
+		lfm2_sampler *smp = lfm2_sampler_create(&p, 6, &err);
+		CHECK(smp != NULL);
+		lfm2_sampler_free(smp);
+	}
+	lfm2_sampler_params inf_t = params(INFINITY, 0, 1, 0);
+	CHECK(lfm2_sampler_create(&inf_t, 6, &err) == NULL);
+}
+
+/* The filter's output is a distribution over distinct in-range ids: n in
+ * [1, vocab], every p finite in [0, 1], sum 1.  Returns 0 if so. */
+static int check_distribution(const char *what, const lfm2_candidate *c, int32_t n, int32_t vocab)
+{
+	int ok = n >= 1 && n <= vocab;
+	double sum = 0;
+	for (int32_t i = 0; ok && i < n; i++) {
+		ok &= c[i].id >= 0 && c[i].id < vocab && isfinite(c[i].p) && c[i].p >= 0 && c[i].p <= 1;
+		for (int32_t j = 0; j < i; j++)
+			ok &= c[j].id != c[i].id;
+		sum += c[i].p;
+	}
+	ok &= fabs(sum - 1) < 1e-9;
+	if (!ok) {
+		fprintf(stderr, "%s: not a distribution (n %d, sum %g):", what, (int)n, sum);
+		for (int32_t i = 0; i < n && i < 8; i++)
+			fprintf(stderr, " %d(%g, p %g)", (int)c[i].id, (double)c[i].logit, c[i].p);
+		fprintf(stderr, "\n");
+		test_failures++;
+	}
+	return !ok;
+}
+
+/* Every combination of extreme (in-range) parameters with extreme logits:
+ * never NaN, never an id outside the vocabulary, from the filter and from
+ * the sampler, with every token in the penalty's history. */
+static void test_extremes_never_nan(void)
+{
+	enum { V = 6 };
+	static const float logit_sets[][V] = {
+		{FLT_MAX, -FLT_MAX, 3e38f, -3e38f, 0.0f, 1.0f},
+		{INFINITY, 1.0f, INFINITY, -INFINITY, NAN, 2.0f},
+		{-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY},
+		{NAN, NAN, NAN, NAN, NAN, NAN},
+		{1e-45f, -1e-45f, 0.0f, -0.0f, 1e-45f, 0.0f},
+		{-FLT_MAX, -FLT_MAX, -3e38f, INFINITY, -INFINITY, FLT_MAX},
+	};
+	static const float temps[] = {0.0f, 1e-45f, 1e-30f, 1.0f, 1e30f, FLT_MAX};
+	static const int32_t ks[] = {0, 1, 3};
+	static const float top_ps[] = {1e-45f, 0.5f, 1.0f};
+	static const float min_ps[] = {0.0f, 1e-45f, 1.0f};
+	static const float pens[] = {LFM2_REPEAT_PENALTY_MIN, 1.0f, LFM2_REPEAT_PENALTY_MAX};
+	static const int32_t hist[V] = {0, 1, 2, 3, 4, 5};
+	lfm2_candidate c[V];
+	int bad = 0;
+	for (size_t L = 0; L < sizeof logit_sets / sizeof logit_sets[0]; L++)
+		for (size_t t = 0; t < sizeof temps / sizeof temps[0]; t++)
+			for (size_t k = 0; k < 3; k++)
+				for (size_t tp = 0; tp < 3; tp++)
+					for (size_t mp = 0; mp < 3; mp++)
+						for (size_t r = 0; r < 3 && bad < 5; r++) {
+							lfm2_sampler_params p = params(temps[t], ks[k], top_ps[tp], min_ps[mp]);
+							p.repeat_penalty = pens[r];
+							p.repeat_last_n = -1;
+							char what[160];
+							snprintf(what, sizeof what, "logits %zu T %g k %d top_p %g min_p %g penalty %g", L,
+							         (double)temps[t], (int)ks[k], (double)top_ps[tp], (double)min_ps[mp],
+							         (double)pens[r]);
+							int32_t n = lfm2_sample_filter(&p, logit_sets[L], V, hist, V, c);
+							bad += check_distribution(what, c, n, V);
+							lfm2_sampler *smp = lfm2_sampler_create(&p, V, NULL);
+							CHECK_OR_DIE(smp);
+							for (int i = 0; i < V; i++)
+								lfm2_sampler_accept(smp, i);
+							for (int d = 0; d < 8; d++) {
+								int32_t id = lfm2_sampler_sample(smp, logit_sets[L]);
+								if (id < 0 || id >= V) {
+									fprintf(stderr, "%s: sampled id %d\n", what, (int)id);
+									test_failures++;
+									bad++;
+									break;
+								}
+							}
+							lfm2_sampler_free(smp);
+						}
+}
+
+/* What the extreme cases must give, value by value. */
+static void test_extreme_values(void)
+{
+	lfm2_candidate c[6];
+	/* penalty 0.01 on a logit of 3e38: l / 0.01 saturates at FLT_MAX (not
+	 * inf), so the token takes all the probability instead of NaN */
+	static const float big[3] = {3e38f, 1.0f, 2.0f};
+	lfm2_sampler_params p = params(1, 0, 1, 0);
+	p.repeat_penalty = LFM2_REPEAT_PENALTY_MIN;
+	CHECK_EQ_INT(lfm2_sample_filter(&p, big, 3, IDS(0), c), 3);
+	CHECK(c[0].id == 0 && c[0].logit == FLT_MAX && c[0].p == 1.0);
+	CHECK(c[1].id == 2 && c[1].p == 0.0 && c[2].id == 1 && c[2].p == 0.0);
+	/* penalty 100 on -3e38: l * 100 saturates at -FLT_MAX */
+	static const float neg[2] = {-3e38f, 1.0f};
+	p.repeat_penalty = LFM2_REPEAT_PENALTY_MAX;
+	CHECK_EQ_INT(lfm2_sample_filter(&p, neg, 2, IDS(0), c), 2);
+	CHECK(c[0].id == 1 && c[1].id == 0 && c[1].logit == -FLT_MAX && c[1].p == 0.0 && c[0].p == 1.0);
+	/* two +inf logits share the probability; finite ones get none */
+	static const float infs[4] = {1.0f, INFINITY, 2.0f, INFINITY};
+	expect_set("+inf shares", params(1, 0, 1, 0), infs, 4, NULL, 0, IDS(1, 3, 2, 0), PS(0.5, 0.5, 0, 0));
+	expect_set("+inf top_p", params(1, 0, 0.5f, 0), infs, 4, NULL, 0, IDS(1), PS(1.0));
+	expect_set("+inf min_p", params(0.7f, 0, 1, 0.5f), infs, 4, NULL, 0, IDS(1, 3), PS(0.5, 0.5));
+	/* every logit -inf: uniform; greedy takes the lowest id */
+	static const float ninf[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	expect_set("all -inf", params(1, 0, 1, 0), ninf, 4, NULL, 0, IDS(0, 1, 2, 3), PS(0.25, 0.25, 0.25, 0.25));
+	expect_set("all -inf greedy", params(0, 0, 1, 0), ninf, 4, NULL, 0, IDS(0), PS(1.0));
+	/* NaN counts as -inf */
+	static const float nan3[3] = {NAN, 1.0f, NAN};
+	expect_set("NaN", params(1, 0, 1, 0), nan3, 3, NULL, 0, IDS(1, 0, 2), PS(1.0, 0, 0));
+	expect_set("NaN greedy", params(0, 0, 1, 0), nan3, 3, NULL, 0, IDS(1), PS(1.0));
+	/* the smallest temperature is greedy in effect, the largest uniform */
+	expect_set("T 1e-45", params(1e-45f, 0, 1, 0), L6, 6, NULL, 0, IDS(1, 3, 2, 0, 5, 4),
+	           PS(0.5, 0.5, 0, 0, 0, 0));
+	expect_set("T FLT_MAX", params(FLT_MAX, 0, 1, 0), L6, 6, NULL, 0, IDS(1, 3, 2, 0, 5, 4),
+	           PS(1 / 6.0, 1 / 6.0, 1 / 6.0, 1 / 6.0, 1 / 6.0, 1 / 6.0));
+	/* drawing among two +inf tokens: only those, about half each */
+	static const float two[3] = {INFINITY, 0.0f, INFINITY};
+	lfm2_sampler_params q = params(1, 0, 1, 0);
+	lfm2_sampler *s = lfm2_sampler_create(&q, 3, NULL);
+	CHECK_OR_DIE(s);
+	int count[3] = {0, 0, 0};
+	for (int i = 0; i < 10000; i++)
+		count[lfm2_sampler_sample(s, two)]++;
+	CHECK(count[1] == 0 && count[0] > 4700 && count[2] > 4700);
+	lfm2_sampler_free(s);
+}
+
 /* A long generation keeps only the window, and still penalizes right. */
 static void test_long_history(void)
 {
@@ -315,6 +468,9 @@ int main(void)
 	test_golden();
 	test_frequencies();
 	test_bad_params();
+	test_penalty_range();
+	test_extremes_never_nan();
+	test_extreme_values();
 	test_long_history();
 	return test_finish("test_sampler");
 }

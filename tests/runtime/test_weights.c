@@ -6,11 +6,12 @@
  * bytes intact and 64-byte aligned.  Every kind of damage — missing file,
  * too short, bad magic, wrong version, wrong header size, payload size of
  * another model, hash of another model, truncated, padded, corrupted
- * payload — is refused in every mode with one message that names the file
+ * payload, a directory or a FIFO instead of a file — is refused in every mode with one message that names the file
  * and says what is wrong.
  */
 #include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fake_model.h"
 #include "lfm2rt.h"
@@ -146,7 +147,16 @@ static void test_bad(void)
 	char dir[1024];
 	snprintf(dir, sizeof dir, "%s/a-directory.bin", tmp_dir);
 	mkdir(dir, 0755);
-	expect_refused("a-directory.bin", NULL, 0, "not a regular file");
+	expect_refused("a-directory.bin", NULL, 0, "not a regular file (a directory)");
+	/* a FIFO: refused at once (opening it for reading used to wait for a
+	 * writer forever; the alarm fails the test if that comes back) */
+	char fifo[1024];
+	snprintf(fifo, sizeof fifo, "%s/a-fifo.bin", tmp_dir);
+	unlink(fifo);
+	CHECK_OR_DIE(mkfifo(fifo, 0644) == 0);
+	alarm(20);
+	expect_refused("a-fifo.bin", NULL, 0, "a-fifo.bin: not a regular file (a FIFO)");
+	alarm(0);
 }
 
 int main(int argc, char **argv)

@@ -29,7 +29,10 @@
  *                          and their ids == tokenizers.js
  *   table DIR              truncated / corrupt tables are errors, never crashes
  *   badjson DIR TMP        unsupported or malformed tokenizer.json -> the right
- *                          one-line error; a directory without a tokenizer -> 0
+ *                          one-line error; a directory without a tokenizer -> 0;
+ *                          model directories: ids beyond config.json's
+ *                          vocab_size, generation_config ids outside it, a
+ *                          FIFO or a directory as a side file
  *   dump DIR FILE          writes DIR's table to FILE (for cross_build.sh)
  */
 #define _GNU_SOURCE   /* memmem */
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
@@ -1029,6 +1033,93 @@ static void e_post(cJSON *j) { replace(cJSON_GetObjectItemCaseSensitive(j, "post
 static void e_truncation(cJSON *j) { replace(j, "truncation", cJSON_CreateObject()); }
 static void e_no_vocab(cJSON *j) { cJSON_DeleteItemFromObjectCaseSensitive(model(j), "vocab"); }
 
+/* TMP/name holding tokenizer.json (text) and, if not NULL, config.json and
+ * generation_config.json with these texts. */
+static char *model_dir_with(const char *tmp, const char *name, const char *tokjson, const char *config,
+                            const char *gencfg)
+{
+	char *d = path_join(tmp, name);
+	mkdir(d, 0777);
+	const char *names[3] = {"tokenizer.json", "config.json", "generation_config.json"};
+	const char *texts[3] = {tokjson, config, gencfg};
+	for (int i = 0; i < 3; i++) {
+		char *p = path_join(d, names[i]);
+		remove(p);
+		if (texts[i])
+			write_file(p, texts[i]);
+		free(p);
+	}
+	return d;
+}
+
+/* lfm_tokenizer_build on a model directory: the tokenizer's ids must fit
+ * config.json's vocab_size (a padded vocabulary is fine), generation
+ * config token ids must be inside it, and a side file that is a FIFO is an
+ * error at once (the alarm ends the test if it ever blocks again). */
+static void test_model_dirs(const char *tokjson, const char *tmp)
+{
+	void *bytes;
+	size_t n;
+	LfmError e;
+	lfm2_tokenizer *t;
+	char err[256];
+	if (lfm_tokenizer_build_text(tokjson, strlen(tokjson), NULL, 0, NULL, 0, "m/tokenizer.json", &bytes, &n, &e) != 1 ||
+	    lfm2_tokenizer_open(bytes, n, &t, err, sizeof err) != 0)
+		die("cannot build the good table");
+	free(bytes);
+	int ids = lfm2_tokenizer_n_tokens(t);
+	lfm2_tokenizer_close(t);
+	struct {
+		const char *name;
+		int vocab;               /* config.json's vocab_size */
+		const char *gencfg;      /* generation_config.json, %d = id */
+		int id;
+		const char *want;        /* NULL: builds */
+	} cases[] = {
+		{"vocab-exact", ids, NULL, 0, NULL},
+		{"vocab-padded", ids + 100, NULL, 0, NULL},
+		{"vocab-one-short", ids - 1, NULL, 0, "but config.json's vocab_size is"},
+		{"vocab-tiny", 8, NULL, 0, "but config.json's vocab_size is 8: ids from 8 up have no embedding row"},
+		{"gen-eos-in-padding", ids + 100, "{\"eos_token_id\": [7, %d]}", ids + 50, NULL},
+		{"gen-eos-past-vocab", ids + 100, "{\"eos_token_id\": [7, %d]}", ids + 100, "eos_token_id[1] is"},
+		{"gen-bos-past-vocab", ids, "{\"bos_token_id\": %d}", ids, "bos_token_id is"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char config[64], gencfg[96];
+		snprintf(config, sizeof config, "{\"vocab_size\": %d}", cases[i].vocab);
+		if (cases[i].gencfg)
+			snprintf(gencfg, sizeof gencfg, cases[i].gencfg, cases[i].id);
+		char *d = model_dir_with(tmp, cases[i].name, tokjson, config, cases[i].gencfg ? gencfg : NULL);
+		int rc = lfm_tokenizer_build(d, &bytes, &n, &e);
+		if (rc == 1)
+			free(bytes);
+		if (cases[i].want)
+			CHECK(rc == -1 && strstr(e.msg, cases[i].want) && strstr(e.msg, d) && !strchr(e.msg, '\n'),
+			      "%s: rc %d, '%s' (want '%s')", cases[i].name, rc, rc == -1 ? e.msg : "", cases[i].want);
+		else
+			CHECK(rc == 1, "%s: rc %d: %s", cases[i].name, rc, rc == -1 ? e.msg : "");
+		free(d);
+	}
+	/* a FIFO or a directory as a side file: refused, never read */
+	char *d = model_dir_with(tmp, "side-fifo", tokjson, NULL, NULL);
+	char *side = path_join(d, "tokenizer_config.json");
+	remove(side);
+	CHECK(mkfifo(side, 0644) == 0, "mkfifo %s", side);
+	alarm(20);
+	int rc = lfm_tokenizer_build(d, &bytes, &n, &e);
+	alarm(0);
+	CHECK(rc == -1 && strstr(e.msg, "tokenizer_config.json: not a regular file (a FIFO)"), "side FIFO: rc %d, %s", rc,
+	      rc == -1 ? e.msg : "");
+	remove(side);
+	CHECK(mkdir(side, 0755) == 0, "mkdir %s", side);
+	rc = lfm_tokenizer_build(d, &bytes, &n, &e);
+	CHECK(rc == -1 && strstr(e.msg, "tokenizer_config.json: not a regular file (a directory)"), "side dir: rc %d, %s",
+	      rc, rc == -1 ? e.msg : "");
+	rmdir(side);
+	free(side);
+	free(d);
+}
+
 static void test_badjson(const char *dir, const char *tmp)
 {
 	char *path = path_join(dir, "tokenizer.json");
@@ -1114,7 +1205,8 @@ static void test_badjson(const char *dir, const char *tmp)
 	char *bj = path_join(broken, "tokenizer.json");
 	write_file(bj, "{\"model\": {\"type\": \"Unigram\"}, \"pre_tokenizer\": null}");
 	CHECK(lfm_tokenizer_build(broken, &bytes, &n, &e) == -1 && strstr(e.msg, bj), "broken dir: %s", e.msg);
-	printf("badjson: %zu edits + 5 texts + 2 directories\n", sizeof cases / sizeof cases[0]);
+	test_model_dirs(text, tmp);
+	printf("badjson: %zu edits + 5 texts + 2 directories + model directories\n", sizeof cases / sizeof cases[0]);
 	free(bj);
 	free(broken);
 	free(empty);
