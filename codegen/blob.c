@@ -9,10 +9,12 @@
  * and baked into the generated code, which refuses any other blob.
  */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "codegen.h"
+#include "fileio.h"
 #include "lfm2_abi.h"
 #include "pack.h"
 #include "quant.h"
@@ -33,8 +35,9 @@ static int write_all(FILE *f, const void *p, size_t n, XXH3_state_t *st, const c
 {
 	if (st)
 		XXH3_64bits_update(st, p, n);
-	if (n && fwrite(p, 1, n, f) != n)
-		return lfm_error(err, path, "write failed");
+	int io = lfm_io_fwrite(f, p, n);
+	if (io)
+		return lfm_error(err, path, "cannot write: %s", lfm_io_reason(io));
 	return 0;
 }
 
@@ -100,7 +103,7 @@ int blob_write(const Graph *g, const char *path, uint64_t *hash, ProgressFn prog
 	Progress pr = {progress, pctx, 0, g->blob_bytes};
 	FILE *f = fopen(path, "wb");
 	if (!f)
-		return lfm_error(err, path, "cannot create file");
+		return lfm_error(err, path, "cannot create file: %s", strerror(errno));
 	XXH3_state_t *st = XXH3_createState();
 	int rc = -1;
 	if (!st) {
@@ -127,15 +130,17 @@ int blob_write(const Graph *g, const char *path, uint64_t *hash, ProgressFn prog
 	put_u32(hdr + 12, LFM2_BLOB_HEADER);
 	put_u64(hdr + 16, g->blob_bytes);
 	put_u64(hdr + 24, *hash);
-	if (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, sizeof hdr, f) != sizeof hdr) {
-		lfm_error(err, path, "write failed");
+	int io = fseek(f, 0, SEEK_SET) ? errno : lfm_io_fwrite(f, hdr, sizeof hdr);
+	if (io) {
+		lfm_error(err, path, "cannot write: %s", lfm_io_reason(io));
 		goto out;
 	}
 	rc = 0;
 out:
 	if (st)
 		XXH3_freeState(st);
-	if (fclose(f) && rc == 0)
-		rc = lfm_error(err, path, "write failed (close)");
+	int io_close = lfm_io_fclose(f);
+	if (io_close && rc == 0)
+		rc = lfm_error(err, path, "cannot write: %s", lfm_io_reason(io_close));
 	return rc;
 }

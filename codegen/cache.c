@@ -3,10 +3,12 @@
  *
  * Fetching copies every file of an entry into the compile's staging
  * directory, so a cache hit then goes through the same commit as a real
- * build.  Storing copies the staged outputs into <root>/tmp-<key>-<pid>/,
- * writes MANIFEST last and renames the directory to <root>/<key>: readers
- * see a complete entry or none.  Two compiles racing on the same key both
- * build, and one rename wins.
+ * build.  Storing copies the staged outputs into a fresh
+ * <root>/tmp-<key>-XXXXXX/, flock'd while it is filled, writes MANIFEST
+ * last and renames the directory to <root>/<key>: readers see a complete
+ * entry or none.  Two compiles racing on the same key both build, and one
+ * rename wins.  A tmp- directory nobody holds a lock on is a killed
+ * writer's, and the next store removes it (fsutil.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -22,6 +24,8 @@
 #include <xxhash.h>
 
 #include "cache.h"
+#include "fileio.h"
+#include "fsutil.h"
 
 void cache_key_add(CacheKey *k, const char *name, const char *fmt, ...)
 {
@@ -47,7 +51,7 @@ uint64_t cache_key_hash(const CacheKey *k) { return XXH3_64bits(k->text, k->len)
 
 uint64_t cache_file_hash(const char *path)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = lfm_fopen_input(path, NULL);   /* a FIFO would block */
 	if (!f)
 		return 0;
 	XXH3_state_t *st = XXH3_createState();
@@ -102,36 +106,51 @@ int copy_file(const char *from, const char *to, int exec, LfmError *err)
 		return lfm_error(err, from, "cannot open: %s", strerror(errno));
 	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, exec ? 0755 : 0644);
 	if (out < 0) {
+		int e = errno;
 		close(in);
-		return lfm_error(err, to, "cannot create file: %s", strerror(errno));
+		return lfm_error(err, to, "cannot create file: %s", strerror(e));
 	}
-	int rc = 0;
-	for (;;) {
-		ssize_t k = copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0);
+	int rc = 0, e = 0;
+	for (int fast = 1;;) {
+		ssize_t k = fast ? copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0) : -1;
 		if (k == 0)
 			break;
 		if (k > 0)
 			continue;
-		if (errno == EINTR)
+		if (fast && errno == EINTR)
 			continue;
-		/* not supported here: plain read/write */
+		if (fast && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+			fast = 0;   /* not between these files: plain read/write from where it stopped */
+			continue;
+		}
+		if (fast) {
+			rc = -1;
+			e = errno;
+			break;
+		}
 		static char buf[1 << 16];
 		ssize_t r;
-		while ((r = read(in, buf, sizeof buf)) > 0)
-			if (write(out, buf, (size_t)r) != r) {
+		while ((r = read(in, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+			if (r > 0 && (e = lfm_io_write(out, buf, (size_t)r)) != 0) {
 				rc = -1;
 				break;
 			}
-		if (r < 0)
+		if (r < 0 && !rc) {
 			rc = -1;
+			e = errno;
+		}
 		break;
 	}
-	if (close(out))
+	if (close(out) && !rc) {
 		rc = -1;
+		e = errno;
+	}
 	close(in);
 	if (!rc)
 		chmod(to, exec ? 0755 : 0644);   /* whatever the umask made of it */
-	return rc ? lfm_error(err, to, "copy failed: %s", strerror(errno)) : 0;
+	else
+		unlink(to);
+	return rc ? lfm_error(err, to, "cannot write: %s", lfm_io_reason(e)) : 0;
 }
 
 static int is_exec(const char *path)
@@ -175,37 +194,19 @@ int cache_fetch(uint64_t key, const char *dir, char names[][128], int cap, LfmEr
 	return n;
 }
 
-static void remove_tree(const char *dir, char names[][128], int n)
-{
-	char p[1500];
-	for (int i = 0; i < n; i++) {
-		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof p, "%s/MANIFEST", dir);
-	unlink(p);
-	/* subdirectories (runtime/) then the directory itself */
-	for (int i = 0; i < n; i++) {
-		char *slash = strchr(names[i], '/');
-		if (slash) {
-			snprintf(p, sizeof p, "%s/%.*s", dir, (int)(slash - names[i]), names[i]);
-			rmdir(p);
-		}
-	}
-	rmdir(dir);
-}
-
 void cache_store(uint64_t key, const char *dir, char names[][128], int n)
 {
-	char root[1024], tmp[1200], entry[1200];
+	char root[1024], tmp[1200], entry[1200], prefix[64];
 	LfmError err;
 	if (cache_dir(root, sizeof root) || mkdirs(root)) {
 		fprintf(stderr, "lfm2c: warning: cannot create the build cache directory; not caching\n");
 		return;
 	}
+	fs_prune_stale(root, "tmp-");   /* entries whose writer died before the rename */
 	snprintf(entry, sizeof entry, "%s/%016llx", root, (unsigned long long)key);
-	snprintf(tmp, sizeof tmp, "%s/tmp-%016llx-%ld", root, (unsigned long long)key, (long)getpid());
-	if (mkdir(tmp, 0777)) {
+	snprintf(prefix, sizeof prefix, "tmp-%016llx-", (unsigned long long)key);
+	int lock_fd;
+	if (fs_make_locked_dir(root, prefix, tmp, sizeof tmp, &lock_fd)) {
 		fprintf(stderr, "lfm2c: warning: cannot write the build cache (%s): %s\n", root, strerror(errno));
 		return;
 	}
@@ -221,23 +222,24 @@ void cache_store(uint64_t key, const char *dir, char names[][128], int n)
 		}
 		if (copy_file(from, to, is_exec(from), &err)) {
 			fprintf(stderr, "lfm2c: warning: not caching this build: %s\n", err.msg);
-			remove_tree(tmp, names, n);
+			fs_remove_tree(tmp);
+			close(lock_fd);
 			return;
 		}
 	}
 	char man[1300];
 	snprintf(man, sizeof man, "%s/MANIFEST", tmp);
-	FILE *f = fopen(man, "w");
-	int bad = !f;
-	for (int i = 0; f && i < n; i++)
-		bad |= fprintf(f, "%s\n", names[i]) < 0;
-	if (f)
-		bad |= fclose(f) != 0;
-	if (bad || rename(tmp, entry)) {
-		if (!bad && errno != EEXIST && errno != ENOTEMPTY)
-			fprintf(stderr, "lfm2c: warning: cannot write the build cache: %s\n", strerror(errno));
-		remove_tree(tmp, names, n);
-	}
+	char text[64 * 130];
+	size_t len = 0;
+	for (int i = 0; i < n && len < sizeof text; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", names[i]);
+	int bad = len >= sizeof text || fs_write_file(man, text, len, 0644);
+	if (bad)
+		fprintf(stderr, "lfm2c: warning: not caching this build: %s: %s\n", man, strerror(errno));
+	else if (rename(tmp, entry) && errno != EEXIST && errno != ENOTEMPTY)
+		fprintf(stderr, "lfm2c: warning: cannot write the build cache: %s\n", strerror(errno));
+	fs_remove_tree(tmp);   /* whatever did not become the entry */
+	close(lock_fd);
 }
 
 /* ---------------------------------------------------------------- progress */

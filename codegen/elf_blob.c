@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "fileio.h"
 #include "lfm2_abi.h"
 
 enum {
@@ -129,11 +130,12 @@ static int copy_stream(FILE *in, FILE *out, uint64_t *n)
 	size_t k;
 	*n = 0;
 	while ((k = fread(buf, 1, sizeof buf, in)) > 0) {
-		if (fwrite(buf, 1, k, out) != k)
-			return -1;
+		int io = lfm_io_fwrite(out, buf, k);
+		if (io)
+			return io;
 		*n += k;
 	}
-	return ferror(in) ? -1 : 0;
+	return ferror(in) ? EIO : 0;
 }
 
 int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch, const char *symbol_base,
@@ -154,8 +156,9 @@ int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch,
 	uint64_t secflags = SHF_ALLOC | (arch == ARCH_X86_64 ? SHF_X86_64_LARGE : 0);
 
 	/* the data first: its size goes into the headers */
-	if (fseek(out, DATA_OFFSET, SEEK_SET) || copy_stream(in, out, &size)) {
-		lfm_error(err, obj_path, "write failed");
+	int io = fseek(out, DATA_OFFSET, SEEK_SET) ? errno : copy_stream(in, out, &size);
+	if (io) {
+		lfm_error(err, obj_path, "cannot write: %s", lfm_io_reason(io));
 		goto out;
 	}
 	/* string tables and symbols */
@@ -207,9 +210,11 @@ int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch,
 		lfm_error(err, obj_path, "out of memory");
 		goto out;
 	}
-	if (fwrite(tail.p, 1, tail.n, out) != tail.n || fseek(out, 0, SEEK_SET)
-	    || fwrite(head.p, 1, head.n, out) != head.n) {
-		lfm_error(err, obj_path, "write failed");
+	io = lfm_io_fwrite(out, tail.p, tail.n);
+	if (!io)
+		io = fseek(out, 0, SEEK_SET) ? errno : lfm_io_fwrite(out, head.p, head.n);
+	if (io) {
+		lfm_error(err, obj_path, "cannot write: %s", lfm_io_reason(io));
 		goto out;
 	}
 	rc = 0;
@@ -220,8 +225,9 @@ out:
 	free(strtab.p);
 	free(syms.p);
 	fclose(in);
-	if (fclose(out) && !rc)
-		rc = lfm_error(err, obj_path, "write failed (close)");
+	io = lfm_io_fclose(out);
+	if (io && !rc)
+		rc = lfm_error(err, obj_path, "cannot write: %s", lfm_io_reason(io));
 	return rc;
 }
 
@@ -271,7 +277,8 @@ int embed_glue_write(const char *c_path, const char *sym, LfmError *err)
 	        "\treturn lfm2_weights_from_memory(blob_begin, (size_t)(blob_end - blob_begin), \"embedded weights\",\n"
 	        "\t                                model, err);\n}\n",
 	        sym, sym, sym, sym, sym, sym);
-	if (fclose(f))
-		return lfm_error(err, c_path, "write failed");
+	int io = lfm_io_fclose(f);
+	if (io)
+		return lfm_error(err, c_path, "cannot write: %s", lfm_io_reason(io));
 	return 0;
 }

@@ -18,15 +18,20 @@
  * vpdpbusd (avx512vnni / avxvnni) or aarch64 sdot (+dotprod), DOT2_BF16
  * vdpbf16ps / bfdot, and a portable expansion otherwise.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/ErrorHandling.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "fsutil.h"
 #include "lower.h"
 
 typedef struct LP {
@@ -740,7 +745,35 @@ static LLVMTargetMachineRef llvm_target_machine(const Target *t, LfmError *err)
 	                               LLVMRelocPIC, LLVMCodeModelDefault);
 }
 
+static int write_output(const char *path, const void *bytes, size_t n, LfmError *err)
+{
+	return fs_write_file(path, bytes, n, 0666 & ~fs_umask()) ? lfm_error(err, path, "cannot write: %s",
+	                                                                     strerror(errno))
+	                                                         : 0;
+}
+
+/* LLVM's fatal errors (reported_fatal_error) end the process; this makes
+ * the end one lfm2c line.  The compile runs in a supervised child
+ * (driver/supervise.h), whose parent then removes the partial outputs. */
+static void llvm_fatal(const char *reason)
+{
+	fprintf(stderr, "lfm2c: LLVM backend: fatal error: %s\n", reason);
+	fflush(stderr);
+	_exit(1);
+}
+
+static int llvm_emit_module_inner(const LModule *m, const Target *t, LlvmEmit kind, const char *path,
+                                  LfmError *err);
+
 int llvm_emit_module(const LModule *m, const Target *t, LlvmEmit kind, const char *path, LfmError *err)
+{
+	LLVMInstallFatalErrorHandler(llvm_fatal);
+	int rc = llvm_emit_module_inner(m, t, kind, path, err);
+	LLVMResetFatalErrorHandler();
+	return rc;
+}
+
+static int llvm_emit_module_inner(const LModule *m, const Target *t, LlvmEmit kind, const char *path, LfmError *err)
 {
 	int rc = -1;
 	LP p = {0};
@@ -759,17 +792,22 @@ int llvm_emit_module(const LModule *m, const Target *t, LlvmEmit kind, const cha
 		LLVMDisposeErrorMessage(s);
 		goto out;
 	}
+	/* Into memory, then into the file with our own writes: LLVM's file
+	 * streams end the process on an I/O error (a full disk). */
 	if (kind == EMIT_LLVM_IR) {
-		if (LLVMPrintModuleToFile(p.mod, path, &msg)) {
-			lfm_error(err, path, "cannot write LLVM IR: %s", msg ? msg : "?");
-			goto out;
-		}
-	} else if (LLVMTargetMachineEmitToFile(tm, p.mod, path, kind == EMIT_LLVM_ASM ? LLVMAssemblyFile : LLVMObjectFile,
-	                                       &msg)) {
+		char *text = LLVMPrintModuleToString(p.mod);
+		rc = write_output(path, text, strlen(text), err);
+		LLVMDisposeMessage(text);
+		goto out;
+	}
+	LLVMMemoryBufferRef buf = NULL;
+	if (LLVMTargetMachineEmitToMemoryBuffer(tm, p.mod, kind == EMIT_LLVM_ASM ? LLVMAssemblyFile : LLVMObjectFile,
+	                                        &msg, &buf)) {
 		lfm_error(err, path, "LLVM cannot emit code: %s", msg ? msg : "?");
 		goto out;
 	}
-	rc = 0;
+	rc = write_output(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), err);
+	LLVMDisposeMemoryBuffer(buf);
 out:
 	LLVMDisposeMessage(msg);
 	LLVMDisposePassBuilderOptions(opts);

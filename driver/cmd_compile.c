@@ -40,14 +40,20 @@
  * aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc (cross).  $LFM2C_CFLAGS adds
  * flags to host builds (the test suite uses it for sanitizers).
  *
- * Every output file is first written into a staging directory OUT/.lfm2c-PID
- * and renamed into place only when everything succeeded, so a failed compile
- * leaves no half-written artifact behind.
+ * Nothing half-done: the compile runs in a supervised child process
+ * (supervise.h) that writes every output into a staging directory beside
+ * OUT; only when it succeeded does the parent replace OUT's files as one
+ * set (outdir.h: a lock against concurrent compiles, a manifest of the
+ * files lfm2c wrote, stale files of the previous build removed).  An
+ * error, a full disk, LLVM's fatal errors, Ctrl-C, SIGTERM or SIGHUP leave
+ * OUT exactly as it was ("interrupted", exit 130 for the signals).  The C
+ * compiler's output goes to a log file that the error line names.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,8 +68,12 @@
 #include "cache.h"
 #include "codegen.h"
 #include "driver.h"
+#include "fileio.h"
+#include "fsutil.h"
+#include "outdir.h"
 #include "passes.h"
 #include "quant_cli.h"
+#include "supervise.h"
 #include "tokenizer.h"
 
 #ifndef LFM2C_VERSION
@@ -89,20 +99,25 @@ typedef struct CompileArgs {
 } CompileArgs;
 
 /* ------------------------------------------------------------ staging
- * Every output is first written into a staging directory OUT/.lfm2c-PID
- * under its final relative name (so the C compiler sees the real layout),
- * then renamed into OUT when everything succeeded, or removed.  Files
- * marked temporary (the blob, when it is embedded) are not kept. */
-#define MAX_OUTPUTS 64
+ * The compile runs in a child process (driver/supervise.h) and writes
+ * every output into the staging directory that driver/outdir.h made
+ * beside OUT, under its final relative name (so the C compiler sees the
+ * real layout).  It ends by listing the files to keep in STAGE_RESULT;
+ * the parent then commits them into OUT as one set, or removes the stage.
+ * Files not kept (the blob when embedded, the runtime's objects) go away
+ * with the stage. */
+#define MAX_OUTPUTS OUTDIR_MAX_FILES
+#define STAGE_RESULT ".lfm2c-result"
 typedef struct Stage {
-	char root[1024];          /* the staging directory */
-	char abs[4096];           /* ... as an absolute path (for -ffile-prefix-map) */
-	char out[1024];           /* the final directory */
-	char rel[MAX_OUTPUTS][128];
-	char path[MAX_OUTPUTS][1200];   /* root + "/" + rel */
+	const char *root;         /* the staging directory */
+	const char *out;          /* OUT as the user named it (messages) */
+	char abs[4096];           /* root as an absolute path (for -ffile-prefix-map) */
+	char rel[MAX_OUTPUTS][OUTDIR_NAME_MAX];
+	char path[MAX_OUTPUTS][1600];   /* root + "/" + rel */
 	int keep[MAX_OUTPUTS];
 	int n;
-	int created_out;          /* we created OUT itself */
+	char cc_log[1024];        /* the C compiler's output, once it has run */
+	int cc_log_fd;
 } Stage;
 
 static const char *stage_file(Stage *s, const char *rel, int keep, LfmError *err)
@@ -111,95 +126,78 @@ static const char *stage_file(Stage *s, const char *rel, int keep, LfmError *err
 		lfm_error(err, s->out, "too many output files");
 		return NULL;
 	}
-	char name[128];
-	snprintf(name, sizeof name, "%s", rel);
-	memcpy(s->rel[s->n], name, sizeof name);
-	char full[sizeof s->path[0]];
-	snprintf(full, sizeof full, "%.1023s/%s", s->root, name);
-	memcpy(s->path[s->n], full, sizeof full);
+	snprintf(s->rel[s->n], sizeof s->rel[0], "%s", rel);
+	snprintf(s->path[s->n], sizeof s->path[0], "%.1400s/%s", s->root, rel);
 	s->keep[s->n] = keep;
 	return s->path[s->n++];
 }
 
-static int stage_open(Stage *s, const char *out, LfmError *err)
+static int stage_open(Stage *s, const OutDir *od, LfmError *err)
 {
-	struct stat st;
 	memset(s, 0, sizeof *s);
-	snprintf(s->out, sizeof s->out, "%s", out);
-	if (!stat(out, &st)) {
-		if (!S_ISDIR(st.st_mode))
-			return lfm_error(err, out, "exists and is not a directory");
-	} else if (mkdir(out, 0777)) {
-		return lfm_error(err, out, "cannot create output directory: %s", strerror(errno));
-	} else {
-		s->created_out = 1;
-	}
-	snprintf(s->root, sizeof s->root, "%s/.lfm2c-%ld", out, (long)getpid());
-	char rt[1100];
+	s->root = od->stage;
+	s->out = od->out;
+	s->cc_log_fd = -1;
+	char rt[1500];
 	snprintf(rt, sizeof rt, "%s/runtime", s->root);
-	if (mkdir(s->root, 0777) || mkdir(rt, 0777)) {
-		rmdir(s->root);
-		if (s->created_out)
-			rmdir(out);
-		return lfm_error(err, out, "output directory is not writable: %s", strerror(errno));
-	}
+	if (mkdir(rt, 0777))
+		return lfm_error(err, s->out, "output directory is not writable: %s", strerror(errno));
 	if (!realpath(s->root, s->abs))
 		snprintf(s->abs, sizeof s->abs, "%s", s->root);
 	return 0;
 }
 
-static void stage_discard(Stage *s)
+/* Messages name the file the user will look for (OUT/weights.bin), not
+ * the staging directory, which is gone when they read them. */
+static void stage_rename_in_message(const Stage *s, LfmError *err)
 {
-	char p[1200];
-	for (int i = 0; i < s->n; i++)
-		unlink(s->path[i]);
-	snprintf(p, sizeof p, "%s/runtime", s->root);
-	rmdir(p);
-	snprintf(p, sizeof p, "%s/obj", s->root);
-	rmdir(p);
-	rmdir(s->root);
-	if (s->created_out)
-		rmdir(s->out);
+	char buf[sizeof err->msg];
+	size_t k = strlen(s->root);
+	char *hit = strstr(err->msg, s->root);
+	if (!k || !hit)
+		return;
+	snprintf(buf, sizeof buf, "%.*s%s%s", (int)(hit - err->msg), err->msg, s->out, hit + k);
+	memcpy(err->msg, buf, sizeof buf);
 }
 
-static int stage_commit(Stage *s, LfmError *err)
+/* The kept files' names (one per line) after the summary line. */
+static int stage_finish(Stage *s, const char *summary, LfmError *err)
 {
-	char to[1200];
-	snprintf(to, sizeof to, "%s/runtime", s->out);
-	if (mkdir(to, 0777) && errno != EEXIST)
-		return lfm_error(err, to, "cannot create directory: %s", strerror(errno));
-	for (int i = 0; i < s->n; i++) {
-		if (!s->keep[i]) {
-			unlink(s->path[i]);
-			continue;
-		}
-		snprintf(to, sizeof to, "%s/%s", s->out, s->rel[i]);
-		if (rename(s->path[i], to))
-			return lfm_error(err, to, "cannot move into place: %s", strerror(errno));
-	}
-	snprintf(to, sizeof to, "%s/runtime", s->root);
-	rmdir(to);
-	snprintf(to, sizeof to, "%s/obj", s->root);
-	rmdir(to);
-	rmdir(s->root);
+	char path[1500];
+	snprintf(path, sizeof path, "%s/%s", s->root, STAGE_RESULT);
+	char text[MAX_OUTPUTS * (OUTDIR_NAME_MAX + 1) + 1200];
+	size_t len = (size_t)snprintf(text, sizeof text, "%s\n", summary);
+	for (int i = 0; i < s->n && len < sizeof text; i++)
+		if (s->keep[i])
+			len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", s->rel[i]);
+	if (len >= sizeof text)
+		return lfm_error(err, s->out, "too many output files");
+	if (fs_write_file(path, text, len, 0600))
+		return lfm_error(err, s->out, "cannot write: %s", strerror(errno));
 	return 0;
+}
+
+static void stage_close(Stage *s)
+{
+	if (s->cc_log_fd >= 0) {
+		close(s->cc_log_fd);
+		unlink(s->cc_log);   /* every command succeeded: nothing to read */
+	}
+	s->cc_log_fd = -1;
 }
 
 static int write_bytes(const char *path, const void *p, size_t n, LfmError *err)
 {
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return lfm_error(err, path, "cannot create file: %s", strerror(errno));
-	int bad = fwrite(p, 1, n, f) != n;
-	bad |= fclose(f) != 0;
-	return bad ? lfm_error(err, path, "write failed") : 0;
+	return fs_write_file(path, p, n, 0666 & ~fs_umask()) ? lfm_error(err, path, "cannot write: %s", strerror(errno))
+	                                                       : 0;
 }
 
 /* ------------------------------------------------------------ commands */
 
 /* Runs argv in directory dir (NULL: here); returns 0 when it exits 0.
- * With out != NULL, the first line of its stdout goes there. */
-static int run_in(const char *dir, char *const argv[], int verbose, char *out, size_t outn)
+ * With out != NULL, the first line of its stdout goes there; with
+ * log >= 0, its stdout and stderr go to that file. */
+static int run_in(const char *dir, char *const argv[], int verbose, int log, char *out, size_t outn)
 {
 	if (verbose) {
 		if (dir)
@@ -222,6 +220,9 @@ static int run_in(const char *dir, char *const argv[], int verbose, char *out, s
 			dup2(fds[1], 1);
 			close(fds[0]);
 			close(fds[1]);
+		} else if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
 		}
 		execvp(argv[0], argv);
 		if (!out)
@@ -320,9 +321,54 @@ static void common_flags(Argv *v, const Target *t, const Stage *st, int arch_fla
 	}
 }
 
-static int cc_failed(const char *cc, const char *what, LfmError *err)
+/* The file the C compiler's output goes to: ${TMPDIR:-/tmp}/lfm2c-cc-XXXXXX.log,
+ * made when the first command runs, removed when every command succeeded
+ * (stage_close), kept and named in the error line when one failed.  With
+ * -v the output goes to the terminal instead (-1). */
+static int cc_log(Stage *st, int verbose)
 {
-	return lfm_error(err, NULL, "the C compiler (%s) failed %s", cc, what);
+	if (verbose)
+		return -1;
+	if (st->cc_log_fd < 0) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(st->cc_log, sizeof st->cc_log, "%s/lfm2c-cc-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
+		st->cc_log_fd = mkostemps(st->cc_log, 4, O_CLOEXEC);
+		if (st->cc_log_fd < 0)
+			st->cc_log[0] = 0;
+	}
+	return st->cc_log_fd;   /* -1 if not even a log could be made: the terminal, then */
+}
+
+/* The first line of the log that says what went wrong ("error", "No space",
+ * ...), else its last line, into buf. */
+static void first_error_line(const char *log, char *buf, size_t n)
+{
+	buf[0] = 0;
+	FILE *f = log[0] ? fopen(log, "r") : NULL;
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!*line)
+			continue;
+		snprintf(buf, n, "%.*s", (int)(n > 1 ? n - 1 : 0), line);
+		if (strstr(line, "error") || strstr(line, "Error") || strstr(line, "No space") || strstr(line, "fatal"))
+			break;
+	}
+	fclose(f);
+}
+
+static int cc_failed(Stage *st, const char *cc, const char *what, LfmError *err)
+{
+	if (st->cc_log_fd < 0)
+		return lfm_error(err, NULL, "the C compiler (%s) failed %s", cc, what);
+	char first[300];
+	first_error_line(st->cc_log, first, sizeof first);
+	close(st->cc_log_fd);
+	st->cc_log_fd = -1;   /* stage_close keeps it now */
+	return lfm_error(err, NULL, "the C compiler (%s) failed %s: %s (all of its output: %s)", cc, what,
+	                 first[0] ? first : "no message", st->cc_log);
 }
 
 /* cc -c / -S model.c in the stage. */
@@ -336,11 +382,12 @@ static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag
 	arg(&v, "model.c");
 	arg(&v, "-o");
 	arg(&v, "%s", out);
-	return run_in(st->root, v.v, verbose, NULL, 0) ? cc_failed(cc, "compiling model.c", err) : 0;
+	return run_in(st->root, v.v, verbose, cc_log(st, verbose), NULL, 0) ? cc_failed(st, cc, "compiling model.c", err)
+	                                                                    : 0;
 }
 
-/* Starts argv in dir without waiting; returns the pid or -1. */
-static pid_t spawn_in(const char *dir, char *const argv[], int verbose)
+/* Starts argv in dir without waiting, its output to log; returns the pid or -1. */
+static pid_t spawn_in(const char *dir, char *const argv[], int verbose, int log)
 {
 	if (verbose) {
 		fprintf(stderr, "(in %s) ", dir);
@@ -353,6 +400,10 @@ static pid_t spawn_in(const char *dir, char *const argv[], int verbose)
 	if (pid == 0) {
 		if (chdir(dir))
 			_exit(126);
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -423,13 +474,13 @@ static int runtime_objects(const CompileArgs *a, const char *cc, const char *cc_
 		arg(&v, "%s", names[i]);
 		if (i >= 2 && !wait_ok(pids[i - 2]))
 			failed = 1;
-		pids[i] = spawn_in(st->root, v.v, a->verbose);
+		pids[i] = spawn_in(st->root, v.v, a->verbose, cc_log(st, a->verbose));
 	}
 	for (int i = n - 2 < 0 ? 0 : n - 2; i < n; i++)
 		if (!wait_ok(pids[i]))
 			failed = 1;
 	if (failed)
-		return cc_failed(cc, "compiling the runtime", err);
+		return cc_failed(st, cc, "compiling the runtime", err);
 	if (!a->no_cache)
 		cache_store(key, st->root, names, n);
 	return 0;
@@ -461,7 +512,8 @@ static int cc_link(const CompileArgs *a, const char *cc, const char *cc_version,
 	arg(&v, "lfm2-run");
 	arg(&v, "-lm");
 	arg(&v, "-lpthread");
-	return run_in(st->root, v.v, a->verbose, NULL, 0) ? cc_failed(cc, "building the inference binary", err) : 0;
+	return run_in(st->root, v.v, a->verbose, cc_log(st, a->verbose), NULL, 0)
+	               ? cc_failed(st, cc, "building the inference binary", err) : 0;
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -606,6 +658,18 @@ static int write_runtime(Stage *st, const Target *t, LfmError *err)
 	return 0;
 }
 
+/* Closes an output stream; a failed write (seen now or earlier, by the
+ * stream's error flag) becomes the error, with the file and the reason —
+ * it explains whatever the writer reported before. */
+static int close_output(FILE *f, const char *path, int rc, LfmError *err)
+{
+	int had_error = ferror(f);
+	int io = lfm_io_fclose(f);
+	if (!io && had_error)
+		io = LFM_IO_SHORT;
+	return io ? lfm_error(err, path, "cannot write: %s", lfm_io_reason(io)) : rc;
+}
+
 /* The model code: C (model.c [+ .o/.s]) or LLVM (model.o/.s/.ll), and model.h. */
 static int emit_model(const CompileArgs *a, const Target *t, const char *cc, const Graph *g, const Checkpoint *ck,
                       uint64_t blob_hash, Stage *st, LfmError *err)
@@ -625,24 +689,24 @@ static int emit_model(const CompileArgs *a, const Target *t, const char *cc, con
 	if (a->emit == EMIT_LOOPS) {
 		const char *path = stage_file(st, "model.loops", 1, err);
 		FILE *f = path ? fopen(path, "w") : NULL;
-		rc = f ? codegen_loops(g, ck, t, blob_hash, &co, f, err) : lfm_error(err, path, "cannot create file");
-		if (f && fclose(f) && !rc)
-			rc = lfm_error(err, path, "write failed");
+		rc = f ? codegen_loops(g, ck, t, blob_hash, &co, f, err)
+		       : lfm_error(err, path, "cannot create file: %s", strerror(errno));
+		if (f)
+			rc = close_output(f, path, rc, err);
 	} else if (a->backend_c) {
 		const char *path = stage_file(st, "model.c", 1, err);
 		FILE *f = path ? fopen(path, "w") : NULL;
 		rc = f ? codegen_c(g, ck, t, blob_hash, &co, a->embed, f, fh, err)
-		       : lfm_error(err, path, "cannot create file");
-		if (f && fclose(f) && !rc)
-			rc = lfm_error(err, path, "write failed");
+		       : lfm_error(err, path, "cannot create file: %s", strerror(errno));
+		if (f)
+			rc = close_output(f, path, rc, err);
 	} else {
 		const char *rel = a->emit == EMIT_ASM ? "model.s" : a->emit == EMIT_LLVM ? "model.ll" : "model.o";
 		LlvmEmit kind = a->emit == EMIT_ASM ? EMIT_LLVM_ASM : a->emit == EMIT_LLVM ? EMIT_LLVM_IR : EMIT_LLVM_OBJ;
 		const char *path = stage_file(st, rel, 1, err);
 		rc = path ? codegen_llvm(g, ck, t, blob_hash, &co, a->embed, kind, path, fh, err) : -1;
 	}
-	if (fclose(fh) && !rc)
-		rc = lfm_error(err, model_h, "write failed");
+	rc = close_output(fh, model_h, rc, err);
 	if (rc || !a->backend_c)
 		return rc;
 	if (a->emit == EMIT_OBJ || a->emit == EMIT_ASM) {
@@ -653,18 +717,14 @@ static int emit_model(const CompileArgs *a, const Target *t, const char *cc, con
 	return 0;
 }
 
-/* OUT/tokenizer.bin from the checkpoint's tokenizer.json and friends, if any. */
-static int write_tokenizer(const CompileArgs *a, Stage *st, LfmError *err)
+/* OUT/tokenizer.bin (bytes from lfm_tokenizer_build, NULL if the
+ * checkpoint has no tokenizer.json). */
+static int write_tokenizer(const void *bytes, size_t n, Stage *st, LfmError *err)
 {
-	void *bytes = NULL;
-	size_t n = 0;
-	int k = lfm_tokenizer_build(a->model_dir, &bytes, &n, err);
-	if (k <= 0)
-		return k;
+	if (!bytes)
+		return 0;
 	const char *path = stage_file(st, "tokenizer.bin", 1, err);
-	int rc = path ? write_bytes(path, bytes, n, err) : -1;
-	free(bytes);
-	return rc;
+	return path ? write_bytes(path, bytes, n, err) : -1;
 }
 
 /* --embed-weights: weights.o (+ embed.c, + embed.ld on aarch64). */
@@ -773,20 +833,26 @@ static void store_cache(uint64_t key, const Stage *st)
 	for (int i = 0; i < st->n; i++)
 		if (st->keep[i])
 			snprintf(names[n++], sizeof names[0], "%s", st->rel[i]);
-	cache_store(key, st->out, names, n);
+	cache_store(key, st->root, names, n);
 }
 
-int cmd_compile(int argc, char **argv)
+typedef struct CompileJob {
+	CompileArgs *a;
+	const OutDir *od;
+} CompileJob;
+
+/* The whole compile into the stage; runs in the supervised child, so it
+ * may be killed at any instant: it never touches OUT.  Prints its own
+ * error line; returns the exit status. */
+static int compile_to_stage(void *ctx)
 {
-	CompileArgs a;
-	if (parse_args(argc, argv, &a)) {
-		quant_cli_free(&a.qc);
-		return 1;
-	}
+	CompileJob *job = ctx;
+	CompileArgs *ap = job->a;
+	CompileArgs a = *ap;
 	LfmError err = {{0}};
 	PassOptions po;
 	memset(&po, 0, sizeof po);
-	quant_cli_options(&a.qc, &po);
+	quant_cli_options(&ap->qc, &po);
 	Progress pr;
 	progress_init(&pr);
 	Target t;
@@ -796,7 +862,12 @@ int cmd_compile(int argc, char **argv)
 	int have_ck = 0, have_g = 0, have_stage = 0, rc = 1, cached = 0;
 	uint64_t blob_hash = 0, key = 0;
 	char cc[256];
+	void *tok_bytes = NULL;
+	size_t tok_n = 0;
 
+	if (stage_open(&st, job->od, &err))
+		goto fail;
+	have_stage = 1;
 	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
 		goto fail;
 	/* a schedule the code generator cannot follow fails before any work */
@@ -812,16 +883,17 @@ int cmd_compile(int argc, char **argv)
 	}
 	if (needs_cc) {
 		char *vargv[] = {cc, "--version", NULL};
-		if (run_in(NULL, vargv, 0, cc_version, sizeof cc_version))
+		if (run_in(NULL, vargv, 0, -1, cc_version, sizeof cc_version))
 			snprintf(cc_version, sizeof cc_version, "unknown");
 	}
 	progress_stage(&pr, "reading checkpoint", 0);
 	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
 		goto fail;
 	have_ck = 1;
-	if (stage_open(&st, a.out_dir, &err))
+	/* the tokenizer first: its errors (a vocabulary bigger than the model's,
+	 * ids out of range) come before minutes of work */
+	if (lfm_tokenizer_build(a.model_dir, &tok_bytes, &tok_n, &err) < 0)
 		goto fail;
-	have_stage = 1;
 	if (!a.no_cache) {
 		key = compute_key(&a, &t, &ck, &po, cc, cc_version, a.verbose);
 		int n = try_cache(key, &st, &err);
@@ -845,42 +917,115 @@ int cmd_compile(int argc, char **argv)
 		}
 		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
 		if (emit_model(&a, &t, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
-		    || write_tokenizer(&a, &st, &err))
+		    || write_tokenizer(tok_bytes, tok_n, &st, &err))
 			goto fail;
 		if (a.emit == EMIT_EXE) {
 			progress_stage(&pr, "linking", 85);
 			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, cc_version, &t, &st, &err))
 				goto fail;
 		}
+		if (!a.no_cache) {
+			progress_stage(&pr, "storing in the cache", 95);
+			store_cache(key, &st);
+		}
 	}
 	progress_stage(&pr, "finishing", 98);
-	if (stage_commit(&st, &err))
-		goto fail;
-	have_stage = 0;
-	if (!cached && !a.no_cache)
-		store_cache(key, &st);
-	progress_done(&pr);
+	char summary[1200];
 	if (cached)
-		fprintf(stderr, "lfm2c: cache hit: reused the outputs of an identical earlier compile "
-		        "(key %016" PRIx64 "; --no-cache rebuilds)\n", key);
+		snprintf(summary, sizeof summary, "lfm2c: cache hit: reused the outputs of an identical earlier compile "
+		         "(key %016" PRIx64 "; --no-cache rebuilds)", key);
 	else
-		fprintf(stderr, "lfm2c: compiled %s -> %s/%s (%s backend, %s, cpu %s; %s %.1f MiB, blob hash "
-		        "%016" PRIx64 ") in %.1f s\n",
-		        a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : "", a.backend_c ? "C" : "LLVM",
-		        t.triple, t.cpu, a.embed ? "embedded weights" : "weights.bin",
-		        (double)g.blob_bytes / 1048576.0, blob_hash, progress_elapsed(&pr));
+		snprintf(summary, sizeof summary, "lfm2c: compiled %s -> %s/%s (%s backend, %s, cpu %s; %s %.1f MiB, "
+		         "blob hash %016" PRIx64 ") in %.1f s",
+		         a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : "", a.backend_c ? "C" : "LLVM",
+		         t.triple, t.cpu, a.embed ? "embedded weights" : "weights.bin",
+		         (double)g.blob_bytes / 1048576.0, blob_hash, progress_elapsed(&pr));
+	if (stage_finish(&st, summary, &err))
+		goto fail;
+	progress_done(&pr);
 	rc = 0;
 	goto done;
 fail:
 	progress_done(&pr);
+	if (have_stage)
+		stage_rename_in_message(&st, &err);
 	driver_fail("%s", err.msg);
 done:
 	if (have_stage)
-		stage_discard(&st);
+		stage_close(&st);
 	if (have_g)
 		ir_free(&g);
 	if (have_ck)
 		lfm_checkpoint_close(&ck);
+	free(tok_bytes);
+	quant_cli_free(&ap->qc);
+	return rc;
+}
+
+/* What the child left in STAGE_RESULT: the summary line and the names of
+ * the files to keep. */
+static int read_result(const OutDir *od, char *summary, size_t n, char names[][OUTDIR_NAME_MAX], int *count,
+                       LfmError *err)
+{
+	char path[1500];
+	snprintf(path, sizeof path, "%s/%s", od->stage, STAGE_RESULT);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return lfm_error(err, od->out, "the compile left no result: %s", strerror(errno));
+	char line[1200];
+	*count = 0;
+	summary[0] = 0;
+	for (int i = 0; fgets(line, sizeof line, f); i++) {
+		line[strcspn(line, "\n")] = 0;
+		if (i == 0)
+			snprintf(summary, n, "%s", line);
+		else if (*count < OUTDIR_MAX_FILES)
+			snprintf(names[(*count)++], OUTDIR_NAME_MAX, "%.127s", line);
+	}
+	fclose(f);
+	return 0;
+}
+
+int cmd_compile(int argc, char **argv)
+{
+	CompileArgs a;
+	if (parse_args(argc, argv, &a)) {
+		quant_cli_free(&a.qc);
+		return 1;
+	}
+	LfmError err = {{0}};
+	OutDir od;
+	if (outdir_begin(&od, a.out_dir, &err)) {
+		quant_cli_free(&a.qc);
+		return driver_fail("%s", err.msg);
+	}
+	CompileJob job = {&a, &od};
+	Supervision sv;
+	int rc = 1;
+	if (supervise(compile_to_stage, &job, &sv)) {
+		driver_fail("compile: cannot start: %s", strerror(errno));
+	} else if (sv.interrupted) {
+		driver_fail("compile: interrupted (SIG%s); %s %s", sigabbrev_np(sv.interrupted), a.out_dir,
+		            od.out_existed ? "left as it was" : "not created");
+		rc = 130;
+	} else if (sv.crashed) {
+		driver_fail("compile: internal error: the compiler died of %s; %s %s", strsignal(sv.crashed), a.out_dir,
+		            od.out_existed ? "left as it was" : "not created");
+	} else if (sv.exit_status) {
+		rc = sv.exit_status;   /* the child said why */
+	} else {
+		static char names[OUTDIR_MAX_FILES][OUTDIR_NAME_MAX];
+		char summary[1200];
+		int n = 0;
+		if (read_result(&od, summary, sizeof summary, names, &n, &err) || outdir_commit(&od, names, n, &err)) {
+			driver_fail("%s", err.msg);
+		} else {
+			fprintf(stderr, "%s\n", summary);
+			rc = 0;
+		}
+	}
+	outdir_end(&od);
+	supervise_release(&sv);
 	quant_cli_free(&a.qc);
 	return rc;
 }
