@@ -17,7 +17,7 @@
 #include "fileio.h"
 #include "lfm2_abi.h"
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 static void put_u32(unsigned char *p, uint32_t v)
 {

@@ -35,7 +35,7 @@
 #include "lfm2_abi.h"
 #include "lower.h"
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 #include "schedule.h"
 
 static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }

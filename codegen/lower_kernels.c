@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "lower.h"
-#include "quant.h"
+#include "formats.h"
 
 /* The largest power of two <= max that divides n (1 if n is odd). */
 int pick_lanes(int max, int64_t n)

@@ -3,7 +3,7 @@
  * q4_1): weights read in their packed layout (pack.c), activations
  * quantized to int8 blocks on the fly, int8 dot products.
  *
- * What they compute is quant_dot_ref (passes/quant.h) in binary32: each
+ * What they compute is quant_dot_ref (ir/formats.h) in binary32: each
  * activation row is quantized exactly as quant_act_row does (per block of
  * 32: d = max|x|/127, q = round-half-even(x * (127/max|x|)), sum of q),
  * each block's integer dot product is exact in int32, and the block terms
@@ -63,7 +63,7 @@
 
 #include "lower.h"
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
 static LE V(Lower *L, LV v) { return le_var(L->m, v); }

@@ -1,7 +1,7 @@
 /*
  * pack.c — the packed row layouts of pack.h.
  *
- * f32, f16 and bf16 rows are their plain encoding (quant.h).  Block
+ * f32, f16 and bf16 rows are their plain encoding (formats.h).  Block
  * formats (q8_0, q4_0, q4_1) are repacked for the int8 dot-product kernels
  * (lower_qmatmul.c, specs/formats.md "Packed layouts: block formats"):
  *
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 int pack_group_blocks(int64_t left)
 {
@@ -42,7 +42,7 @@ int pack_group_blocks(int64_t left)
 static int quant_bytes(DType t) { return t == DT_Q8_0 ? 32 : 16; }
 static int header_bytes(DType t) { return t == DT_Q4_1 ? 4 : 2; }
 
-/* Copies one row of nb blocks between the plain block encoding (quant.h)
+/* Copies one row of nb blocks between the plain block encoding (formats.h)
  * and the packed layout: plain -> packed when to_packed, else back.
  * Every byte of the row is copied exactly once (q8_0 quants with their
  * sign bit flipped). */

@@ -5,7 +5,7 @@
  * The quantize pass chooses a format per weight and the layout pass sizes
  * it (quant_bytes_per_row per row); pack_row encodes one row of K values
  * into those bytes.  For f32, f16 and bf16 the packed row is the plain
- * encoding (quant.h); for the block formats it is the repacked layout the
+ * encoding (formats.h); for the block formats it is the repacked layout the
  * int8 kernels stream (specs/formats.md, "Packed layouts"), the same
  * number of bytes as the format's block encoding.
  */

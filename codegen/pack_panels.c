@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 static bool is_float_format(DType t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
 

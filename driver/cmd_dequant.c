@@ -35,7 +35,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 #include "quant_cli.h"
 #include "st_write.h"
 

@@ -41,7 +41,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 
 #define MAX_SEQS 65
 #define MAX_FORMATS 8

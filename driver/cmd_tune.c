@@ -79,7 +79,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "measure.h"
-#include "quant.h"
+#include "formats.h"
 
 #ifndef LFM2C_VERSION
 #define LFM2C_VERSION "dev"

@@ -44,7 +44,7 @@
 #include "fileio.h"
 #include "lfm2rt.h"
 #include "measure.h"
-#include "quant.h"
+#include "formats.h"
 #include "target.h"
 
 /* ------------------------------------------------------------ processes */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "quant.h"
+#include "formats.h"
 #include "quant_cli.h"
 
 static int push_override(QuantCli *q, QuantOverride o)

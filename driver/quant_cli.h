@@ -13,7 +13,7 @@
  *                                   NAME, +NAME, -NAME), on top of the
  *                                   schedule's or the default fusions
  *
- * The formats themselves are in passes/quant.h and specs/formats.md.
+ * The formats themselves are in ir/formats.h and specs/formats.md.
  */
 #ifndef LFM2C_QUANT_CLI_H
 #define LFM2C_QUANT_CLI_H

@@ -56,8 +56,8 @@
 #include "fe_internal.h"
 #include "frontend.h"
 #include "tokenizer.h"
-#include "../runtime_stub/lfm2_tokenizer.h"
-#include "../runtime_stub/lfm2rt.h"
+#include "lfm2_tokenizer.h"
+#include "lfm2rt.h"
 
 /* The only split pattern implemented (Llama-3's, also LFM2's). */
 static const char LLAMA3_SPLIT_REGEX[] =

@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include "ir.h"
-#include "quant.h"
+#include "formats.h"
 
 struct InterpState {
 	const Graph *g;

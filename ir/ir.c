@@ -32,13 +32,9 @@ const char *op_semantics(Op op) { return op < OP_COUNT ? op_table[op].sem : "?";
 const char *dtype_name(DType t)
 {
 	switch (t) {
-	case DT_F32: return "f32";
-	case DT_I32: return "i32";
-	case DT_F16: return "f16";
-	case DT_BF16: return "bf16";
-	case DT_Q8_0: return "q8_0";
-	case DT_Q4_0: return "q4_0";
-	case DT_Q4_1: return "q4_1";
+#define DTYPE(name, id, str, values, bytes, is_format) case DT_##name: return str;
+#include "dtypes.h"
+#undef DTYPE
 	}
 	return "?";
 }

@@ -38,17 +38,12 @@ const char *op_name(Op op);
 int op_arity(Op op);
 const char *op_semantics(Op op);
 
-/* Value and storage types.  Values are f32 (i32 for token ids); a weight
- * may be *stored* in any format of passes/quant.h (specs/formats.md).
- * Append only: the numbering is part of dumps and hashes. */
+/* Value and storage types: the table dtypes.h (the weight formats' code
+ * is formats.h). */
 typedef enum DType {
-	DT_F32 = 0,
-	DT_I32 = 1,
-	DT_F16 = 2,
-	DT_BF16 = 3,
-	DT_Q8_0 = 4,   /* blocks of 32: f16 scale + 32 int8 */
-	DT_Q4_0 = 5,   /* blocks of 32: f16 scale + 32 nibbles, value (q-8)*d */
-	DT_Q4_1 = 6,   /* blocks of 32: f16 scale + f16 min + 32 nibbles, q*d+m */
+#define DTYPE(name, id, str, values, bytes, is_format) DT_##name = id,
+#include "dtypes.h"
+#undef DTYPE
 } DType;
 const char *dtype_name(DType t);
 

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "ir.h"
-#include "quant.h"
+#include "formats.h"
 
 int64_t ir_weight_cols(const Weight *w)
 {

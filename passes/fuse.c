@@ -59,7 +59,7 @@
 #include <string.h>
 
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 #include "schedule.h"
 
 /* ------------------------------------------------------------ options */

@@ -9,7 +9,7 @@
  * last axis, each quant_bytes_per_row bytes (4 per value for f32).
  */
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 
 #define LAYOUT_ALIGN 64u
 

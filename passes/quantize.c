@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 
 int quant_override_parse(const char *arg, QuantOverride *out, LfmError *err)
 {

@@ -26,7 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "fileio.h"
-#include "quant.h"
+#include "formats.h"
 #include "schedule.h"
 
 #define SCHEDULE_MAX_FILE (1u << 20)

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 #include "schedule.h"
 #include "fuzz.h"
 

@@ -34,7 +34,7 @@
 #include "lfm2rt.h"
 #include "lower.h"
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 typedef struct Case {
 	DType wt;

@@ -16,7 +16,7 @@
  *        y's initial values) and what the kernel must produce, computed
  *        here independently: activations by quant_act_row laid out as the
  *        kernel's scratch rows, outputs by quant_dot_ref in double with the
- *        bound quant.h gives for a binary32 kernel, (K/32 + 4) 2^-24
+ *        bound formats.h gives for a binary32 kernel, (K/32 + 4) 2^-24
  *        sum|terms|, widened through the epilogue (residual add, SwiGLU).
  *
  * Shapes cover every way a row of blocks ends (groups of 16, 8, 4, single
@@ -35,7 +35,7 @@
 
 #include "lower.h"
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 #define ROWS 64
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "pack.h"
-#include "quant.h"
+#include "formats.h"
 
 static int failures;
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "frontend.h"
-#include "quant.h"
+#include "formats.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static double uniform(void)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant.h"
+#include "formats.h"
 
 static int failures, checks;
 

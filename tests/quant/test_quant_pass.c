@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "passes.h"
-#include "quant.h"
+#include "formats.h"
 
 static int failures, checks;
 

@@ -1,5 +1,5 @@
 /*
- * quant.h — weight storage formats: sizes, quantize, dequantize, and the
+ * formats.h — weight storage formats: sizes, quantize, dequantize, and the
  * integer dot-product reference the quantized kernels are tested against.
  *
  * A weight [N, K] (PyTorch [out, in]) is stored row after row; each row of
@@ -28,13 +28,14 @@
  * tests can compare against quant_dot_ref, which sums exact per-block
  * int32 dot products scaled in double.
  *
- * This file is its own small library (lfm2c_quant: no IR code, only the
- * DType enum and the frontend's f16 conversions) because the reference
- * interpreter, the passes and the driver all use it.  It is compiled with
+ * The formats' names and sizes come from the type table (dtypes.h).  This
+ * lives in ir/ because the reference interpreter computes with the values
+ * a weight has in its stored format, and everything above ir (passes,
+ * codegen, the commands) uses it too.  formats.c is compiled with
  * -ffp-contract=off so results are the same on every host.
  */
-#ifndef LFM2C_QUANT_H
-#define LFM2C_QUANT_H
+#ifndef LFM2C_FORMATS_H
+#define LFM2C_FORMATS_H
 
 #include <stdbool.h>
 #include <stdint.h>

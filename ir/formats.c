@@ -1,5 +1,5 @@
 /*
- * quant.c — the weight formats (see quant.h and specs/formats.md).
+ * formats.c — the weight formats (see formats.h and specs/formats.md).
  *
  * Every block format stores a row of K values as K/32 blocks of a fixed
  * byte size, read and written byte by byte in little-endian order, so the
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant.h"
+#include "formats.h"
 
 /* ------------------------------------------------------------ bytes */
 
@@ -63,21 +63,18 @@ static bool all_finite(const float *x, int64_t n)
 static const struct {
 	DType t;
 	const char *name;
-	int values, bytes;
+	int values, bytes, is_format;
 } formats[] = {
-	{DT_F32, "f32", 1, 4},
-	{DT_F16, "f16", 1, 2},
-	{DT_BF16, "bf16", 1, 2},
-	{DT_Q8_0, "q8_0", QUANT_BLOCK, QUANT_Q8_0_BYTES},
-	{DT_Q4_0, "q4_0", QUANT_BLOCK, QUANT_Q4_0_BYTES},
-	{DT_Q4_1, "q4_1", QUANT_BLOCK, QUANT_Q4_1_BYTES},
+#define DTYPE(name, id, str, values, bytes, is_format) {DT_##name, str, values, bytes, is_format},
+#include "dtypes.h"
+#undef DTYPE
 };
 #define N_FORMATS (int)(sizeof formats / sizeof formats[0])
 
 static int find_format(DType t)
 {
 	for (int i = 0; i < N_FORMATS; i++)
-		if (formats[i].t == t)
+		if (formats[i].t == t && formats[i].is_format)
 			return i;
 	return -1;
 }
@@ -85,7 +82,7 @@ static int find_format(DType t)
 int quant_format_parse(const char *name, DType *out)
 {
 	for (int i = 0; i < N_FORMATS; i++)
-		if (name && !strcmp(name, formats[i].name)) {
+		if (name && formats[i].is_format && !strcmp(name, formats[i].name)) {
 			*out = formats[i].t;
 			return 0;
 		}
@@ -98,7 +95,18 @@ const char *quant_format_name(DType t)
 	return i < 0 ? "?" : formats[i].name;
 }
 
-const char *quant_format_list(void) { return "f32, f16, bf16, q8_0, q4_0, q4_1"; }
+/* "f32, f16, bf16, q8_0, q4_0, q4_1": the table's formats in order. */
+#define DTYPE(name, id, str, values, bytes, is_format) FORMAT_LIST_##is_format(str)
+#define FORMAT_LIST_0(str)
+#define FORMAT_LIST_1(str) ", " str
+static const char format_list[] =
+#include "dtypes.h"
+	;
+#undef DTYPE
+#undef FORMAT_LIST_0
+#undef FORMAT_LIST_1
+
+const char *quant_format_list(void) { return format_list + 2; }
 
 bool quant_is_format(DType t) { return find_format(t) >= 0; }
 
