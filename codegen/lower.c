@@ -38,8 +38,6 @@
 #include "formats.h"
 #include "schedule.h"
 
-static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
-static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
 static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -49,6 +47,28 @@ static int64_t row_width(Shape s)
 	for (int i = 1; i < s.ndim; i++)
 		w *= s.d[i];
 	return w;
+}
+
+/* ------------------------------------------------------------ dispatch
+ * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]),
+ * entry matmul_NxK(c, y, ldy, x, w, rows): float formats are built by
+ * lower_gemm.c (weights packed in panels), block formats by
+ * lower_qmatmul.c. */
+static LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	if (quant_is_blocked(wt))
+		return kernel_qmatmul(L, wt, N, K, epi);
+	if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
+		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights", dtype_name(wt));
+		return 0;
+	}
+	return gemm_matmul(L, wt, N, K, epi);
+}
+
+/* One stored row of a non-f32 weight to floats (the embedding lookup). */
+static LF kernel_row_decoder(Lower *L, DType wt, int64_t K)
+{
+	return quant_is_blocked(wt) ? kernel_qdequant_row(L, wt, K) : kernel_dequant_row(L, wt, K);
 }
 
 /* ------------------------------------------------------------ schedule */
@@ -763,7 +783,7 @@ static int lower_embedding(Lower *L, LE cp, LE h, LE T, LE tokens)
 	int64_t H = L->cfg->hidden;
 	int64_t rb = quant_bytes_per_row(wt, H);
 	LF dec = 0;
-	if (wt != DT_F32 && (rb < 0 || !(dec = kernel_dequant_row(L, wt, H))))
+	if (wt != DT_F32 && (rb < 0 || !(dec = kernel_row_decoder(L, wt, H))))
 		return rb < 0 ? lfm_error(L->err, NULL, "lowering: embedding rows of %lld cannot be %s", (long long)H,
 		                          dtype_name(wt))
 		              : -1;

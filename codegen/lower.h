@@ -3,8 +3,10 @@
  * to codegen/).
  *
  * lower.c builds the model's structure (ABI types, weight tables, one
- * function per layer kind, forward, the model info); lower_kernels.c
- * builds the per-shape kernels those call.  Every schedule decision lives
+ * function per layer kind, forward, the model info) and asks the kernel
+ * files for the per-shape kernels those call; the kernel files build them
+ * from lower_util.c's helpers.  Dependencies run one way:
+ * lower.c -> lower_{kernels,gemm,qmatmul,fused}.c -> lower_util.c.  Every schedule decision lives
  * in a Tiling value chosen from the Target here, so a search (or a
  * person with a benchmark) changes numbers, not code.
  */
@@ -77,6 +79,10 @@ typedef struct Lower {
 	LF f_parallel_for, f_run, f_W;
 } Lower;
 
+/* Shorthands for an i64 constant and a variable's value. */
+static inline LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
+static inline LE V(Lower *L, LV v) { return le_var(L->m, v); }
+
 /* Shorthands for types. */
 static inline LType T_I64(void) { return lt_scalar(LK_I64); }
 static inline LType T_I32(void) { return lt_scalar(LK_I32); }
@@ -98,53 +104,22 @@ typedef enum MatEpi {
 	EPI_SWIGLU = 2,
 } MatEpi;
 
-/* Stores one row's results r[0..nr) of consecutive columns n, n+1, ...
- * (n even for EPI_SWIGLU) through `at`, the address of y[t][n] (of
- * y[t][n/2] for EPI_SWIGLU), as epi says.  Every matmul kernel stores
- * through this, so an epilogue is written once. */
-void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr);
+/* ------------------------------------------------------------ lower_util.c
+ * The helpers every kernel builder shares (the kernel files depend only
+ * on these, lower.c depends on the kernel files: one way). */
 
-/* lower_kernels.c: each returns the kernel function for the shape,
- * creating it on first use.
- * kernel_matmul: y[rows][N] (N/2 for EPI_SWIGLU) = x[rows][K] . w[N][K]^T
- * with w stored as wt (packed as pack.h says); block formats are built by
- * kernel_qmatmul (lower_qmatmul.c). Entry: (c, y, ldy, x, w, rows). */
-LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
-LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
-/* lower_gemm.c: the float formats' (f32, f16, bf16) matmul, weights packed
- * in panels (pack.h) */
-LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
-/* The float matmuls' knobs (fm_*) for target t. */
-void gemm_default_tiling(const Target *t, Tiling *s);
-/* (float *y, const void *w, int64_t row): row `row` of an [N][K] float-format
- * weight packed in panels (PACK_PANELS, pack.h), as K floats: the embedding
- * lookup of a tied embedding. */
-LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K);
-/* e^x lane-wise for an f32 vector of `lanes` (a polynomial, ~1e-7 relative;
- * see lower_gemm.c), emitted as statements at the builder's cursor; a
- * scalar (lanes 1) is libm's exp. */
-LE lower_exp(Lower *L, LE x, int lanes);
-/* Per-token floats of scratch the block-format matmuls need for their
- * int8 activation rows (c->qx): the largest over the graph's matmuls. */
-int64_t qmatmul_scratch_floats(const Graph *g);
-/* kernel_dequant_row: (float *y, const void *row): one stored row of K
- * weights of format wt (f16, bf16; block formats go to kernel_qdequant_row,
- * lower_qmatmul.c) to floats — the embedding lookup of non-f32 formats.
- * Both return 0 with err set when the format has no decoder. */
-LF kernel_dequant_row(Lower *L, DType wt, int64_t K);
-LF kernel_qdequant_row(Lower *L, DType wt, int64_t K); /* (float *y, const void *row): one packed row to floats */
-LF kernel_rmsnorm(Lower *L, int64_t n);
+/* The kernel `name` if it was built already (*fresh = 0), else a new
+ * static void function with the comment (*fresh = 1) that the caller
+ * gives parameters and a body:
+ *     int fresh;
+ *     LF f = kernel_lookup(L, name, comment, &fresh);
+ *     if (!fresh)
+ *         return f;                                                   */
+LF kernel_lookup(Lower *L, const char *name, const char *comment, int *fresh);
 /* The largest power of two <= max that divides n (1 if n is odd). */
 int pick_lanes(int max, int64_t n);
-/* inv = 1/sqrt(mean(xr[0..n)^2) + NORM_EPS) as an f32 local, built at the
- * cursor (sum of squares in double): rmsnorm and the fused norms share it. */
-LV rms_inverse(Lower *L, LV xr, int64_t n);
-LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
-LF kernel_rope(Lower *L, int64_t heads, int64_t d);
-LF kernel_attention(Lower *L);
-LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
-void kernel_helpers(Lower *L);      /* W(), run(), the ABI externs */
-
+/* W(), run(), the ABI externs (once per module, before any kernel). */
+void kernel_helpers(Lower *L);
 /* How kernels see weights.  W(c, offset) gives the blob address as
  * const void *; a weight of format t is read through weight_ptr_type(t):
  * const float * (f32), const _Float16 * (f16), const int16_t * (bf16, the
@@ -154,6 +129,51 @@ void kernel_helpers(Lower *L);      /* W(), run(), the ABI externs */
  * f32 x lanes (f16 converted, bf16 widened: both exact). */
 LType weight_ptr_type(DType t);
 LE load_weight_f32(Lower *L, DType t, LE p, int lanes);
+/* Stores one row's results r[0..nr) of consecutive columns n, n+1, ...
+ * (n even for EPI_SWIGLU) through `at`, the address of y[t][n] (of
+ * y[t][n/2] for EPI_SWIGLU), as epi says.  Every matmul kernel stores
+ * through this, so an epilogue is written once. */
+void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr);
+/* inv = 1/sqrt(mean(xr[0..n)^2) + NORM_EPS) as an f32 local, built at the
+ * cursor (sum of squares in double): rmsnorm and the fused norms share it. */
+LV rms_inverse(Lower *L, LV xr, int64_t n);
+/* e^x lane-wise for an f32 vector of `lanes` (a polynomial, ~1e-7
+ * relative), emitted as statements at the builder's cursor; a scalar
+ * (lanes 1) is libm's exp. */
+LE lower_exp(Lower *L, LE x, int lanes);
+
+/* ------------------------------------------------------------ the kernels
+ * Each returns the kernel function for the shape, creating it on first
+ * use; 0 with L->err set when it cannot be built.
+ *
+ * lower_gemm.c: the float formats' (f32, f16, bf16) matmul,
+ * y[rows][N] (N/2 for EPI_SWIGLU) = x[rows][K] . w[N][K]^T with w packed
+ * in panels (pack.h).  Entry: (c, y, ldy, x, w, rows). */
+LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+/* The float matmuls' knobs (fm_*) for target t. */
+void gemm_default_tiling(const Target *t, Tiling *s);
+/* (float *y, const void *w, int64_t row): row `row` of an [N][K] float-format
+ * weight packed in panels (PACK_PANELS, pack.h), as K floats: the embedding
+ * lookup of a tied embedding. */
+LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K);
+
+/* lower_qmatmul.c: the same matmul for the block formats (int8 kernels). */
+LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+/* (float *y, const void *row): one packed block-format row to floats. */
+LF kernel_qdequant_row(Lower *L, DType wt, int64_t K);
+/* Per-token floats of scratch the block-format matmuls need for their
+ * int8 activation rows (c->qx): the largest over the graph's matmuls. */
+int64_t qmatmul_scratch_floats(const Graph *g);
+
+/* lower_kernels.c: norms, conv, RoPE, attention, elementwise maps.
+ * kernel_dequant_row: (float *y, const void *row): one stored row of K
+ * f16 or bf16 weights to floats — the embedding lookup of those formats. */
+LF kernel_dequant_row(Lower *L, DType wt, int64_t K);
+LF kernel_rmsnorm(Lower *L, int64_t n);
+LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
+LF kernel_rope(Lower *L, int64_t heads, int64_t d);
+LF kernel_attention(Lower *L);
+LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
 
 /* lower_fused.c: the fused ops' kernels (passes/fuse.c).
  * kernel_rmsnorm_rows: (y, x, ldx, [w,] rows) — `groups` groups of n per

@@ -23,8 +23,6 @@
 
 #include "lower.h"
 
-static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
-static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
 /* ------------------------------------------------------------ rmsnorm_rows
  * rmsnorm[_unit]_GxN(y, x, ldx, [w,] rows): for each of `rows` tokens and
@@ -35,13 +33,12 @@ LF kernel_rmsnorm_rows(Lower *L, int64_t n, int64_t groups, int weighted)
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "rmsnorm%s_%lldx%lld", weighted ? "_s" : "_unit", (long long)groups,
 	                          (long long)n);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[r][g] = %sx / sqrt(mean(x^2) + NORM_EPS) for %lld groups of %lld per row,\n"
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[r][g] = %sx / sqrt(mean(x^2) + NORM_EPS) for %lld groups of %lld per row,\n"
 	                   "x at x + r*ldx + g*%lld (a strided slice), y contiguous; sum of squares in double",
-	                   weighted ? "w * " : "", (long long)groups, (long long)n, (long long)n));
+	                   weighted ? "w * " : "", (long long)groups, (long long)n, (long long)n), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV x = lm_param(m, f, "x", T_CPF());
 	LV ldx = lm_param(m, f, "ldx", T_I64());
@@ -87,15 +84,14 @@ LF kernel_norm_rope(Lower *L, int64_t heads, int64_t d)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "norm_rope_%lldx%lld", (long long)heads, (long long)d);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
 	int64_t half = d / 2;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "QK-norm then NeoX RoPE of [T][%lld][%lld] heads read at x + t*ldx + h*%lld:\n"
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "QK-norm then NeoX RoPE of [T][%lld][%lld] heads read at x + t*ldx + h*%lld:\n"
 	                   "a = w[i] * x[i] * inv, b = w[i+%lld] * x[i+%lld] * inv; y[i] = a cos - b sin, "
 	                   "y[i+%lld] = b cos + a sin", (long long)heads, (long long)d, (long long)d,
-	                   (long long)half, (long long)half, (long long)half));
+	                   (long long)half, (long long)half, (long long)half), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV x = lm_param(m, f, "x", T_CPF());
 	LV ldx = lm_param(m, f, "ldx", T_I64());
@@ -196,14 +192,13 @@ LF kernel_conv_chain(Lower *L, int64_t H, int64_t Lc, int bias)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "conv_chain%s_%lld", bias ? "_b" : "", (long long)H);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[t][c] = C[t][c] * (sum_k w[c][k] * zz[t+k][c]%s), zz = [state; B*X], B, C, X the\n"
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[t][c] = C[t][c] * (sum_k w[c][k] * zz[t+k][c]%s), zz = [state; B*X], B, C, X the\n"
 	                   "thirds of bcx rows (stride ld); then state = last %lld rows of zz.  state: [%lld][%lld], "
 	                   "y: [T][%lld], w: [%lld][%lld]", bias ? " + b[c]" : "", (long long)(Lc - 1),
-	                   (long long)(Lc - 1), (long long)H, (long long)H, (long long)H, (long long)Lc));
+	                   (long long)(Lc - 1), (long long)H, (long long)H, (long long)H, (long long)Lc), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV bcx = lm_param(m, f, "bcx", T_CPF());
 	LV ld = lm_param(m, f, "ld", T_I64());

@@ -50,8 +50,6 @@
 #include "lower.h"
 #include "pack.h"
 
-static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
-static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
 #define MAX_MR 16
 #define MAX_NR 16   /* vectors: 16 scalars when vw is 1 */
@@ -108,38 +106,6 @@ static LE silu_mul(Gemm *g, LE a, LE b, int lanes)
 	LModule *m = g->m;
 	LE one = lanes > 1 ? le_splat(m, le_f32(m, 1), lanes) : le_f32(m, 1);
 	return le_div(m, le_mul(m, a, b), le_add(m, one, lower_exp(g->L, le_neg(m, a), lanes)));
-}
-
-/* ------------------------------------------------------------ exp
- * e^x for f32 vectors without a libm call per lane: x = n ln2 + r with
- * n = round(x / ln2) and |r| <= ln2/2 (ln2 in two parts, so r is exact to
- * f32), e^r by Cephes' degree-7 polynomial (relative error ~1e-7 on that
- * range), times 2^n built in the exponent bits.  x is clamped to [-87, 88]
- * so 2^n stays a normal float: e^-87 ~ 1.6e-38 stands for anything
- * smaller (0 to within every use here: softmax weights, SiLU's 1/(1+e^-a)),
- * and no lane overflows.  Emits statements; scalars use libm. */
-LE lower_exp(Lower *L, LE x, int lanes)
-{
-	LModule *m = L->m;
-	if (lanes == 1)
-		return le_math(m, LE_EXP, x);
-	LType vt = lt_vec(LK_F32, lanes), it = lt_vec(LK_I32, lanes);
-	int id = m->nv;   /* unique names within the function */
-#define K_(v) le_splat(m, le_f32(m, v), lanes)
-	LV xc = lb_let(m, lm_fmt(m, "e%d_x", id), vt, le_bin(m, LE_MAX, le_bin(m, LE_MIN, x, K_(88.0)), K_(-87.0)));
-	LV n = lb_let(m, lm_fmt(m, "e%d_n", id), vt, le_round(m, le_mul(m, V(L, xc), K_(1.44269504088896341))));
-	LE r = le_fma(m, V(L, n), K_(-0.693359375), V(L, xc));
-	LV rv = lb_let(m, lm_fmt(m, "e%d_r", id), vt, le_fma(m, V(L, n), K_(2.12194440e-4), r));
-	static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
-	                           4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
-	LE p = K_(c[0]);
-	for (int i = 1; i < 6; i++)
-		p = le_fma(m, p, V(L, rv), K_(c[i]));
-	LE e = le_fma(m, p, le_mul(m, V(L, rv), V(L, rv)), le_add(m, V(L, rv), K_(1.0)));
-	LE bits = le_bin(m, LE_SHL, le_add(m, le_convert(m, V(L, n), it), le_splat(m, le_int(m, LK_I32, 127), lanes)),
-	                 le_splat(m, le_int(m, LK_I32, 23), lanes));
-#undef K_
-	return V(L, lb_let(m, lm_fmt(m, "e%d", id), vt, le_mul(m, e, le_bitcast(m, bits, vt))));
 }
 
 /* ------------------------------------------------------------ the tile
@@ -519,14 +485,13 @@ LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "weight_row_%s_%lldx%lld", dtype_name(wt), (long long)N, (long long)K);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
 	int64_t full = N / PACK_PANEL * PACK_PANEL;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[0..%lld) = row `row` of a [%lld][%lld] %s weight packed in panels of %d rows "
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[0..%lld) = row `row` of a [%lld][%lld] %s weight packed in panels of %d rows "
 	                   "(rows from %lld plain), as floats.", (long long)K, (long long)N, (long long)K,
-	                   dtype_name(wt), PACK_PANEL, (long long)full));
+	                   dtype_name(wt), PACK_PANEL, (long long)full), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
 	LV row = lm_param(m, f, "row", T_I64());

@@ -18,165 +18,6 @@
 #include "lower.h"
 #include "formats.h"
 
-/* The largest power of two <= max that divides n (1 if n is odd). */
-int pick_lanes(int max, int64_t n)
-{
-	int v = max > 0 ? max : 1;
-	while (v > 1 && n % v)
-		v /= 2;
-	return v;
-}
-
-static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
-static LE V(Lower *L, LV v) { return le_var(L->m, v); }
-
-/* ------------------------------------------------------------ helpers */
-
-/* The ABI's externs and two helpers every model uses:
- *   W(c, offset)   a weight: the blob payload + a byte offset (const void *:
- *                  the caller casts it to weight_ptr_type of its format);
- *   run(c, n, flops, fn, arg)   fn over [0, n) on the thread pool, or on
- *                  the calling thread when the work is too small to share. */
-void kernel_helpers(Lower *L)
-{
-	LModule *m = L->m;
-	LF pf = lm_func(m, "lfm2_parallel_for", lt_scalar(LK_VOID), LL_EXTERN, NULL);
-	lm_param(m, pf, "pool", lt_struct_ptr(L->s_pool, 0));
-	lm_param(m, pf, "n", T_I64());
-	lm_param(m, pf, "fn", lt_named(L->s_task_fn));
-	lm_param(m, pf, "arg", lt_ptr(LK_VOID, 0));
-	L->f_parallel_for = pf;
-
-	LF w = lm_func(m, "W", lt_ptr(LK_VOID, 1), LL_STATIC,
-	               "A weight: the blob payload at a byte offset (its format says how to read it).");
-	m->f[w].is_inline = 1;
-	LV c = lm_param(m, w, "c", lt_struct_ptr(L->s_call, 1));
-	LV off = lm_param(m, w, "offset", T_I64());
-	lb_begin(m, w);
-	LE bytes = le_field(m, V(L, c), "weights");
-	LE at = le_at(m, bytes, V(L, off));
-	lb_return(m, le_ptr_cast(m, at, lt_ptr(LK_VOID, 1)));
-	lb_finish(m);
-	L->f_W = w;
-
-	LF run = lm_func(m, "run", lt_scalar(LK_VOID), LL_STATIC,
-	                 "Runs fn over [0, n) on the pool when the work is worth waking threads for.");
-	c = lm_param(m, run, "c", lt_struct_ptr(L->s_call, 1));
-	LV n = lm_param(m, run, "n", T_I64());
-	LV flops = lm_param(m, run, "flops", T_I64());
-	LV fn = lm_param(m, run, "fn", lt_named(L->s_task_fn));
-	LV arg = lm_param(m, run, "arg", lt_ptr(LK_VOID, 0));
-	lb_begin(m, run);
-	lb_if(m, le_bin(m, LE_LT, V(L, flops), I(L, L->sch.par_min_flops)));
-	LE direct[3] = {V(L, arg), I(L, 0), V(L, n)};
-	lb_eval(m, le_callp(m, V(L, fn), direct, 3));
-	lb_else(m);
-	LE pool = le_field(m, V(L, c), "pool");
-	LE par[4] = {pool, V(L, n), V(L, fn), V(L, arg)};
-	lb_eval(m, le_call(m, pf, par, 4));
-	lb_end(m);
-	lb_finish(m);
-	L->f_run = run;
-}
-
-LType weight_ptr_type(DType t)
-{
-	switch (t) {
-	case DT_F32: return T_CPF();
-	case DT_F16: return lt_ptr(LK_F16, 1);
-	case DT_BF16: return lt_ptr(LK_I16, 1);   /* the top half of an f32's bits */
-	default: return lt_ptr(LK_VOID, 1);
-	}
-}
-
-/* f32: a plain load; f16: a load converted to f32 (vcvtph2ps, fcvtl);
- * bf16: the 16 bits moved into the top half of a 32-bit lane and read as
- * f32 (exact: bf16 is a truncated f32). */
-LE load_weight_f32(Lower *L, DType t, LE p, int lanes)
-{
-	LModule *m = L->m;
-	LE raw = le_load(m, p, lanes);
-	switch (t) {
-	case DT_F16:
-		return le_convert(m, raw, lt_vec(LK_F32, lanes));
-	case DT_BF16: {
-		LE wide = le_convert(m, raw, lt_vec(LK_U32, lanes));
-		LE top = le_bin(m, LE_SHL, wide, le_splat(m, le_int(m, LK_U32, 16), lanes));
-		return le_bitcast(m, top, lt_vec(LK_F32, lanes));
-	}
-	default:
-		return raw;
-	}
-}
-
-/* ------------------------------------------------------------ matmul
- * y[t][n] = sum_k x[t][k] * w[n][k]   for t < rows, n < N   (w: [N][K]),
- * entry matmul_NxK(c, y, ldy, x, w, rows): float formats are built by
- * lower_gemm.c (weights packed in panels), block formats by
- * lower_qmatmul.c.  Both store their results through mm_store (or, a
- * vector of columns at a time, the same epilogues written in place).
- */
-void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr)
-{
-	LModule *m = L->m;
-	for (int j = 0; j < nr; j++) {
-		LE p = le_at(m, at, le_i64(m, epi == EPI_SWIGLU ? j / 2 : j));
-		if (epi == EPI_STORE) {
-			lb_store(m, p, r[j]);
-		} else if (epi == EPI_ACC) {
-			lb_store(m, p, le_add(m, le_load(m, p, 1), r[j]));
-		} else if (j % 2 == 1) {   /* silu(a) * b = a * b / (1 + exp(-a)) */
-			LE a = r[j - 1];
-			LE den = le_add(m, le_f32(m, 1), le_math(m, LE_EXP, le_neg(m, a)));
-			lb_store(m, p, le_div(m, le_mul(m, a, r[j]), den));
-		}
-	}
-}
-
-LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
-{
-	if (quant_is_blocked(wt))
-		return kernel_qmatmul(L, wt, N, K, epi);
-	if (wt != DT_F32 && wt != DT_F16 && wt != DT_BF16) {
-		lfm_error(L->err, NULL, "lowering: no matmul kernel for %s weights", dtype_name(wt));
-		return 0;
-	}
-	return gemm_matmul(L, wt, N, K, epi);
-}
-
-/* inv = 1 / sqrt(mean(xr[0..n)^2) + NORM_EPS) as f32, emitted at the
- * builder's cursor; the sum of squares in f64 vectors plus a scalar tail. */
-LV rms_inverse(Lower *L, LV xr, int64_t n)
-{
-	LModule *m = L->m;
-	int vd = pick_lanes(L->sch.vw / 2 > 1 ? L->sch.vw / 2 : 2, n);   /* f64 lanes */
-	LE ss;
-	int64_t nv = vd > 1 ? n / vd * vd : 0;
-	if (nv) {
-		LV acc = lb_let(m, "ss", lt_vec(LK_F64, vd), le_splat(m, le_f64(m, 0), vd));
-		LV i = lm_local(m, "i", T_I64());
-		lb_for(m, i, I(L, 0), I(L, nv), vd);
-		LV xd = lb_let(m, "xd", lt_vec(LK_F64, vd),
-		               le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), vd), lt_vec(LK_F64, vd)));
-		lb_assign(m, acc, le_fma(m, V(L, xd), V(L, xd), V(L, acc)));
-		lb_end(m);
-		ss = le_reduce_add(m, V(L, acc));
-	} else {
-		ss = le_f64(m, 0);
-	}
-	LV sum = lb_let(m, "sum", T_F64(), ss);
-	if (nv < n) {
-		LV i = lm_local(m, "i", T_I64());
-		lb_for(m, i, I(L, nv), I(L, n), 1);
-		LV xd = lb_let(m, "xd", T_F64(), le_convert(m, le_load(m, le_at(m, V(L, xr), V(L, i)), 1), T_F64()));
-		lb_assign(m, sum, le_fma(m, V(L, xd), V(L, xd), V(L, sum)));
-		lb_end(m);
-	}
-	LE mean = le_div(m, V(L, sum), le_f64(m, (double)n));
-	LE inv = le_div(m, le_f64(m, 1), le_math(m, LE_SQRT, le_add(m, mean, le_named(m, "NORM_EPS"))));
-	return lb_let(m, "inv", T_F32(), le_convert(m, inv, T_F32()));
-}
-
 /* ------------------------------------------------------------ rmsnorm
  * y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS) for each of `rows` rows
  * of n.  The sum of squares is accumulated in f64 vectors (cheap, and the
@@ -185,12 +26,11 @@ LF kernel_rmsnorm(Lower *L, int64_t n)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "rmsnorm_%lld", (long long)n);
-	LF f = lm_find_func(m, name);
-	if (f)
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS), rows of %lld; "
+	                   "sum of squares in double", (long long)n), &fresh);
+	if (!fresh)
 		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[r] = w * x[r] / sqrt(mean(x[r]^2) + NORM_EPS), rows of %lld; "
-	                   "sum of squares in double", (long long)n));
 	LV y = lm_param(m, f, "y", T_PF());
 	LV x = lm_param(m, f, "x", T_CPF());
 	LV w = lm_param(m, f, "w", T_CPF());
@@ -229,14 +69,13 @@ LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "short_conv_%lld", (long long)H);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[t][c] = sum_k w[c][k] * zz[t+k][c], zz = [state; z]; then state = "
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[t][c] = sum_k w[c][k] * zz[t+k][c], zz = [state; z]; then state = "
 	                   "last %lld rows of zz.\nstate: [%lld][%lld], z, y: [T][%lld], w: [%lld][%lld]",
 	                   (long long)(Lc - 1), (long long)(Lc - 1), (long long)H, (long long)H,
-	                   (long long)H, (long long)Lc));
+	                   (long long)H, (long long)Lc), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV z = lm_param(m, f, "z", T_CPF());
 	LV w = lm_param(m, f, "w", T_CPF());
@@ -289,13 +128,12 @@ LF kernel_rope(Lower *L, int64_t heads, int64_t d)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "rope_%lldx%lld", (long long)heads, (long long)d);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "NeoX RoPE on [T][%lld][%lld]: y[i] = x[i] cos - x[i+%lld] sin, "
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "NeoX RoPE on [T][%lld][%lld]: y[i] = x[i] cos - x[i+%lld] sin, "
 	                   "y[i+%lld] = x[i+%lld] cos + x[i] sin", (long long)heads, (long long)d,
-	                   (long long)d / 2, (long long)d / 2, (long long)d / 2));
+	                   (long long)d / 2, (long long)d / 2, (long long)d / 2), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV x = lm_param(m, f, "x", T_CPF());
 	LV cs = lm_param(m, f, "cs", T_CPF());
@@ -443,14 +281,13 @@ LF kernel_map(Lower *L, const char *op, int64_t width)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "%s_%lld", op, (long long)width);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
 	int unary = !strcmp(op, "silu");
 	const char *what = !strcmp(op, "mul") ? "y = a * b" : !strcmp(op, "add") ? "y = a + b (ldb 0: b is a bias row)"
 	                                                                         : "y = silu(a) = a / (1 + exp(-a))";
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "%s over rows of %lld", what, (long long)width));
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "%s over rows of %lld", what, (long long)width), &fresh);
+	if (!fresh)
+		return f;
 	LV y = lm_param(m, f, "y", T_PF());
 	LV ldy = lm_param(m, f, "ldy", T_I64());
 	LV a = lm_param(m, f, "a", T_CPF());
@@ -498,22 +335,19 @@ LF kernel_map(Lower *L, const char *op, int64_t width)
  * row_f16_K(y, row) / row_bf16_K(y, row): y[0..K) = one stored row of
  * f16 / bf16 weights as f32 (the embedding lookup of those formats); a
  * vector loop of the weight loads the matmul uses, then a scalar tail.
- * The block formats' rows are decoded by kernel_qdequant_row. */
+ * (The block formats' rows: kernel_qdequant_row, lower_qmatmul.c.) */
 LF kernel_dequant_row(Lower *L, DType wt, int64_t K)
 {
 	LModule *m = L->m;
-	if (quant_is_blocked(wt))
-		return kernel_qdequant_row(L, wt, K);
 	if (wt != DT_F16 && wt != DT_BF16) {
 		lfm_error(L->err, NULL, "lowering: no row decoder for %s weights", dtype_name(wt));
 		return 0;
 	}
 	const char *name = lm_fmt(m, "row_%s_%lld", dtype_name(wt), (long long)K);
-	LF f = lm_find_func(m, name);
-	if (f)
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[0..%lld) = one row of %s weights as f32", (long long)K, dtype_name(wt)), &fresh);
+	if (!fresh)
 		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[0..%lld) = one row of %s weights as f32", (long long)K, dtype_name(wt)));
 	LV y = lm_param(m, f, "y", T_PF());
 	LV row = lm_param(m, f, "row", lt_ptr(LK_VOID, 1));
 	lb_begin(m, f);

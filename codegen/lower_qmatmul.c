@@ -65,8 +65,6 @@
 #include "pack.h"
 #include "formats.h"
 
-static LE I(Lower *L, int64_t v) { return le_i64(L->m, v); }
-static LE V(Lower *L, LV v) { return le_var(L->m, v); }
 
 #define QACT_BLOCK_BYTES 40   /* per block in scratch: 32 codes, f32 d, i32 sum */
 #define MAX_QT 8              /* largest MR or NR */
@@ -514,15 +512,14 @@ static LF kernel_qact(Lower *L, int64_t K)
 {
 	LModule *m = L->m;
 	const char *name = lm_fmt(m, "qact_%lld", (long long)K);
-	LF f = lm_find_func(m, name);
-	if (f)
-		return f;
 	int64_t nb = K / QUANT_BLOCK, qrow = qact_row_bytes(K);
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "Rows [i0, i1) of x [rows][%lld] quantized to int8 blocks of 32 (quant_act_row):\n"
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "Rows [i0, i1) of x [rows][%lld] quantized to int8 blocks of 32 (quant_act_row):\n"
 	                   "d = max|x|/127, q = round-half-even(x * (127/max|x|)); row r at qx + r*%lld bytes,\n"
 	                   "groups of 16/8/4/1 blocks: codes interleaved 4 bytes per block, f32 d[], i32 sum[].",
-	                   (long long)K, (long long)qrow));
+	                   (long long)K, (long long)qrow), &fresh);
+	if (!fresh)
+		return f;
 	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, f, "i0", T_I64());
 	LV i1 = lm_param(m, f, "i1", T_I64());
@@ -673,12 +670,11 @@ LF kernel_qdequant_row(Lower *L, DType wt, int64_t K)
 		return 0;
 	}
 	const char *name = lm_fmt(m, "qdequant_%s_%lld", dtype_name(wt), (long long)K);
-	LF f = lm_find_func(m, name);
-	if (f)
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[%lld] = one packed %s row, decoded (q*d%s)", (long long)K, dtype_name(wt),
+	                   wt == DT_Q4_1 ? " + m" : wt == DT_Q4_0 ? ", q in -8..7" : ""), &fresh);
+	if (!fresh)
 		return f;
-	f = lm_func(m, name, lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "y[%lld] = one packed %s row, decoded (q*d%s)", (long long)K, dtype_name(wt),
-	                   wt == DT_Q4_1 ? " + m" : wt == DT_Q4_0 ? ", q in -8..7" : ""));
 	LV y = lm_param(m, f, "y", T_PF());
 	LV row = lm_param(m, f, "row", lt_ptr(LK_VOID, 1));
 	lb_begin(m, f);

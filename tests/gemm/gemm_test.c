@@ -105,7 +105,7 @@ static void export_case(Lower *L, int i)
 {
 	LModule *m = L->m;
 	const Case *c = &cases[i];
-	LF k = kernel_matmul(L, c->wt, c->N, c->K, c->epi);
+	LF k = gemm_matmul(L, c->wt, c->N, c->K, c->epi);   /* float formats only */
 	LF f = lm_func(m, lm_fmt(m, "case_%d", i), lt_scalar(LK_VOID), LL_EXPORT, NULL);
 	LV pool = lm_param(m, f, "pool", lt_struct_ptr(L->s_pool, 0));
 	LV y = lm_param(m, f, "y", T_PF());
