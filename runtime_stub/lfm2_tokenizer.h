@@ -13,7 +13,7 @@
  *   - added tokens (special or not) matched first, leftmost-longest, in two
  *     passes like Hugging Face tokenizers (normalized=false tokens, then
  *     normalized=true ones; there is no normalizer, so both see raw text);
- *   - the Llama-3 split regex, hand-written (see tokenizer.c), Isolated;
+ *   - the Llama-3 split regex, hand-written (see tokenizer_encode.c), Isolated;
  *   - ByteLevel (GPT-2 byte alphabet) + BPE with ignore_merges;
  *   - a TemplateProcessing post-processor (BOS in front);
  *   - the ByteLevel decoder, also as a streaming decoder;
