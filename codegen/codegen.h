@@ -18,19 +18,76 @@
 
 struct Schedule;
 
+/* How the matmul and the other kernels are tiled and vectorized. */
+typedef struct Tiling {
+	int vw;            /* f32 lanes of a vector */
+	/* The int8 matmuls (block-format weights; lower_qmatmul.c):
+	 *   mm_mr, mm_nr      prefill register tile: MR rows x NR vectors of
+	 *                     output rows (tiles.matmul.mr, tiles.int8.nr)
+	 *   mm_block_floats   weights per cache block (tiles.int8.block)
+	 *   q_lanes           i32 lanes of the dot instruction, 4, 8 or 16
+	 *                     (tiles.int8.lanes)
+	 *   q_decode_rows     weight rows one activation row streams at once
+	 *                     (tiles.int8.decode_rows)
+	 *   q_split_k         accumulators per block dot chain in small tiles,
+	 *                     1 or 2; 0: 2 for tiles of at most 2 dots, else 1
+	 *                     (tiles.int8.split_k)
+	 *   q_sequential      decode reads a SwiGLU pair's two rows one after the
+	 *                     other (1) or interleaved (0) (tiles.int8.sequential) */
+	int mm_mr, mm_nr, mm_block_floats, q_lanes, q_decode_rows, q_split_k, q_sequential;
+	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c).  Valid
+	 * values (the kernel clamps anything else into them):
+	 *   fm_mr     rows of the register tile, 1..16 (schedule: tiles.matmul.mr)
+	 *   fm_nr     its width in vectors of vw output columns, a multiple of
+	 *             the vectors of one 16-column panel (16 / vw; rounded down),
+	 *             at most 16.  MR x NR accumulators (two per vector for
+	 *             SwiGLU), NR weight vectors and a broadcast must fit the
+	 *             target's vector registers, else NR, then MR, shrink
+	 *   fm_ku     K loop unrolled KU times, 1..8 (schedule: unroll)
+	 *   fm_kc     K block: partial sums over KC columns of K at a time, so a
+	 *             row tile's MR x KC activations stay in L1; 0 (or >= K):
+	 *             whole K (tiles.matmul.kc).  SwiGLU never splits K (its
+	 *             epilogue needs whole sums)
+	 *   fm_nb     weight block: this many weight rows (output columns; for
+	 *             SwiGLU w1 and w3 rows together) x KC stay in L2 while every
+	 *             row tile passes over them, rounded to whole register tiles
+	 *             (tiles.matmul.nb); 0: fm_block weights
+	 *   fm_block  the weight block as about this many weights
+	 *   fm_gnr    one-row (decode, GEMV) tile: vectors streamed at once, a
+	 *             multiple of a panel's vectors as fm_nr; 0: two panels
+	 *   fm_gku    ... with KU independent accumulators each, 1..4 (unroll)
+	 * Calls with at least fm_mr rows take the blocked GEMM; fewer (decode)
+	 * take whole-K tiles of 4, 2 and 1 rows.  gemm_default_tiling (in
+	 * lower_gemm.c) has the target defaults and the measurements behind them;
+	 * tiles.float.{nr,block,decode_nr} and the tiles.matmul keys set them. */
+	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
+	/* Decode (one activation row) streams every weight once: each weight
+	 * load of the int8 GEMV (lower_qmatmul.c) is followed by a prefetch of
+	 * the byte this far ahead (0: none), so the next rows are on their way
+	 * while this one is multiplied; the hardware prefetchers alone left
+	 * the q4_0 350M decode at 70% of the read bandwidth (schedule:
+	 * tiles.matmul.prefetch; target_tiling has the measurements).  The
+	 * float GEMV's two panel streams do better without: the same hint
+	 * there cost f32 decode 10-15% (1 thread), f16 0-5%. */
+	int prefetch;
+	int attn_block;        /* keys per block of the online softmax */
+	int par_min_flops;     /* below this, a kernel runs on the calling thread */
+} Tiling;
+
+/* The tiles for target t: the code generator's own per-target choices,
+ * then every tile key schedule s gives (passes/schedule.h; s may be
+ * NULL).  0, or -1 with one line in err naming the file (`path`, for the
+ * message) and the key the code generator cannot follow ("s.json: key
+ * 'unroll': ...").  Called once per compile, before any work; the result
+ * goes into CodegenOptions. */
+int codegen_plan(const struct Schedule *s, const char *path, const Target *t, Tiling *out, LfmError *err);
+
 typedef struct CodegenOptions {
 	const char *symbol;       /* name of the lfm2_model_info symbol ("lfm2_model") */
 	const char *target_desc;  /* recorded in the info, e.g. "llvm,x86_64-unknown-linux-gnu,znver4" */
 	const char *version;      /* lfm2c version, written into headers */
-	const struct Schedule *schedule;   /* tiles, unroll, vector width (passes/schedule.h), or NULL:
-	                                      the target's defaults */
+	Tiling tiling;            /* codegen_plan's */
 } CodegenOptions;
-
-/* Whether the lowering can follow schedule s (read from `path`, for the
- * message) on target t: 0, or -1 with one line in err naming the file and
- * key ("s.json: key 'unroll': ...").  lower_model checks again; the driver
- * calls this first, to fail before any work. */
-int codegen_check_schedule(const struct Schedule *s, const char *path, const Target *t, LfmError *err);
 
 /* Progress of a long step: called with done <= total (bytes, say). */
 typedef void (*ProgressFn)(void *ctx, uint64_t done, uint64_t total);

@@ -17,53 +17,6 @@
 #include "loops.h"
 #include "target.h"
 
-/* How the matmul and the other kernels are tiled and vectorized. */
-typedef struct Tiling {
-	int vw;            /* f32 lanes of a vector */
-	int mm_mr, mm_nr;  /* matmul register tile for several rows: MR x NR dot products */
-	int mm_ku;         /* ... with the K loop unrolled KU times (KU*MR*NR accumulators) */
-	int gv_nr, gv_ku;  /* single-row (decode, GEMV) tile: 1 x NR, K unrolled KU times */
-	int mm_block_floats;   /* weight rows are visited in blocks of about this many floats */
-	int mm_nb;             /* ... or of exactly this many rows (rounded to the parallel unit); 0: by floats */
-	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c; the mm_* and
-	 * gv_* knobs above are the int8 kernels', lower_qmatmul.c).  Valid
-	 * values (the kernel clamps anything else into them):
-	 *   fm_mr     rows of the register tile, 1..16 (schedule: tiles.matmul.mr)
-	 *   fm_nr     its width in vectors of vw output columns, a multiple of
-	 *             the vectors of one 16-column panel (16 / vw; rounded down),
-	 *             at most 16.  MR x NR accumulators (two per vector for
-	 *             SwiGLU), NR weight vectors and a broadcast must fit the
-	 *             target's vector registers, else NR, then MR, shrink
-	 *   fm_ku     K loop unrolled KU times, 1..8 (schedule: unroll)
-	 *   fm_kc     K block: partial sums over KC columns of K at a time, so a
-	 *             row tile's MR x KC activations stay in L1; 0 (or >= K):
-	 *             whole K (tiles.matmul.kc).  SwiGLU never splits K (its
-	 *             epilogue needs whole sums)
-	 *   fm_nb     weight block: this many weight rows (output columns; for
-	 *             SwiGLU w1 and w3 rows together) x KC stay in L2 while every
-	 *             row tile passes over them, rounded to whole register tiles
-	 *             (tiles.matmul.nb); 0: fm_block weights
-	 *   fm_block  the weight block as about this many weights
-	 *   fm_gnr    one-row (decode, GEMV) tile: vectors streamed at once, a
-	 *             multiple of a panel's vectors as fm_nr; 0: two panels
-	 *   fm_gku    ... with KU independent accumulators each, 1..4 (unroll)
-	 * Calls with at least fm_mr rows take the blocked GEMM; fewer (decode)
-	 * take whole-K tiles of 4, 2 and 1 rows.  gemm_default_tiling (in
-	 * lower_gemm.c) has the target defaults and the measurements behind them. */
-	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
-	/* Decode (one activation row) streams every weight once: each weight
-	 * load of the int8 GEMV (lower_qmatmul.c) is followed by a prefetch of
-	 * the byte this far ahead (0: none), so the next rows are on their way
-	 * while this one is multiplied; the hardware prefetchers alone left
-	 * the q4_0 350M decode at 70% of the read bandwidth (schedule:
-	 * tiles.matmul.prefetch; target_tiling has the measurements).  The
-	 * float GEMV's two panel streams do better without: the same hint
-	 * there cost f32 decode 10-15% (1 thread), f16 0-5%. */
-	int prefetch;
-	int attn_block;        /* keys per block of the online softmax */
-	int threads;           /* schedule's threads.count (0: every core); for the runtime, not the code */
-	int par_min_flops;     /* below this, a kernel runs on the calling thread */
-} Tiling;
 
 typedef struct Lower {
 	LModule *m;

@@ -22,7 +22,7 @@
  *      1 x 1 tiles (decode: each weight row streamed once, in order, its
  *      dots in two chains, the SwiGLU pair's two rows one after the other,
  *      every weight load followed by a prefetch tiles.matmul.prefetch
- *      bytes ahead; see q_single_row_tile, q_sequential_rows).
+ *      bytes ahead; Tiling.q_decode_rows, q_sequential).
  *
  * The inner step.  A group of 16 blocks is 8 steps of 64 bytes per row
  * (pack.c); at step s a vector holds bytes 4s..4s+3 of each block, one
@@ -104,43 +104,6 @@ typedef struct QM {
 	LE y, ldy, w, qx;   /* inside the task */
 } QM;
 
-/* An integer key=value of LFM2C_SCHEDULE (lower.c: experiments; it is
- * part of the build cache key), or def. */
-static int schedule_env(const char *key, int def)
-{
-	const char *env = getenv("LFM2C_SCHEDULE");
-	size_t n = strlen(key);
-	for (const char *p = env; p && *p; p += strcspn(p, ","), p += *p == ',')
-		if (!strncmp(p, key, n) && p[n] == '=')
-			return atoi(p + n + 1);
-	return def;
-}
-
-/* Lanes of the target's int8 dot instruction (i32 lanes). */
-static int dot_lanes(const Target *t)
-{
-	int lanes = schedule_env("qlanes", 0);   /* LFM2C_SCHEDULE=qlanes=4|8|16: experiments */
-	if (lanes == 4 || lanes == 8 || lanes == 16)
-		return lanes;
-	if (t->arch == ARCH_AARCH64)
-		return 4;
-	if ((t->feat & TF_AVX512VNNI) && t->max_vector_bits >= 512)
-		return 16;
-	return t->feat & TF_AVX2 ? 8 : 4;
-}
-
-/* Weight rows a single activation row (decode) streams at once.  One:
- * a packed row is short (1088 bytes for q8_0 at K = 1024), and reading
- * the rows strictly in order is what the prefetchers follow best — on the
- * 350M shape 1 row reached 70-94% of the measured read bandwidth, 2, 4
- * and 8 rows in flight 60, 55 and 45% (the f32 kernel's 8 rows of 4 KB
- * each do well).  LFM2C_SCHEDULE=qgnr=N overrides it for experiments. */
-static int q_single_row_tile(void)
-{
-	int v = schedule_env("qgnr", 1);
-	return v >= 1 && v <= MAX_QT ? v : 1;
-}
-
 /* p (a byte pointer) + off bytes, as a const pointer to k. */
 static LE at_bytes(LModule *m, LE p, LE off, LKind k, int is_const)
 {
@@ -202,7 +165,7 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 	int shift = start_shift(q);
 	/* a small tile (decode) splits each block's chain of dots in two, so
 	 * the loads of a row are not held up by one long dependency chain */
-	int split = schedule_env("qsplit", MR * NR <= 2 ? 2 : 1) == 2 ? 2 : 1;
+	int split = L->sch.q_split_k ? L->sch.q_split_k : MR * NR <= 2 ? 2 : 1;   /* tiles.int8.split_k */
 	int64_t pf = MR == 1 ? L->sch.prefetch : 0;
 	LV isum[MAX_QT][MAX_QT], isum2[MAX_QT][MAX_QT] = {{0}}, sum[MAX_QT];
 	for (int r = 0; r < MR; r++) {
@@ -392,10 +355,9 @@ static void qtile_sums(QM *q, int MR, int NR, const LV *wr, const LV *ar, LV s[M
 }
 
 /* Weight rows the decode tile reads one after the other rather than
- * interleaved: the SwiGLU pair (w1 row, w3 row) is two 1 x 1 dot
- * products in sequence, one stream at a time like the plain GEMV (see
- * q_single_row_tile).  LFM2C_SCHEDULE=qseq=0 interleaves them. */
-static int q_sequential_rows(void) { return schedule_env("qseq", 1) != 0; }
+ * interleaved (Tiling.q_sequential, tiles.int8.sequential): the SwiGLU
+ * pair (w1 row, w3 row) is two 1 x 1 dot products in sequence, one
+ * stream at a time like the plain GEMV. */
 
 /* An MR x NR tile at rows t.., columns n..: all blocks of the row, then
  * the results through mm_store. */
@@ -416,7 +378,7 @@ static void qtile(QM *q, int MR, int NR, LE t, LE n)
 	for (int r = 0; r < MR; r++)
 		for (int j = 0; j < NR; j++)
 			s[r][j] = lb_let(m, lm_fmt(m, "s%d%d_%d", r, j, u), T_F32(), le_f32(m, 0));
-	if (MR == 1 && NR > 1 && q_sequential_rows()) {
+	if (MR == 1 && NR > 1 && L->sch.q_sequential) {
 		for (int j = 0; j < NR; j++) {
 			LV sj[MAX_QT][MAX_QT] = {{s[0][j]}};
 			qtile_sums(q, 1, 1, &wr[j], ar, sj);
@@ -583,11 +545,11 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.bpb = quant_block_bytes(wt);
 	q.qb = wt == DT_Q8_0 ? 32 : 16;
 	q.rowb = quant_bytes_per_row(wt, K);
-	q.nd = dot_lanes(L->t);
+	q.nd = s->q_lanes == 4 || s->q_lanes == 8 || s->q_lanes == 16 ? s->q_lanes : 4;
 	q.sdot = L->t->arch == ARCH_AARCH64;
 	q.epi = epi;
 	int MR = s->mm_mr < MAX_QT ? s->mm_mr : MAX_QT, NR = s->mm_nr < MAX_QT ? s->mm_nr : MAX_QT;
-	int GNR = q_single_row_tile();
+	int GNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;
 	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
 		NR += NR % 2;
 		GNR += GNR % 2;

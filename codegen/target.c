@@ -298,8 +298,8 @@ int target_resolve(Target *t, const char *triple, const char *cpu, const char *f
 
 	/* AVX-512 machines get 256-bit vectors but all 32 registers (as LLVM's and
 	 * GCC's own default, prefer-vector-width=256): on Zen 4 512-bit ops are
-	 * split in two anyway and measured slower here; LFM2C_VECTOR_BITS=512
-	 * asks for full width, 128/256 narrow any target (experiments). */
+	 * split in two anyway and measured slower here; a schedule's vector_width
+	 * asks for other widths. */
 	if (t->arch == ARCH_X86_64) {
 		t->max_vector_bits = bits & TF_AVX512 ? 512 : bits & TF_AVX2 ? 256 : 128;
 		t->vector_regs = bits & TF_AVX512 ? 32 : 16;
@@ -308,11 +308,6 @@ int target_resolve(Target *t, const char *triple, const char *cpu, const char *f
 		t->vector_regs = 32;
 	}
 	t->vector_bits = t->max_vector_bits > 256 ? 256 : t->max_vector_bits;
-	const char *vb = getenv("LFM2C_VECTOR_BITS");
-	if (vb && (!strcmp(vb, "128") || !strcmp(vb, "256") || !strcmp(vb, "512"))) {
-		int v = atoi(vb);
-		t->vector_bits = v < t->max_vector_bits ? v : t->max_vector_bits;
-	}
 	return 0;
 }
 

@@ -72,7 +72,7 @@
 #include "fsutil.h"
 #include "outdir.h"
 #include "passes.h"
-#include "quant_cli.h"
+#include "cli_schedule.h"
 #include "supervise.h"
 #include "tokenizer.h"
 
@@ -94,8 +94,8 @@ typedef struct CompileArgs {
 	const char *cc;        /* --cc, or NULL */
 	const char *symbol;
 	int verbose;
-	QuantCli qc;           /* -q, --quant-override, --schedule, --fuse */
-	const char *schedule_path;
+	CliSchedule cs;        /* -q, --quant-override, --schedule, --fuse: the one Schedule */
+	PassOptions po;        /* points at cs.schedule once parse_args made it */
 } CompileArgs;
 
 /* ------------------------------------------------------------ staging
@@ -535,18 +535,27 @@ static const char help_text[] =
 	"                        format of the matrices whose tensor name matches the glob PATTERN\n"
 	"                        (repeatable; the last match wins; over -q and the schedule)\n"
 	"  --schedule FILE       a schedule (specs/formats.md): formats, fusions, tiles, unroll,\n"
-	"                        vector width, threads; -q, --quant-override and --fuse apply on top\n"
+	"                        vector width, thread split; -q, --quant-override and --fuse apply on top\n"
 	"  --fuse LIST           fusions: all, none, default, NAME, +NAME, -NAME, comma-separated\n"
-	"                        (rmsnorm_fold, qkv, w1w3_swiglu, residual_epilogue, conv_chain,\n"
-	"                        qk_norm_rope, dequant_in_matmul)\n"
+	"                        (the fusions are listed below)\n"
 	"  -v                    print the commands and the cache key\n";
+
+/* --help: the text above, then the fusions from their table. */
+static void print_help(void)
+{
+	fputs(help_text, stdout);
+	printf("fusions (on by default unless marked):\n");
+	for (int i = 0; i < n_fusions; i++)
+		printf("  %-22s%s%s\n", fusion_table[i].name, fusion_table[i].on_by_default ? "" : "(off) ",
+		       fusion_table[i].help);
+}
 
 /* A missing argument is one line, like every error; --help has the rest. */
 static int usage(void)
 {
 	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
 	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
-	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " QUANT_CLI_USAGE " [-v] (--help)");
+	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [-v] (--help)");
 }
 
 static int parse_args(int argc, char **argv, CompileArgs *a)
@@ -557,11 +566,9 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		int has_val = i + 1 < argc;
-		int q = quant_cli_arg(&a->qc, "compile", argc, argv, &i);
+		int q = cli_schedule_arg(&a->cs, "compile", argc, argv, &i);
 		if (q < 0)
 			return 1;
-		if (q && !strcmp(s, "--schedule"))
-			a->schedule_path = argv[i];
 		if (q)
 			continue;
 		if (!strcmp(s, "-o") && has_val)
@@ -598,7 +605,7 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 		else if (!strcmp(s, "-v"))
 			a->verbose = 1;
 		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-			fputs(help_text, stdout);
+			print_help();
 			exit(0);
 		}
 		else if (s[0] == '-' && s[1]) {
@@ -671,14 +678,14 @@ static int close_output(FILE *f, const char *path, int rc, LfmError *err)
 }
 
 /* The model code: C (model.c [+ .o/.s]) or LLVM (model.o/.s/.ll), and model.h. */
-static int emit_model(const CompileArgs *a, const Target *t, const char *cc, const Graph *g, const Checkpoint *ck,
-                      uint64_t blob_hash, Stage *st, LfmError *err)
+static int emit_model(const CompileArgs *a, const Target *t, const Tiling *tiling, const char *cc, const Graph *g,
+                      const Checkpoint *ck, uint64_t blob_hash, Stage *st, LfmError *err)
 {
 	char desc[600];
 	char tdesc[400];
 	target_describe(t, tdesc, sizeof tdesc);
 	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
-	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION, a->qc.have_schedule ? &a->qc.schedule : NULL};
+	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION, *tiling};
 	const char *model_h = stage_file(st, "model.h", 1, err);
 	if (!model_h)
 		return -1;
@@ -745,29 +752,9 @@ static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const
 	return 0;
 }
 
-/* The weight formats, fusions and schedule (everything of po that changes
- * the outputs), into the cache key. */
-static void key_pass_options(CacheKey *k, const PassOptions *po)
-{
-	cache_key_add(k, "weight-format", "%s", dtype_name(po->weight_format));
-	for (int i = 0; i < po->n_quant_overrides; i++)
-		cache_key_add(k, "quant-override", "%s=%s", po->quant_overrides[i].pattern,
-		              dtype_name(po->quant_overrides[i].format));
-	char buf[512];
-	cache_key_add(k, "fusions", "%s", po->fusions ? fusions_describe(po->fusions, buf, sizeof buf) : "(none)");
-	const Schedule *s = po->schedule;
-	if (s)
-		cache_key_add(k, "schedule", "nb %d mr %d kc %d prefetch %d attention_block %d split %d threads %d unroll %d "
-		              "vector_width %d given %#x", s->matmul_nb, s->matmul_mr, s->matmul_kc, s->matmul_prefetch,
-		              s->attention_block,
-		              (int)s->split, s->threads, s->unroll, s->vector_width, s->given);
-	else
-		cache_key_add(k, "schedule", "(none)");
-}
-
 /* Everything the outputs depend on, as text; its hash is the cache key. */
-static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const PassOptions *po,
-                            const char *cc, const char *cc_version, int verbose)
+static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const char *cc,
+                            const char *cc_version, int verbose)
 {
 	CacheKey k = {{0}, 0};
 	unsigned maj, min, pat;
@@ -792,10 +779,9 @@ static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpo
 	cache_key_add(&k, "triple", "%s", t->triple);
 	cache_key_add(&k, "cpu", "%s", t->cpu);
 	cache_key_add(&k, "features", "%s", t->features);
-	key_pass_options(&k, po);
-	const char *env[] = {"LFM2C_SCHEDULE", "LFM2C_VECTOR_BITS", "LFM2C_CFLAGS"};
-	for (int i = 0; i < 3; i++)
-		cache_key_add(&k, env[i], "%s", getenv(env[i]) ? getenv(env[i]) : "");
+	char sched[8192];
+	cache_key_add(&k, "schedule", "\n%s", schedule_key_text(a->po.schedule, sched, sizeof sched));
+	cache_key_add(&k, "LFM2C_CFLAGS", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
 	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
 	if (needs_cc) {
 		cache_key_add(&k, "cc", "%s", cc);
@@ -850,9 +836,6 @@ static int compile_to_stage(void *ctx)
 	CompileArgs *ap = job->a;
 	CompileArgs a = *ap;
 	LfmError err = {{0}};
-	PassOptions po;
-	memset(&po, 0, sizeof po);
-	quant_cli_options(&ap->qc, &po);
 	Progress pr;
 	progress_init(&pr);
 	Target t;
@@ -870,8 +853,10 @@ static int compile_to_stage(void *ctx)
 	have_stage = 1;
 	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
 		goto fail;
-	/* a schedule the code generator cannot follow fails before any work */
-	if (a.qc.have_schedule && codegen_check_schedule(&a.qc.schedule, a.schedule_path, &t, &err))
+	/* the tiles, checked once: a schedule the code generator cannot follow
+	 * fails before any work */
+	Tiling tiling;
+	if (codegen_plan(a.po.schedule, a.cs.schedule_path, &t, &tiling, &err))
 		goto fail;
 	choose_cc(&a, &t, cc, sizeof cc);
 	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
@@ -895,7 +880,7 @@ static int compile_to_stage(void *ctx)
 	if (lfm_tokenizer_build(a.model_dir, &tok_bytes, &tok_n, &err) < 0)
 		goto fail;
 	if (!a.no_cache) {
-		key = compute_key(&a, &t, &ck, &po, cc, cc_version, a.verbose);
+		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
 		int n = try_cache(key, &st, &err);
 		if (n < 0)
 			goto fail;
@@ -903,7 +888,7 @@ static int compile_to_stage(void *ctx)
 	}
 	if (!cached) {
 		progress_stage(&pr, "building graph", 10);
-		if (driver_build_graph(&ck, &po, &g, &err))
+		if (driver_build_graph(&ck, &a.po, &g, &err))
 			goto fail;
 		have_g = 1;
 		progress_stage(&pr, "writing weights", 12);
@@ -916,7 +901,7 @@ static int compile_to_stage(void *ctx)
 				goto fail;
 		}
 		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
-		if (emit_model(&a, &t, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
+		if (emit_model(&a, &t, &tiling, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
 		    || write_tokenizer(tok_bytes, tok_n, &st, &err))
 			goto fail;
 		if (a.emit == EMIT_EXE) {
@@ -958,7 +943,7 @@ done:
 	if (have_ck)
 		lfm_checkpoint_close(&ck);
 	free(tok_bytes);
-	quant_cli_free(&ap->qc);
+	cli_schedule_free(&ap->cs);
 	return rc;
 }
 
@@ -989,14 +974,14 @@ static int read_result(const OutDir *od, char *summary, size_t n, char names[][O
 int cmd_compile(int argc, char **argv)
 {
 	CompileArgs a;
-	if (parse_args(argc, argv, &a)) {
-		quant_cli_free(&a.qc);
+	if (parse_args(argc, argv, &a) || cli_schedule_finish(&a.cs, &a.po)) {
+		cli_schedule_free(&a.cs);
 		return 1;
 	}
 	LfmError err = {{0}};
 	OutDir od;
 	if (outdir_begin(&od, a.out_dir, &err)) {
-		quant_cli_free(&a.qc);
+		cli_schedule_free(&a.cs);
 		return driver_fail("%s", err.msg);
 	}
 	CompileJob job = {&a, &od};
@@ -1026,6 +1011,6 @@ int cmd_compile(int argc, char **argv)
 	}
 	outdir_end(&od);
 	supervise_release(&sv);
-	quant_cli_free(&a.qc);
+	cli_schedule_free(&a.cs);
 	return rc;
 }

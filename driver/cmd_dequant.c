@@ -36,7 +36,7 @@
 #include "fileio.h"
 #include "passes.h"
 #include "formats.h"
-#include "quant_cli.h"
+#include "cli_schedule.h"
 #include "st_write.h"
 
 /* Files copied verbatim when present (config.json must be). */
@@ -248,10 +248,10 @@ static int write_checkpoint(const Checkpoint *ck, const Graph *g, const char *ou
 int cmd_dequant(int argc, char **argv)
 {
 	const char *dir = NULL, *out = NULL;
-	QuantCli qc = {0};
+	CliSchedule qc = {0};
 	int rc = 1;
 	for (int i = 1; i < argc; i++) {
-		int q = quant_cli_arg(&qc, "dequant", argc, argv, &i);
+		int q = cli_schedule_arg(&qc, "dequant", argc, argv, &i);
 		if (q < 0)
 			goto out_args;
 		if (q)
@@ -269,7 +269,7 @@ int cmd_dequant(int argc, char **argv)
 		}
 	}
 	if (!dir || !out || (!qc.have_format && !qc.n_ov && !qc.have_schedule)) {
-		driver_fail("usage: lfm2c dequant MODEL_DIR -o OUT_DIR " QUANT_CLI_USAGE
+		driver_fail("usage: lfm2c dequant MODEL_DIR -o OUT_DIR " CLI_SCHEDULE_USAGE
 		            " (at least one of the format flags)");
 		goto out_args;
 	}
@@ -281,7 +281,8 @@ int cmd_dequant(int argc, char **argv)
 		goto out_args;
 	}
 	PassOptions po = {0};
-	quant_cli_options(&qc, &po);
+	if (cli_schedule_finish(&qc, &po))
+		goto out_args;
 	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
 		driver_fail("%s", err.msg);
 		goto out_args;
@@ -298,6 +299,6 @@ int cmd_dequant(int argc, char **argv)
 	}
 	driver_unload_graph(&ck, &g);
 out_args:
-	quant_cli_free(&qc);
+	cli_schedule_free(&qc);
 	return rc;
 }

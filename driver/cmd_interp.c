@@ -22,7 +22,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "passes.h"
-#include "quant_cli.h"
+#include "cli_schedule.h"
 
 /* Parses "1,2,3" into a malloc'd array. */
 static int parse_ids(const char *s, int32_t **out, int *n)
@@ -92,11 +92,11 @@ int cmd_interp(int argc, char **argv)
 {
 	const char *dir = NULL, *tok_s = NULL, *out = NULL, *chunk_s = NULL;
 	int act_q8 = 0;
-	QuantCli qc = {0};
+	CliSchedule qc = {0};
 	for (int i = 1; i < argc; i++) {
-		int v = i + 1 < argc, q = quant_cli_arg(&qc, "interp", argc, argv, &i);
+		int v = i + 1 < argc, q = cli_schedule_arg(&qc, "interp", argc, argv, &i);
 		if (q < 0) {
-			quant_cli_free(&qc);
+			cli_schedule_free(&qc);
 			return 1;
 		}
 		if (q)
@@ -118,25 +118,25 @@ int cmd_interp(int argc, char **argv)
 			else
 				rc = driver_fail("interp: unexpected argument '%s'", argv[i]);
 			if (rc) {
-				quant_cli_free(&qc);
+				cli_schedule_free(&qc);
 				return rc;
 			}
 		}
 	}
 	if (!dir || !tok_s || !out) {
-		quant_cli_free(&qc);
+		cli_schedule_free(&qc);
 		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] [--act-q8] "
-		                   QUANT_CLI_USAGE);
+		                   CLI_SCHEDULE_USAGE);
 	}
 	int32_t *toks = NULL, *chunks = NULL;
 	int n = 0, n_chunks = 0;
 	if (parse_ids(tok_s, &toks, &n)) {
-		quant_cli_free(&qc);
+		cli_schedule_free(&qc);
 		return driver_fail("interp: --tokens must be comma-separated non-negative integers");
 	}
 	if (chunk_s && (parse_ids(chunk_s, &chunks, &n_chunks) || chunks[0] == 0)) {
 		free(toks);
-		quant_cli_free(&qc);
+		cli_schedule_free(&qc);
 		return driver_fail("interp: --chunks must be comma-separated positive integers");
 	}
 	LfmError err = {{0}};
@@ -146,7 +146,8 @@ int cmd_interp(int argc, char **argv)
 	double *logits = NULL;
 	InterpState *st = NULL;
 	PassOptions po = {0};
-	quant_cli_options(&qc, &po);
+	if (cli_schedule_finish(&qc, &po))
+		goto out0;
 	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
 		driver_fail("%s", err.msg);
 		goto out0;
@@ -189,6 +190,6 @@ out2:
 out0:
 	free(toks);
 	free(chunks);
-	quant_cli_free(&qc);
+	cli_schedule_free(&qc);
 	return rc;
 }

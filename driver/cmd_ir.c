@@ -5,7 +5,7 @@
  * Without -d it prints the graph after the whole pass list; -d NAME prints
  * it after that pass ("build" is the graph as built), -d all after each,
  * -d A,B after each of those (`-d quantize,qkv`: the graph before and
- * after the qkv fusion).  The weight-format flags (quant_cli.h) show each
+ * after the qkv fusion).  The weight-format flags (cli_schedule.h) show each
  * weight's stored format and size as the quantize and layout passes choose
  * them; --fuse chooses the fusion passes (default: the default fusions).
  */
@@ -13,7 +13,7 @@
 
 #include "driver.h"
 #include "passes.h"
-#include "quant_cli.h"
+#include "cli_schedule.h"
 
 /* -d takes one pass name, "all", or a comma list (before and after a
  * fusion: -d quantize,qkv). */
@@ -25,10 +25,8 @@ static int check_dump_list(const char *list)
 		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
 		if (!n || !pass_name_known(name)) {
 			char known[512];
-			size_t j = 0;
-			for (int k = 0; pass_names[k] && j < sizeof known; k++)
-				j += (size_t)snprintf(known + j, sizeof known - j, "%s, ", pass_names[k]);
-			return driver_fail("ir: unknown pass '%s' for -d (known: %sall)", name, known);
+			return driver_fail("ir: unknown pass '%s' for -d (known: %s, all)", name,
+			                   pass_names_list(known, sizeof known));
 		}
 		p += n + (p[n] == ',');
 	}
@@ -38,10 +36,10 @@ static int check_dump_list(const char *list)
 int cmd_ir(int argc, char **argv)
 {
 	const char *dir = NULL, *dump = NULL;
-	QuantCli qc = {0};
+	CliSchedule qc = {0};
 	int rc = 1;
 	for (int i = 1; i < argc; i++) {
-		int q = quant_cli_arg(&qc, "ir", argc, argv, &i);
+		int q = cli_schedule_arg(&qc, "ir", argc, argv, &i);
 		if (q < 0)
 			goto out_args;
 		if (q)
@@ -61,14 +59,15 @@ int cmd_ir(int argc, char **argv)
 		}
 	}
 	if (!dir) {
-		driver_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all] " QUANT_CLI_USAGE);
+		driver_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all] " CLI_SCHEDULE_USAGE);
 		goto out_args;
 	}
 	LfmError err = {{0}};
 	Checkpoint ck;
 	Graph g;
 	PassOptions po = {.dump_after = dump, .dump = stdout};
-	quant_cli_options(&qc, &po);
+	if (cli_schedule_finish(&qc, &po))
+		goto out_args;
 	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
 		driver_fail("%s", err.msg);
 		goto out_args;
@@ -78,6 +77,6 @@ int cmd_ir(int argc, char **argv)
 	rc = 0;
 	driver_unload_graph(&ck, &g);
 out_args:
-	quant_cli_free(&qc);
+	cli_schedule_free(&qc);
 	return rc;
 }

@@ -41,6 +41,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "passes.h"
+#include "schedule.h"
 #include "formats.h"
 
 #define MAX_SEQS 65
@@ -132,6 +133,19 @@ static void free_seqs(Seqs *s)
 /* ------------------------------------------------------------ running */
 
 /* Builds the graph with options po, and runs every sequence from position 0. */
+/* Formats only, no fusion: the report compares storage formats on the
+ * checkpoint's own weights.  The schedule borrows ov. */
+static Schedule formats_schedule(DType def, QuantOverride *ov, int n)
+{
+	Schedule sch;
+	schedule_defaults(&sch);
+	fusions_none(&sch.fusions);
+	sch.default_format = def;
+	sch.overrides = ov;
+	sch.n_overrides = n;
+	return sch;
+}
+
 static int run_model(const Checkpoint *ck, const PassOptions *po, const Seqs *s, Run *run, LfmError *err)
 {
 	Graph g;
@@ -501,7 +515,8 @@ int cmd_quant_report(int argc, char **argv)
 		driver_fail("quant-report: no sequences (--seqs 0 and no natural text for this model)");
 		goto out;
 	}
-	PassOptions po = {0};
+	Schedule sch = formats_schedule(DT_F32, NULL, 0);
+	PassOptions po = {.schedule = &sch};
 	if (run_model(&ck, &po, &s, &ref, &err)) {
 		driver_fail("%s", err.msg);
 		goto out;
@@ -520,7 +535,8 @@ int cmd_quant_report(int argc, char **argv)
 	for (int k = 0; k < nf; k++) {
 		FormatResult *r = &res[k];
 		r->f = fmts[k];
-		po = (PassOptions){.weight_format = fmts[k], .warn = stderr};
+		sch = formats_schedule(fmts[k], NULL, 0);
+		po = (PassOptions){.schedule = &sch, .warn = stderr};
 		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->m)) {
 			driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;
@@ -540,7 +556,8 @@ int cmd_quant_report(int argc, char **argv)
 		printf("%-28s", g[i].pattern);
 		for (int k = 0; k < nf; k++) {
 			QuantOverride ov = {g[i].pattern, fmts[k]};
-			po = (PassOptions){.quant_overrides = &ov, .n_quant_overrides = 1};
+			sch = formats_schedule(DT_F32, &ov, 1);
+			po = (PassOptions){.schedule = &sch};
 			Metrics m;
 			if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &m)) {
 				driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
@@ -564,7 +581,8 @@ int cmd_quant_report(int argc, char **argv)
 		QuantOverride ov[LFM_MAX_LAYERS + 2];
 		for (int i = 0; i < r->n_up; i++)
 			ov[i] = (QuantOverride){g[r->up[i]].pattern, upgrade_of(r->f)};
-		po = (PassOptions){.weight_format = r->f, .quant_overrides = ov, .n_quant_overrides = r->n_up};
+		sch = formats_schedule(r->f, ov, r->n_up);
+		po = (PassOptions){.schedule = &sch};
 		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->sm)) {
 			driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;

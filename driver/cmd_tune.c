@@ -7,11 +7,11 @@
  *         [--start FILE] [--max-error X] [--cache] [--work DIR]
  *         [--threads N] [--runs N] [--prefill N] [--decode N] ... [-v]
  *
- * The space is the schedule file's (specs/formats.md), as far as the
- * code generator follows it: weight format, each fusion on/off, vector
- * width, matmul tiles (mr, nb, kc), unroll, attention block and thread
- * split — a list of axes, each a key path and its discrete values, the default first (for a
- * tile: the key left out, so the code generator's per-target choice).  The search is a beam
+ * The space is the schedule file's (specs/formats.md), made from its
+ * tables (build_axes): the weight format, each fusion on/off, and every
+ * tile key with tune values in passes/schedule_keys.h — a list of axes,
+ * each a key path and its discrete values, the start's first (for a tile:
+ * the key left out, so the code generator's per-target choice).  The search is a beam
  * search by axis: for each axis in turn, every schedule in the beam is
  * varied along that axis (each value), the new candidates are measured,
  * and the B best of beam + candidates form the next beam — "best" with a
@@ -20,7 +20,8 @@
  * noise does not move the search away from the defaults.  It stops when
  * every axis was visited or the budget (candidates evaluated, the start
  * included) is spent; the best candidate is written out as a complete
- * schedule.  Axes go from the largest effect (format) to the smallest.
+ * schedule.  Axes go from the largest effect (format, then fusions) to the
+ * tiles, in the tables' order.
  *
  * A candidate is measured like a variant (measure.c): compiled, its logits
  * compared with the f32 build's, then timed with cold weights (median of
@@ -79,6 +80,7 @@
 #include "driver.h"
 #include "fileio.h"
 #include "measure.h"
+#include "schedule.h"
 #include "formats.h"
 
 #ifndef LFM2C_VERSION
@@ -96,29 +98,70 @@ typedef enum Objective { OBJ_MIX, OBJ_DECODE, OBJ_PREFILL } Objective;
  * budget, so the space grows by itself as the code generator learns. */
 #define ABSENT "-"
 typedef struct Axis {
-	const char *path;
-	const char *values[8];
+	char path[64];
+	char values[8][24];
+	int n;
 } Axis;
 
-static const Axis axes[] = {
-	{"formats.default", {"\"f32\"", "\"f16\"", "\"bf16\"", "\"q8_0\"", "\"q4_1\"", "\"q4_0\""}},
-	{"fusions.dequant_in_matmul", {"true", "false"}},
-	{"fusions.w1w3_swiglu", {"false", "true"}},
-	{"fusions.qkv", {"false", "true"}},
-	{"fusions.residual_epilogue", {"false", "true"}},
-	{"fusions.rmsnorm_fold", {"false", "true"}},
-	{"fusions.conv_chain", {"false", "true"}},
-	{"fusions.qk_norm_rope", {"false", "true"}},
-	{"vector_width", {ABSENT, "8", "16", "32"}},
-	{"tiles.matmul.mr", {ABSENT, "1", "2", "4", "8"}},
-	{"tiles.matmul.nb", {ABSENT, "16", "32", "64", "128", "256"}},
-	{"tiles.matmul.kc", {ABSENT, "128", "256", "512"}},
-	{"tiles.matmul.prefetch", {ABSENT, "0", "2048", "8192"}},
-	{"unroll", {ABSENT, "1", "2", "4"}},
-	{"tiles.attention_block", {ABSENT, "32", "64", "128", "256"}},
-	{"threads.split", {ABSENT, "\"rows\""}},
-};
-#define N_AXES ((int)(sizeof axes / sizeof axes[0]))
+#define MAX_AXES 64
+typedef struct Axes {
+	Axis a[MAX_AXES];
+	int n;
+} Axes;
+
+static Axis *new_axis(Axes *x, const char *path)
+{
+	if (x->n == MAX_AXES)
+		return NULL;
+	Axis *a = &x->a[x->n++];
+	memset(a, 0, sizeof *a);
+	snprintf(a->path, sizeof a->path, "%s", path);
+	return a;
+}
+
+static void add_value(Axis *a, const char *fmt, const char *v)
+{
+	if (a && a->n < 8)
+		snprintf(a->values[a->n++], sizeof a->values[0], fmt, v);
+}
+
+/* The space, from the tables: the weight format (ir/dtypes.h), the
+ * fusions (passes/fusions.h: storage choices first, at their default,
+ * then each graph rewrite off and on), then every tile key with tune
+ * values (passes/schedule_keys.h), left out first. */
+static void build_axes(Axes *x)
+{
+	x->n = 0;
+	Axis *a = new_axis(x, "formats.default");
+	for (int t = 0; t < 16; t++)
+		if (quant_is_format((DType)t))
+			add_value(a, "\"%s\"", quant_format_name((DType)t));
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n_fusions; i++) {
+			if (fusion_table[i].graph != (pass == 1))
+				continue;
+			char path[64];
+			snprintf(path, sizeof path, "fusions.%s", fusion_table[i].name);
+			a = new_axis(x, path);
+			bool first = fusion_table[i].graph ? false : fusion_table[i].on_by_default;
+			add_value(a, "%s", first ? "true" : "false");
+			add_value(a, "%s", first ? "false" : "true");
+		}
+	for (int k = 0; k < SCHED_N_KEYS; k++) {
+		const ScheduleKey *sk = &schedule_keys[k];
+		if (!*sk->tune)
+			continue;
+		a = new_axis(x, sk->path);
+		add_value(a, "%s", ABSENT);
+		for (const char *p = sk->tune; *p;) {
+			size_t n = strcspn(p, " ");
+			char word[24];
+			snprintf(word, sizeof word, "%.*s", (int)n, p);
+			add_value(a, *sk->choices ? "\"%s\"" : "%s", word);
+			p += n + (p[n] == ' ');
+		}
+	}
+}
 
 typedef struct Cand {
 	char *canon;            /* canonical schedule, one line */
@@ -314,11 +357,12 @@ static char *canonical_candidate(const Target *t, const char *text, char *format
 	LfmError err;
 	if (schedule_parse(text, strlen(text), "candidate", &s, &err))
 		return NULL;
-	if (codegen_check_schedule(&s, "candidate", t, &err)) {
+	Tiling plan;
+	if (codegen_plan(&s, "candidate", t, &plan, &err)) {
 		schedule_free(&s);
 		return NULL;
 	}
-	char *canon = measure_schedule_json(&s, false);
+	char *canon = schedule_to_json(&s, false);
 	*fmt = s.default_format;
 	*kind = format_kind(s.default_format);
 	*bf16 = s.default_format == DT_BF16;
@@ -340,7 +384,7 @@ static char *canonical_candidate(const Target *t, const char *text, char *format
 	s.given = 0;
 	if (fold && at < fcap)
 		snprintf(formats + at, fcap - at, " (rmsnorm_fold)");
-	*fref_canon = measure_schedule_json(&s, false);
+	*fref_canon = schedule_to_json(&s, false);
 	schedule_free(&s);
 	if (!*fref_canon) {
 		free(canon);
@@ -758,7 +802,7 @@ static int yardstick(Tune *t, DType d, double *out, LfmError *err)
 	schedule_defaults(&s);
 	s.default_format = d;
 	memset(&s.fusions, 0, sizeof s.fusions);
-	char *canon = measure_schedule_json(&s, false);
+	char *canon = schedule_to_json(&s, false);
 	schedule_free(&s);
 	if (!canon)
 		return lfm_error(err, NULL, "out of memory");
@@ -921,14 +965,16 @@ static int search(Tune *t, const char *start, LfmError *err)
 		return lfm_error(err, t->start_path, "the start schedule cannot be searched from");
 	beam[nb++] = r;
 	t->best = t->c[r].ok ? r : -1;
-	for (int ax = 0; ax < N_AXES && t->n < t->budget; ax++) {
+	Axes axes;
+	build_axes(&axes);
+	for (int ax = 0; ax < axes.n && t->n < t->budget; ax++) {
 		int pool[64 + 64 * 8], np = 0;
 		for (int k = 0; k < nb; k++)
 			pool[np++] = beam[k];
 		for (int k = 0; k < nb && t->n < t->budget; k++) {
 			cJSON *root = cJSON_Parse(t->c[beam[k]].canon);
-			for (int v = 0; root && v < 8 && axes[ax].values[v] && t->n < t->budget; v++) {
-				if (set_path(root, axes[ax].path, axes[ax].values[v]))
+			for (int v = 0; root && v < axes.a[ax].n && t->n < t->budget; v++) {
+				if (set_path(root, axes.a[ax].path, axes.a[ax].values[v]))
 					continue;
 				char *text = cJSON_PrintUnformatted(root);
 				if (!text)
@@ -971,12 +1017,13 @@ static int setup(Tune *t, char **start_text, LfmError *err)
 				s.default_format = order[i];
 	}
 	/* the start must be a schedule the code generator follows */
+	Tiling plan;
 	if (target_resolve(&t->target, NULL, NULL, NULL, err)
-	    || codegen_check_schedule(&s, t->start_path ? t->start_path : "the default schedule", &t->target, err)) {
+	    || codegen_plan(&s, t->start_path ? t->start_path : "the default schedule", &t->target, &plan, err)) {
 		schedule_free(&s);
 		return -1;
 	}
-	*start_text = measure_schedule_json(&s, false);
+	*start_text = schedule_to_json(&s, false);
 	schedule_free(&s);
 	if (!*start_text)
 		return lfm_error(err, NULL, "out of memory");
@@ -1020,7 +1067,7 @@ static int write_best(const Tune *t, int best, LfmError *err)
 	const Cand *c = &t->c[best];
 	if (schedule_parse(c->canon, strlen(c->canon), "best", &s, err))
 		return -1;
-	char *text = measure_schedule_json(&s, true);
+	char *text = schedule_to_json(&s, true);
 	schedule_free(&s);
 	if (!text)
 		return lfm_error(err, NULL, "out of memory");

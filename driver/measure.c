@@ -626,72 +626,13 @@ double measure_median(const double *v, int n)
 
 /* ------------------------------------------------------------ schedules, files */
 
-char *measure_schedule_json(const Schedule *s, bool pretty)
-{
-	static const char *const splits[] = {"n", "rows", "auto"};
-	unsigned g = s->given;
-	cJSON *root = cJSON_CreateObject(), *formats, *ov, *fus, *tiles, *mm, *thr;
-	if (!root)
-		return NULL;
-	cJSON_AddNumberToObject(root, "version", 1);
-	formats = cJSON_AddObjectToObject(root, "formats");
-	if (formats) {
-		cJSON_AddStringToObject(formats, "default", quant_format_name(s->default_format));
-		ov = s->n_overrides ? cJSON_AddObjectToObject(formats, "overrides") : NULL;
-		for (int i = 0; ov && i < s->n_overrides; i++)
-			cJSON_AddStringToObject(ov, s->overrides[i].pattern, quant_format_name(s->overrides[i].format));
-	}
-	fus = cJSON_AddObjectToObject(root, "fusions");
-	if (fus) {
-		const ScheduleFusions *f = &s->fusions;
-		cJSON_AddBoolToObject(fus, "rmsnorm_fold", f->rmsnorm_fold);
-		cJSON_AddBoolToObject(fus, "qkv", f->qkv);
-		cJSON_AddBoolToObject(fus, "w1w3_swiglu", f->w1w3_swiglu);
-		cJSON_AddBoolToObject(fus, "residual_epilogue", f->residual_epilogue);
-		cJSON_AddBoolToObject(fus, "conv_chain", f->conv_chain);
-		cJSON_AddBoolToObject(fus, "qk_norm_rope", f->qk_norm_rope);
-		cJSON_AddBoolToObject(fus, "dequant_in_matmul", f->dequant_in_matmul);
-	}
-	/* the code generator's own per-target choice stands for every key not given */
-	unsigned gmm = SCHED_GIVEN_NB | SCHED_GIVEN_MR | SCHED_GIVEN_KC | SCHED_GIVEN_PREFETCH;
-	if (g & (gmm | SCHED_GIVEN_ATTENTION_BLOCK)) {
-		tiles = cJSON_AddObjectToObject(root, "tiles");
-		mm = tiles && (g & gmm)
-		             ? cJSON_AddObjectToObject(tiles, "matmul") : NULL;
-		if (mm && (g & SCHED_GIVEN_NB))
-			cJSON_AddNumberToObject(mm, "nb", s->matmul_nb);
-		if (mm && (g & SCHED_GIVEN_MR))
-			cJSON_AddNumberToObject(mm, "mr", s->matmul_mr);
-		if (mm && (g & SCHED_GIVEN_KC))
-			cJSON_AddNumberToObject(mm, "kc", s->matmul_kc);
-		if (mm && (g & SCHED_GIVEN_PREFETCH))
-			cJSON_AddNumberToObject(mm, "prefetch", s->matmul_prefetch);
-		if (tiles && (g & SCHED_GIVEN_ATTENTION_BLOCK))
-			cJSON_AddNumberToObject(tiles, "attention_block", s->attention_block);
-	}
-	if (g & (SCHED_GIVEN_SPLIT | SCHED_GIVEN_THREADS)) {
-		thr = cJSON_AddObjectToObject(root, "threads");
-		if (thr && (g & SCHED_GIVEN_SPLIT))
-			cJSON_AddStringToObject(thr, "split", splits[s->split >= 0 && s->split <= 2 ? s->split : 0]);
-		if (thr && (g & SCHED_GIVEN_THREADS))
-			cJSON_AddNumberToObject(thr, "count", s->threads);
-	}
-	if (g & SCHED_GIVEN_UNROLL)
-		cJSON_AddNumberToObject(root, "unroll", s->unroll);
-	if (g & SCHED_GIVEN_VECTOR_WIDTH)
-		cJSON_AddNumberToObject(root, "vector_width", s->vector_width);
-	char *text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return text;
-}
-
 int measure_reference_schedule(const char *path, LfmError *err)
 {
 	Schedule s;
 	schedule_defaults(&s);
 	s.default_format = DT_F32;
 	memset(&s.fusions, 0, sizeof s.fusions);
-	char *text = measure_schedule_json(&s, true);
+	char *text = schedule_to_json(&s, true);
 	schedule_free(&s);
 	if (!text)
 		return lfm_error(err, path, "out of memory");

@@ -149,13 +149,6 @@ int measure_time_once(const MeasureOpts *o, const Build *b, Timing *t, LfmError 
 
 double measure_median(const double *v, int n);
 
-/* The schedule written out in the spec's key order: the formats and every
- * fusion always, the tiles, threads, unroll and vector width only where
- * given (Schedule.given; elsewhere the code generator's per-target choice
- * stands).  Two equal schedules give the same text.  pretty: indented
- * (for files).  malloc'd. */
-char *measure_schedule_json(const Schedule *s, bool pretty);
-
 /* The reference every variant is compared with: f32 weights, no fusion,
  * every other key at its default — the plainest build — as a schedule file. */
 int measure_reference_schedule(const char *path, LfmError *err);

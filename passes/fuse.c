@@ -1,8 +1,9 @@
 /*
  * fuse.c — the fusion passes.
  *
- * Each fusion is one pass of the list in passes.c, switched by a field of
- * ScheduleFusions (a schedule file's "fusions" object, or `--fuse LIST`),
+ * Each fusion is one row of the table fusions.h and one pass here,
+ * pass_<name>, run by passes.c in the table's order and switched by the
+ * schedule's ScheduleFusions (a schedule file's "fusions", `--fuse LIST`),
  * and each is a small graph rewrite written the same way:
  *
  *   match   look at one node and say whether it is the root of the pattern
@@ -62,100 +63,6 @@
 #include "formats.h"
 #include "schedule.h"
 
-/* ------------------------------------------------------------ options */
-
-static const struct {
-	const char *name;
-	size_t off;
-} fusion_names[] = {
-	{"rmsnorm_fold", offsetof(ScheduleFusions, rmsnorm_fold)},
-	{"qkv", offsetof(ScheduleFusions, qkv)},
-	{"w1w3_swiglu", offsetof(ScheduleFusions, w1w3_swiglu)},
-	{"residual_epilogue", offsetof(ScheduleFusions, residual_epilogue)},
-	{"conv_chain", offsetof(ScheduleFusions, conv_chain)},
-	{"qk_norm_rope", offsetof(ScheduleFusions, qk_norm_rope)},
-	{"dequant_in_matmul", offsetof(ScheduleFusions, dequant_in_matmul)},
-};
-#define N_FUSIONS (sizeof fusion_names / sizeof fusion_names[0])
-#define N_GRAPH_FUSIONS (N_FUSIONS - 1)   /* all but dequant_in_matmul */
-
-static bool *field(ScheduleFusions *f, size_t i) { return (bool *)((char *)f + fusion_names[i].off); }
-
-/* Every fusion is on by default: each removes a pass over memory or a
- * parallel region and adds no work, and on the 350M shape none measured
- * slower (specs/ir.md, "Default fusions", has the numbers). */
-void fusions_default(ScheduleFusions *f)
-{
-	memset(f, 0, sizeof *f);
-	f->rmsnorm_fold = true;
-	f->qkv = true;
-	f->w1w3_swiglu = true;
-	f->residual_epilogue = true;
-	f->conv_chain = true;
-	f->qk_norm_rope = true;
-	f->dequant_in_matmul = true;
-}
-
-static void set_graph_fusions(ScheduleFusions *f, int how)   /* 0 none, 1 all, 2 default */
-{
-	ScheduleFusions d;
-	fusions_default(&d);
-	for (size_t i = 0; i < N_GRAPH_FUSIONS; i++)
-		*field(f, i) = how == 2 ? *field(&d, i) : how == 1;
-}
-
-int fusions_parse(const char *list, ScheduleFusions *f, LfmError *err)
-{
-	if (!list || !*list)
-		return lfm_error(err, NULL, "--fuse: empty list (want all, none, default or names: "
-		                 "rmsnorm_fold,qkv,w1w3_swiglu,residual_epilogue,conv_chain,qk_norm_rope,"
-		                 "dequant_in_matmul, each optionally +/-)");
-	ScheduleFusions out = *f;
-	const char *p = list;
-	for (int item = 0; *p; item++) {
-		size_t n = strcspn(p, ",");
-		char tok[64];
-		if (n == 0 || n >= sizeof tok)
-			return lfm_error(err, NULL, "--fuse '%s': empty or overlong item", list);
-		memcpy(tok, p, n);
-		tok[n] = 0;
-		p += n + (p[n] == ',');
-		const char *name = tok;
-		bool on = true;
-		if (*name == '+' || *name == '-') {
-			on = *name == '+';
-			name++;
-		} else if (!strcmp(name, "all") || !strcmp(name, "none") || !strcmp(name, "default")) {
-			set_graph_fusions(&out, !strcmp(name, "all") ? 1 : !strcmp(name, "none") ? 0 : 2);
-			continue;
-		} else if (item == 0) {
-			set_graph_fusions(&out, 0);   /* a bare list names exactly what is on */
-		}
-		size_t i = 0;
-		while (i < N_FUSIONS && strcmp(name, fusion_names[i].name))
-			i++;
-		if (i == N_FUSIONS)
-			return lfm_error(err, NULL, "--fuse: unknown fusion '%s' (known: rmsnorm_fold, qkv, "
-			                 "w1w3_swiglu, residual_epilogue, conv_chain, qk_norm_rope, dequant_in_matmul; "
-			                 "all, none, default)", name);
-		*field(&out, i) = on;
-	}
-	*f = out;
-	return 0;
-}
-
-const char *fusions_describe(const ScheduleFusions *f, char *buf, size_t n)
-{
-	size_t j = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < N_FUSIONS && j < n; i++)
-		if (*field((ScheduleFusions *)f, i))
-			j += (size_t)snprintf(buf + j, n - j, "%s%s", j ? "," : "", fusion_names[i].name);
-	if (!j)
-		snprintf(buf, n, "none");
-	return buf;
-}
-
 /* ------------------------------------------------------------ the driver */
 
 typedef struct Site {
@@ -203,7 +110,12 @@ static int run_fusion(Graph *g, MatchFn match, ApplyFn apply, LfmError *err)
 	return ir_compact(g, err);
 }
 
-static const ScheduleFusions *fusions_of(const PassOptions *o) { return o ? o->fusions : NULL; }
+/* The fusions the schedule turns on; NULL (no fusion at all) without
+ * options — the commands always pass a schedule. */
+static const ScheduleFusions *fusions_of(const PassOptions *o)
+{
+	return o && o->schedule ? &o->schedule->fusions : NULL;
+}
 
 static bool is_matmul(Op op) { return op == OP_MATMUL || op == OP_MATMUL_ACC || op == OP_MATMUL_SWIGLU; }
 

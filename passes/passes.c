@@ -7,8 +7,9 @@
  * comma list such as `-d quantize,qkv` shows a fusion's before and after).
  *
  * The order matters: quantize first, so formats and overrides are chosen
- * on the checkpoint's own tensor names; then the fusions (fuse.c), which
- * keep the formats quantize chose; layout last, sizing what is left.
+ * on the checkpoint's own tensor names; then the fusions (fuse.c), in the
+ * order of their table (fusions.h), which keep the formats quantize
+ * chose; layout last, sizing what is left.
  */
 #include <stddef.h>
 #include <string.h>
@@ -16,36 +17,37 @@
 #include "passes.h"
 #include "schedule.h"
 
-#define NO_SWITCH ((size_t)-1)
-
+/* quantize, then one pass per row of fusions.h in its order, then layout */
+#define NOT_A_FUSION (-1)
 static const struct {
 	const char *name;
 	int (*run)(Graph *, const PassOptions *, LfmError *);
-	size_t fusion;   /* offset of its switch in ScheduleFusions, or NO_SWITCH */
+	int fusion;   /* its row in fusion_table, or NOT_A_FUSION */
 } pass_list[] = {
-	{"quantize", pass_quantize, NO_SWITCH},   /* weights -> stored formats (by checkpoint name) */
-	{"rmsnorm_fold", pass_rmsnorm_fold, offsetof(ScheduleFusions, rmsnorm_fold)},
-	{"qkv", pass_qkv, offsetof(ScheduleFusions, qkv)},
-	{"w1w3_swiglu", pass_w1w3_swiglu, offsetof(ScheduleFusions, w1w3_swiglu)},
-	{"residual_epilogue", pass_residual_epilogue, offsetof(ScheduleFusions, residual_epilogue)},
-	{"conv_chain", pass_conv_chain, offsetof(ScheduleFusions, conv_chain)},
-	{"qk_norm_rope", pass_qk_norm_rope, offsetof(ScheduleFusions, qk_norm_rope)},
-	{"dequant_in_matmul", pass_dequant_in_matmul, offsetof(ScheduleFusions, dequant_in_matmul)},
-	{"layout", pass_layout, NO_SWITCH},       /* weights -> blob offsets and sizes */
+	{"quantize", pass_quantize, NOT_A_FUSION},   /* weights -> stored formats (by checkpoint name) */
+#define FUSION(name, on, graph, help) {#name, pass_##name, FUSE_ID_##name},
+#include "fusions.h"
+#undef FUSION
+	{"layout", pass_layout, NOT_A_FUSION},       /* weights -> blob offsets and sizes */
 };
-
-const char *const pass_names[] = {"build", "quantize", "rmsnorm_fold", "qkv", "w1w3_swiglu",
-                                  "residual_epilogue", "conv_chain", "qk_norm_rope",
-                                  "dequant_in_matmul", "layout", NULL};
+#define N_PASSES (sizeof pass_list / sizeof pass_list[0])
 
 bool pass_name_known(const char *name)
 {
-	if (!strcmp(name, "all"))
+	if (!strcmp(name, "all") || !strcmp(name, "build"))
 		return true;
-	for (int k = 0; pass_names[k]; k++)
-		if (!strcmp(name, pass_names[k]))
+	for (size_t k = 0; k < N_PASSES; k++)
+		if (!strcmp(name, pass_list[k].name))
 			return true;
 	return false;
+}
+
+const char *pass_names_list(char *buf, size_t n)
+{
+	size_t at = (size_t)snprintf(buf, n, "build");
+	for (size_t k = 0; k < N_PASSES && at < n; k++)
+		at += (size_t)snprintf(buf + at, n - at, ", %s", pass_list[k].name);
+	return buf;
 }
 
 /* dump_after is one name, "all", or a comma-separated list of names. */
@@ -73,11 +75,12 @@ static void maybe_dump(const Graph *g, const PassOptions *o, const char *name, c
  * nothing changed.  dequant_in_matmul acts when it is off. */
 static const char *switch_note(const PassOptions *o, size_t i)
 {
-	if (pass_list[i].fusion == NO_SWITCH)
+	int k = pass_list[i].fusion;
+	if (k == NOT_A_FUSION)
 		return "";
-	const ScheduleFusions *f = o ? o->fusions : NULL;
-	bool on = f && *(const bool *)((const char *)f + pass_list[i].fusion);
-	if (pass_list[i].fusion == offsetof(ScheduleFusions, dequant_in_matmul))
+	const ScheduleFusions *f = o && o->schedule ? &o->schedule->fusions : NULL;
+	bool on = f && fusion_on(f, k);
+	if (k == FUSE_ID_dequant_in_matmul)
 		return !f || on ? " (on: block formats stay blocks)" : " (off: block formats stored as f32 values)";
 	return on ? " (on)" : " (off)";
 }
@@ -87,7 +90,7 @@ int passes_run(Graph *g, const PassOptions *o, LfmError *err)
 	if (ir_verify(g, err))
 		return -1;
 	maybe_dump(g, o, "build", "");
-	for (size_t i = 0; i < sizeof pass_list / sizeof pass_list[0]; i++) {
+	for (size_t i = 0; i < N_PASSES; i++) {
 		if (pass_list[i].run(g, o, err) || ir_verify(g, err))
 			return -1;
 		maybe_dump(g, o, pass_list[i].name, switch_note(o, i));

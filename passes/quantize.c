@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "schedule.h"
 #include "formats.h"
 
 int quant_override_parse(const char *arg, QuantOverride *out, LfmError *err)
@@ -66,18 +67,19 @@ static void mark_matrices(const Graph *g, bool *is_matrix)
 
 int pass_quantize(Graph *g, const PassOptions *o, LfmError *err)
 {
-	static const PassOptions none;
-	if (!o)
-		o = &none;
-	DType def = o->weight_format;
+	const Schedule *s = o ? o->schedule : NULL;   /* none: every weight f32 */
+	FILE *warn = o ? o->warn : NULL;
+	DType def = s ? s->default_format : DT_F32;
+	const QuantOverride *ov = s ? s->overrides : NULL;
+	int n_ov = s ? s->n_overrides : 0;
 	if (!quant_is_format(def))
 		return lfm_error(err, NULL, "quantize: %s is not a weight format", dtype_name(def));
-	for (int k = 0; k < o->n_quant_overrides; k++)
-		if (!quant_is_format(o->quant_overrides[k].format))
-			return lfm_error(err, NULL, "quantize: override '%s': %s is not a weight format",
-			                 o->quant_overrides[k].pattern, dtype_name(o->quant_overrides[k].format));
+	for (int k = 0; k < n_ov; k++)
+		if (!quant_is_format(ov[k].format))
+			return lfm_error(err, NULL, "quantize: override '%s': %s is not a weight format", ov[k].pattern,
+			                 dtype_name(ov[k].format));
 	bool *is_matrix = calloc((size_t)g->n_weights + 1, sizeof *is_matrix);
-	int *hits = calloc((size_t)o->n_quant_overrides + 1, sizeof *hits);
+	int *hits = calloc((size_t)n_ov + 1, sizeof *hits);
 	if (!is_matrix || !hits) {
 		free(is_matrix);
 		free(hits);
@@ -92,9 +94,9 @@ int pass_quantize(Graph *g, const PassOptions *o, LfmError *err)
 		if (!is_matrix[i])
 			continue;
 		DType f = def;
-		for (int k = 0; k < o->n_quant_overrides; k++)
-			if (fnmatch(o->quant_overrides[k].pattern, w->name, 0) == 0) {
-				f = o->quant_overrides[k].format;
+		for (int k = 0; k < n_ov; k++)
+			if (fnmatch(ov[k].pattern, w->name, 0) == 0) {
+				f = ov[k].format;
 				hits[k]++;
 			}
 		int64_t K = w->shape.d[w->shape.ndim - 1];
@@ -107,16 +109,16 @@ int pass_quantize(Graph *g, const PassOptions *o, LfmError *err)
 		}
 		w->dtype = f;
 	}
-	if (kept && o->warn) {
+	if (kept && warn) {
 		const Weight *w = &g->weights[first_kept];
-		fprintf(o->warn, "lfm2c: warning: %d matrix weight%s kept f32: row length not a multiple of "
+		fprintf(warn, "lfm2c: warning: %d matrix weight%s kept f32: row length not a multiple of "
 		        "the block (first: %s, row length %lld, asked %s)\n", kept, kept > 1 ? "s" : "", w->name,
 		        (long long)w->shape.d[w->shape.ndim - 1], dtype_name(first_kept_as));
 	}
-	for (int k = 0; k < o->n_quant_overrides; k++)
-		if (!hits[k] && o->warn)
-			fprintf(o->warn, "lfm2c: warning: quant override '%s' matches no matrix weight\n",
-			        o->quant_overrides[k].pattern);
+	for (int k = 0; k < n_ov; k++)
+		if (!hits[k] && warn)
+			fprintf(warn, "lfm2c: warning: quant override '%s' matches no matrix weight\n",
+			        ov[k].pattern);
 	free(is_matrix);
 	free(hits);
 	return 0;

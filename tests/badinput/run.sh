@@ -97,7 +97,7 @@ case_ compile_schedule_unroll 1 "s_unroll.json: key 'unroll': .*at most 4" "$lfm
 printf '{"version": 1, "threads": {"split": "rows"}}\n' >"$tmp/s_split.json"
 case_ compile_schedule_split_rows 1 "s_split.json: key 'threads.split'" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_split.json"
 printf '{"version": 1, "threads": {"count": -2}}\n' >"$tmp/s_threads.json"
-case_ compile_schedule_threads 1 "s_threads.json: key 'threads.count': impossible thread count" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_threads.json"
+case_ compile_schedule_threads 1 "s_threads.json: key 'threads.count': no longer a schedule key: .*lfm2-run -t N" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_threads.json"
 printf '{"version": 1}\n' >"$tmp/s_ok.json"
 case_ compile_schedule_twice 1 "--schedule given twice" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_ok.json" --schedule "$tmp/s_ok.json"
 no_output "$tmp/o_q" compile_schedule_twice

@@ -77,12 +77,13 @@ cachekey)
 	rm -rf "$tmp" && mkdir -p "$tmp" || die "cannot create $tmp"
 	export XDG_CACHE_HOME="$tmp/cache"
 	printf '{"version": 1, "vector_width": 4}\n' >"$tmp/vw4.json"
+	printf '{"version": 1, "fusions": {"rmsnorm_fold": false, "qkv": true, "w1w3_swiglu": false, "residual_epilogue": false, "conv_chain": true, "qk_norm_rope": false}}\n' >"$tmp/qkv_conv.json"
 	printf '{"version": 1, "fusions": {"rmsnorm_fold": false, "qkv": true, "w1w3_swiglu": false, "residual_epilogue": false, "conv_chain": false, "qk_norm_rope": false}}\n' >"$tmp/qkv.json"
 	# the plain build: no fusion (the defaults may change), f32, the target's tiling
 	"$lfm2c" compile "$model" -o "$tmp/base" --emit c --fuse none 2>"$tmp/err" || die "plain compile failed"
 	i=0
 	for flags in "-q f16" "-q bf16" "--quant-override *w2*=f16" "--fuse qkv" "--schedule $tmp/vw4.json --fuse none" \
-	             "--schedule $tmp/qkv.json"; do
+	             "--schedule $tmp/qkv_conv.json"; do
 		i=$((i + 1))
 		for run in 1 2; do
 			# shellcheck disable=SC2086
@@ -94,6 +95,12 @@ cachekey)
 		cmp -s "$tmp/base/model.c" "$tmp/o$i.1/model.c" && die "compile $flags wrote the plain build's model.c"
 		echo "ok: $flags: its own cache entry"
 	done
+	# the key is what the build is, not how it was asked for: a schedule
+	# file saying exactly what --fuse qkv says is the same entry
+	"$lfm2c" compile "$model" -o "$tmp/qkv_file" --emit c --schedule "$tmp/qkv.json" 2>"$tmp/err" \
+		|| die "compile --schedule qkv.json failed"
+	grep -q "cache hit" "$tmp/err" || die "a schedule equal to --fuse qkv missed its cache entry"
+	echo "ok: a schedule equal to --fuse qkv is the same cache entry"
 	# a schedule that sets no tile keys keeps the target's tiling: the same code
 	printf '{"version": 1, "formats": {"default": "f32"}}\n' >"$tmp/none.json"
 	"$lfm2c" compile "$model" -o "$tmp/none" --emit c --schedule "$tmp/none.json" --fuse none 2>"$tmp/err" \

@@ -1,21 +1,21 @@
 /*
  * fuzz_schedule.c — schedule files from arbitrary bytes
  * (passes/schedule.c: schedule_parse), plus the --fuse list parser
- * (passes/fuse.c: fusions_parse) on the same bytes.
+ * (fusions_parse) on the same bytes.
  *
  * The input is the text of a schedule file, passed to schedule_parse in a
  * buffer of exactly its length.  The parser is strict (unknown keys, wrong
  * types, out-of-range tiles are errors), so on failure the message must be
  * one line and the Schedule must be back to its defaults with nothing
- * allocated.  On success every field must be within the limits schedule.h
- * states — those are what the code generator relies on without checking
- * again — and the quantization overrides must be usable: each pattern is
- * matched with fnmatch against a few weight names, as the quantize pass
- * does, and schedule_to_pass_options must point the PassOptions at them.
+ * allocated.  On success every tile key must be within its row's range in
+ * schedule_keys.h — what the code generator relies on without checking
+ * again — the overrides must be usable (each pattern is matched with
+ * fnmatch against a few weight names, as the quantize pass does), and
+ * schedule_to_json must write a file that reads back as the same schedule.
  *
  * The same bytes, cut at the first NUL, are also a `--fuse` list: from the
- * defaults, fusions_parse either fails with one line or leaves flags that
- * fusions_describe can print.
+ * defaults, fusions_parse either fails with one line or gives edits that
+ * fusions_apply applies and fusions_describe can print.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -37,12 +37,11 @@ static void check_defaults(const Schedule *s)
 	schedule_defaults(&d);
 	FUZZ_ASSERT(s->overrides == NULL && s->n_overrides == 0, "a refused schedule kept %d overrides",
 	            s->n_overrides);
-	FUZZ_ASSERT(s->version == d.version && s->default_format == d.default_format &&
-	            s->matmul_nb == d.matmul_nb && s->matmul_mr == d.matmul_mr && s->matmul_kc == d.matmul_kc &&
-	            s->matmul_prefetch == d.matmul_prefetch && s->attention_block == d.attention_block &&
-	            s->split == d.split && s->threads == d.threads && s->unroll == d.unroll &&
-	            s->vector_width == d.vector_width && s->given == d.given,
+	FUZZ_ASSERT(s->version == d.version && s->default_format == d.default_format && s->given == d.given,
 	            "a refused schedule is not back to the defaults");
+	for (int k = 0; k < SCHED_N_KEYS; k++)
+		FUZZ_ASSERT(schedule_key_value(s, k) == schedule_key_value(&d, k), "a refused schedule kept %s = %d",
+		            schedule_keys[k].path, schedule_key_value(s, k));
 }
 
 static void check_schedule(Schedule *s)
@@ -59,39 +58,43 @@ static void check_schedule(Schedule *s)
 		for (size_t k = 0; k < sizeof weight_names / sizeof weight_names[0]; k++)
 			(void)fnmatch(o->pattern, weight_names[k], 0);
 	}
-	FUZZ_ASSERT(s->matmul_nb >= 1 && s->matmul_nb <= SCHEDULE_MAX_TILE, "nb %d", s->matmul_nb);
-	FUZZ_ASSERT(s->matmul_mr >= 1 && s->matmul_mr <= SCHEDULE_MAX_MR, "mr %d", s->matmul_mr);
-	FUZZ_ASSERT(s->matmul_kc >= 1 && s->matmul_kc <= SCHEDULE_MAX_TILE, "kc %d", s->matmul_kc);
-	FUZZ_ASSERT(s->matmul_prefetch >= 0, "prefetch %d", s->matmul_prefetch);
-	FUZZ_ASSERT(s->attention_block >= 1 && s->attention_block <= SCHEDULE_MAX_TILE, "attention_block %d",
-	            s->attention_block);
-	FUZZ_ASSERT(s->split == SPLIT_N || s->split == SPLIT_ROWS || s->split == SPLIT_AUTO, "split %d",
-	            (int)s->split);
-	FUZZ_ASSERT(s->threads >= 0 && s->threads <= SCHEDULE_MAX_THREADS, "threads %d", s->threads);
-	FUZZ_ASSERT(s->unroll >= 1 && s->unroll <= SCHEDULE_MAX_UNROLL, "unroll %d", s->unroll);
-	FUZZ_ASSERT(s->vector_width >= 1 && s->vector_width <= 64 && !(s->vector_width & (s->vector_width - 1)),
-	            "vector_width %d", s->vector_width);
-	FUZZ_ASSERT(!(s->given & ~0x1FFu), "given 0x%x", s->given);
+	/* every tile key within its table row's range: what the code generator
+	 * relies on without checking again */
+	for (int k = 0; k < SCHED_N_KEYS; k++) {
+		int v = schedule_key_value(s, k);
+		FUZZ_ASSERT(v >= schedule_keys[k].lo && v <= schedule_keys[k].hi, "%s %d", schedule_keys[k].path, v);
+	}
+	FUZZ_ASSERT(!(s->vector_width & (s->vector_width - 1)), "vector_width %d", s->vector_width);
+	FUZZ_ASSERT(s->matmul_nb % s->vector_width == 0 && s->matmul_kc % 32 == 0 && s->matmul_prefetch % 64 == 0,
+	            "relations: nb %d, kc %d, prefetch %d", s->matmul_nb, s->matmul_kc, s->matmul_prefetch);
+	FUZZ_ASSERT(!(s->given & ~((1u << SCHED_N_KEYS) - 1)), "given 0x%x", (unsigned)s->given);
 	char buf[256];
 	FUZZ_ASSERT(fusions_describe(&s->fusions, buf, sizeof buf) != NULL, "fusions_describe");
 
-	PassOptions o;
-	memset(&o, 0, sizeof o);
-	schedule_to_pass_options(s, &o);
-	FUZZ_ASSERT(o.schedule == s && o.weight_format == s->default_format && o.quant_overrides == s->overrides &&
-	            o.n_quant_overrides == s->n_overrides && o.fusions == &s->fusions,
-	            "schedule_to_pass_options does not point at the schedule");
+	/* the writer's JSON reads back as the same schedule */
+	char *text = schedule_to_json(s, false);
+	FUZZ_ASSERT(text != NULL, "schedule_to_json");
+	Schedule back;
+	LfmError err;
+	FUZZ_ASSERT(schedule_parse(text, strlen(text), "written.json", &back, &err) == 0, "written back: %s", err.msg);
+	char *again = schedule_to_json(&back, false);
+	FUZZ_ASSERT(again && !strcmp(text, again), "the written schedule reads back differently");
+	free(again);
+	free(text);
+	schedule_free(&back);
 }
 
 static void fuzz_fuse_list(const char *list)
 {
 	ScheduleFusions f;
 	fusions_default(&f);
+	FuseEdits e;
 	LfmError err;
-	if (fusions_parse(list, &f, &err) != 0) {
+	if (fusions_parse(list, &e, &err) != 0) {
 		fuzz_check_message(err.msg, sizeof err.msg);
 		return;
 	}
+	fusions_apply(&e, &f);
 	char buf[256];
 	const char *d = fusions_describe(&f, buf, sizeof buf);
 	FUZZ_ASSERT(d != NULL && memchr(d, 0, sizeof buf) != NULL, "fusions_describe");

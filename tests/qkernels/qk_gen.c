@@ -314,12 +314,11 @@ int main(int argc, char **argv)
 	L.m = m;
 	L.t = &t;
 	L.err = &err;
-	L.sch.vw = target_f32_lanes(&t);
+	if (codegen_plan(NULL, NULL, &t, &L.sch, &err))   /* the target's own tiles, then this test's */
+		die(err.msg);
 	int step = argc > 6 && !strcmp(argv[6], "short") ? 3 : 1;
 	L.sch.mm_mr = argc > 8 ? atoi(argv[7]) : 4;
 	L.sch.mm_nr = argc > 8 ? atoi(argv[8]) : t.vector_regs >= 32 ? 4 : 2;
-	L.sch.gv_nr = 8;   /* the f32 kernels' decode tile; the q kernels stream one row */
-	L.sch.mm_ku = L.sch.gv_ku = 1;
 	L.sch.mm_block_floats = 4096;   /* small blocks: several per task */
 	L.sch.par_min_flops = 0;        /* always through lfm2_parallel_for */
 	declare(m, &L);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "schedule.h"
 #include "formats.h"
 
 static int failures, checks;
@@ -71,6 +72,19 @@ static DType expected(const Weight *w, DType def, const QuantOverride *ov, int n
 	return K % quant_block_values(f) ? DT_F32 : f;
 }
 
+/* A schedule of these formats and no fusion (the checks read the
+ * checkpoint's own weights); it borrows ov, so it is never freed. */
+static Schedule formats_only(DType def, const QuantOverride *ov, int n)
+{
+	Schedule s;
+	schedule_defaults(&s);
+	fusions_none(&s.fusions);
+	s.default_format = def;
+	s.overrides = (QuantOverride *)ov;
+	s.n_overrides = n;
+	return s;
+}
+
 /* Runs the passes and checks every weight's format, size and offset. */
 static void check_run(const char *what, const char *dir, DType def, const QuantOverride *ov, int n,
                       FILE *warn)
@@ -80,7 +94,8 @@ static void check_run(const char *what, const char *dir, DType def, const QuantO
 		failures++;
 		return;
 	}
-	PassOptions o = {.weight_format = def, .quant_overrides = ov, .n_quant_overrides = n, .warn = warn};
+	Schedule sch = formats_only(def, ov, n);
+	PassOptions o = {.schedule = &sch, .warn = warn};
 	LfmError err = {{0}};
 	CHECK(passes_run(&m.g, &o, &err) == 0, "%s: passes: %s", what, err.msg);
 	int bad = 0, quantized = 0;
@@ -128,7 +143,8 @@ static void check_by_hand(const char *dir)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *warn = open_memstream(&buf, &len);
-	PassOptions o = {.weight_format = DT_Q4_0, .quant_overrides = ov, .n_quant_overrides = 4, .warn = warn};
+	Schedule sch = formats_only(DT_Q4_0, ov, 4);
+	PassOptions o = {.schedule = &sch, .warn = warn};
 	LfmError err = {{0}};
 	CHECK(passes_run(&m.g, &o, &err) == 0, "hand: %s", err.msg);
 	fclose(warn);
@@ -198,7 +214,8 @@ int main(int argc, char **argv)
 	/* i32 is not a storage format */
 	Model m;
 	if (!open_model(&m, tiny)) {
-		PassOptions o = {.weight_format = DT_I32};
+		Schedule sch = formats_only(DT_I32, NULL, 0);
+		PassOptions o = {.schedule = &sch};
 		LfmError err = {{0}};
 		CHECK(passes_run(&m.g, &o, &err) == -1 && strstr(err.msg, "not a weight format"), "i32: %s", err.msg);
 		close_model(&m);

@@ -148,11 +148,28 @@ static void test_good(const char *dir)
 	      && f.dequant_in_matmul, "full: fusions");
 	CHECK(s.matmul_nb == 32 && s.matmul_mr == 6 && s.matmul_kc == 512 && s.matmul_prefetch == 8192
 	      && s.attention_block == 128, "full: tiles");
-	CHECK(s.split == SPLIT_ROWS && s.threads == 2 && s.unroll == 8 && s.vector_width == 16, "full: threads etc.");
-	PassOptions o = {.dump_after = "layout"};
-	schedule_to_pass_options(&s, &o);
-	CHECK(o.weight_format == DT_Q4_1 && o.n_quant_overrides == 3 && o.quant_overrides == s.overrides
-	      && o.schedule == &s && !strcmp(o.dump_after, "layout"), "schedule_to_pass_options");
+	CHECK(s.split == SPLIT_ROWS && s.unroll == 8 && s.vector_width == 16, "full: split, unroll, vector width");
+	CHECK(s.int8_nr == 2 && s.int8_block == 65536 && s.int8_lanes == 8 && s.int8_decode_rows == 2
+	      && s.int8_split_k == 2 && s.int8_sequential == 0, "full: tiles.int8");
+	CHECK(s.float_nr == 2 && s.float_block == 16384 && s.float_decode_nr == 4, "full: tiles.float");
+	CHECK(s.given == (1u << SCHED_N_KEYS) - 1, "full: every key given (0x%x)", (unsigned)s.given);
+	/* the writer: the same schedule back, in the spec's key order */
+	char *text = schedule_to_json(&s, false);
+	Schedule back;
+	LfmError werr = {{0}};
+	CHECK(text && schedule_parse(text, strlen(text), "written", &back, &werr) == 0, "written back: %s", werr.msg);
+	if (text && !werr.msg[0]) {
+		char *again = schedule_to_json(&back, false);
+		CHECK(again && !strcmp(text, again), "writer round trip: %s", text);
+		CHECK(!strncmp(text, "{\"version\":1,\"formats\":{\"default\":\"q4_1\",\"overrides\":{", 48)
+		      && strstr(text, "\"tiles\":{\"matmul\":{\"nb\":32,\"mr\":6,\"kc\":512,\"prefetch\":8192},"
+		                      "\"attention_block\":128,\"int8\":{")
+		      && strstr(text, "\"threads\":{\"split\":\"rows\"},\"unroll\":8,\"vector_width\":16"),
+		      "writer key order: %s", text);
+		free(again);
+		schedule_free(&back);
+	}
+	free(text);
 	schedule_free(&s);
 	CHECK(s.overrides == NULL && s.n_overrides == 0, "schedule_free resets");
 
@@ -161,7 +178,7 @@ static void test_good(const char *dir)
 	s = load_good(dir, "minimal.json");
 	CHECK(!memcmp(&s, &d, sizeof s), "minimal == defaults");
 	CHECK(d.default_format == DT_F32 && d.matmul_nb == 64 && d.matmul_mr == 4 && d.matmul_kc == 256
-	      && d.matmul_prefetch == 4096 && d.attention_block == 64 && d.split == SPLIT_N && d.threads == 0
+	      && d.matmul_prefetch == 4096 && d.attention_block == 64 && d.split == SPLIT_N && d.given == 0
 	      && d.unroll == 4
 	      && d.vector_width == 8 && d.fusions.qkv && d.fusions.rmsnorm_fold && d.fusions.conv_chain
 	      && d.fusions.dequant_in_matmul, "documented defaults");
@@ -179,7 +196,7 @@ static void test_good(const char *dir)
 	      && !strcmp(err.msg, "mem: key 'tiles.matmul.mr': must be positive, got 0"), "parse: %s", err.msg);
 	CHECK(schedule_load("/nonexistent/s.json", &s, &err) == -1
 	      && !strcmp(err.msg, "/nonexistent/s.json: cannot open: No such file or directory"), "load: %s", err.msg);
-	printf("ok   good schedules, defaults, schedule_to_pass_options\n");
+	printf("ok   good schedules, defaults, the writer\n");
 }
 
 int main(int argc, char **argv)
