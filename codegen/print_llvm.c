@@ -754,7 +754,7 @@ static int write_output(const char *path, const void *bytes, size_t n, LfmError 
 
 /* LLVM's fatal errors (reported_fatal_error) end the process; this makes
  * the end one lfm2c line.  The compile runs in a supervised child
- * (driver/supervise.h), whose parent then removes the partial outputs. */
+ * (supervise.h), whose parent then removes the partial outputs. */
 static void llvm_fatal(const char *reason)
 {
 	fprintf(stderr, "lfm2c: LLVM backend: fatal error: %s\n", reason);

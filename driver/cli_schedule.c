@@ -24,11 +24,11 @@ static int take_value(CliSchedule *c, const char *cmd, const char *flag, const c
 	LfmError err = {{0}};
 	if (!strcmp(flag, "--fuse")) {
 		if (c->n_fuse == CLI_MAX_FUSE) {
-			driver_fail("%s: too many --fuse flags", cmd);
+			lfm_fail("%s: too many --fuse flags", cmd);
 			return -1;
 		}
 		if (fusions_parse(v, &c->fuse[c->n_fuse], &err)) {
-			driver_fail("%s: %s", cmd, err.msg);
+			lfm_fail("%s: %s", cmd, err.msg);
 			return -1;
 		}
 		c->n_fuse++;
@@ -36,7 +36,7 @@ static int take_value(CliSchedule *c, const char *cmd, const char *flag, const c
 	}
 	if (!strcmp(flag, "-q")) {
 		if (quant_format_parse(v, &c->format)) {
-			driver_fail("%s: unknown format '%s' for -q (known: %s)", cmd, v, quant_format_list());
+			lfm_fail("%s: unknown format '%s' for -q (known: %s)", cmd, v, quant_format_list());
 			return -1;
 		}
 		c->have_format = true;
@@ -45,24 +45,24 @@ static int take_value(CliSchedule *c, const char *cmd, const char *flag, const c
 	if (!strcmp(flag, "--quant-override")) {
 		QuantOverride o;
 		if (quant_override_parse(v, &o, &err)) {
-			driver_fail("%s: %s", cmd, err.msg);
+			lfm_fail("%s: %s", cmd, err.msg);
 			return -1;
 		}
 		if (push_override(c, o)) {
 			quant_override_free(&o);
 			{
-				driver_fail("%s: out of memory", cmd);
+				lfm_fail("%s: out of memory", cmd);
 				return -1;
 			}
 		}
 		return 1;
 	}
 	if (c->have_schedule) {
-		driver_fail("%s: --schedule given twice", cmd);
+		lfm_fail("%s: --schedule given twice", cmd);
 		return -1;
 	}
 	if (schedule_load(v, &c->schedule, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		return -1;
 	}
 	c->have_schedule = true;
@@ -78,7 +78,7 @@ int cli_schedule_arg(CliSchedule *c, const char *cmd, int argc, char **argv, int
 		if (strcmp(a, flags[k]))
 			continue;
 		if (*i + 1 >= argc) {
-			driver_fail("%s: %s needs a value", cmd, a);
+			lfm_fail("%s: %s needs a value", cmd, a);
 			return -1;
 		}
 		return take_value(c, cmd, a, argv[++*i]);
@@ -95,7 +95,7 @@ int cli_schedule_finish(CliSchedule *c, PassOptions *po)
 		s->default_format = c->format;
 	for (int k = 0; k < c->n_ov; k++)
 		if (schedule_add_override(s, c->ov[k].pattern, c->ov[k].format)) {
-			driver_fail("out of memory");
+			lfm_fail("out of memory");
 			return -1;
 		}
 	for (int k = 0; k < c->n_fuse; k++)

@@ -4,517 +4,28 @@
  *   lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE]
  *         [--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops]
  *         [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]
+ *         [-q FORMAT] [--quant-override P=F]... [--schedule FILE] [--fuse LIST]
  *
- * The whole pipeline in order: resolve the target (LLVM checks the triple,
- * CPU and features), open and hash the checkpoint, look the build up in the
- * cache, build the graph, run the passes, write the weights blob (its hash
- * is baked into the code), lower the graph to the loop form and print it —
- * as an LLVM object (default) or as C — with model.h, write the runtime's
- * sources beside them, and for --emit exe build OUT/lfm2-run with the C
- * compiler for the target (cross-compiling for aarch64 with
- * aarch64-linux-gnu-gcc).  --embed-weights links the blob into the program
- * (weights.o, an ELF object lfm2c writes itself; see codegen/elf_blob.c).
- *
- * Outputs per --emit (all with model.h, runtime/ and weights.bin, or
- * weights.o + embed.c when embedding; and tokenizer.bin, the tokenizer
- * table lfm2-run reads for text, when the checkpoint has tokenizer.json):
- *   exe   lfm2-run, and model.o (llvm) or model.c (c)
- *   obj   model.o            asm  model.s         llvm  model.ll (llvm only)
- *   c     model.c (c only; --emit c alone selects the C backend)
- *   loops model.loops, the loop-level form as text (for debugging)
- *
- * Reproducible: the same inputs and options give byte-identical files.
- * The C compiler runs inside the staging directory on relative paths (and
- * -ffile-prefix-map maps the directory away for -g), so no temporary path
- * ends up in an object; LLVM output is deterministic.
- * Cached: the outputs are stored in $XDG_CACHE_HOME/lfm2c (else
- * ~/.cache/lfm2c) under the XXH3 of everything they depend on; a repeated
- * compile copies them back and says so.  The runtime's objects are cached
- * the same way (every model of a target links the same ones).  --no-cache
- * neither reads nor writes the cache.
- *
- * On a terminal, a progress line shows the stage, the percent done and the
- * seconds elapsed (codegen/cache.c); elsewhere only the final line.
- *
- * The C compiler is --cc, else $CC on the host, else cc (host) or
- * aarch64-linux-gnu-gcc / x86_64-linux-gnu-gcc (cross).  $LFM2C_CFLAGS adds
- * flags to host builds (the test suite uses it for sanitizers).
- *
- * Nothing half-done: the compile runs in a supervised child process
- * (supervise.h) that writes every output into a staging directory beside
- * OUT; only when it succeeded does the parent replace OUT's files as one
- * set (outdir.h: a lock against concurrent compiles, a manifest of the
- * files lfm2c wrote, stale files of the previous build removed).  An
- * error, a full disk, LLVM's fatal errors, Ctrl-C, SIGTERM or SIGHUP leave
- * OUT exactly as it was ("interrupted", exit 130 for the signals).  The C
- * compiler's output goes to a log file that the error line names.
+ * The flags become one BuildRequest (codegen/build.h) with the command's
+ * one Schedule (cli_schedule.h), and build_model does the rest: the
+ * pipeline, the cache, the output directory as a transaction.  What is
+ * printed: a progress line on a terminal, then the one result line, or
+ * one error line (exit 1; 130 when a signal stopped it).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <llvm-c/Core.h>
-
-#include "cache.h"
-#include "codegen.h"
-#include "driver.h"
-#include "fileio.h"
-#include "fsutil.h"
-#include "outdir.h"
-#include "passes.h"
+#include "build.h"
 #include "cli_schedule.h"
-#include "supervise.h"
-#include "tokenizer.h"
-
-#ifndef LFM2C_VERSION
-#define LFM2C_VERSION "dev"
-#endif
-
-typedef enum Emit { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_C, EMIT_LOOPS } Emit;
-static const char *const emit_names[] = {"exe", "obj", "asm", "llvm", "c", "loops"};
+#include "driver.h"
 
 typedef struct CompileArgs {
-	const char *model_dir, *out_dir;
-	int backend_c;         /* 1: C backend, 0: LLVM */
+	BuildRequest r;
 	int backend_given;
-	const char *triple, *cpu, *features;
-	Emit emit;
-	int embed;
-	int no_cache;
-	const char *cc;        /* --cc, or NULL */
-	const char *symbol;
-	int verbose;
 	CliSchedule cs;        /* -q, --quant-override, --schedule, --fuse: the one Schedule */
-	PassOptions po;        /* points at cs.schedule once parse_args made it */
+	PassOptions po;        /* points at cs.schedule once it is made */
 } CompileArgs;
-
-/* ------------------------------------------------------------ staging
- * The compile runs in a child process (driver/supervise.h) and writes
- * every output into the staging directory that driver/outdir.h made
- * beside OUT, under its final relative name (so the C compiler sees the
- * real layout).  It ends by listing the files to keep in STAGE_RESULT;
- * the parent then commits them into OUT as one set, or removes the stage.
- * Files not kept (the blob when embedded, the runtime's objects) go away
- * with the stage. */
-#define MAX_OUTPUTS OUTDIR_MAX_FILES
-#define STAGE_RESULT ".lfm2c-result"
-typedef struct Stage {
-	const char *root;         /* the staging directory */
-	const char *out;          /* OUT as the user named it (messages) */
-	char abs[4096];           /* root as an absolute path (for -ffile-prefix-map) */
-	char rel[MAX_OUTPUTS][OUTDIR_NAME_MAX];
-	char path[MAX_OUTPUTS][1600];   /* root + "/" + rel */
-	int keep[MAX_OUTPUTS];
-	int n;
-	char cc_log[1024];        /* the C compiler's output, once it has run */
-	int cc_log_fd;
-} Stage;
-
-static const char *stage_file(Stage *s, const char *rel, int keep, LfmError *err)
-{
-	if (s->n >= MAX_OUTPUTS) {
-		lfm_error(err, s->out, "too many output files");
-		return NULL;
-	}
-	snprintf(s->rel[s->n], sizeof s->rel[0], "%s", rel);
-	snprintf(s->path[s->n], sizeof s->path[0], "%.1400s/%s", s->root, rel);
-	s->keep[s->n] = keep;
-	return s->path[s->n++];
-}
-
-static int stage_open(Stage *s, const OutDir *od, LfmError *err)
-{
-	memset(s, 0, sizeof *s);
-	s->root = od->stage;
-	s->out = od->out;
-	s->cc_log_fd = -1;
-	char rt[1500];
-	snprintf(rt, sizeof rt, "%s/runtime", s->root);
-	if (mkdir(rt, 0777))
-		return lfm_error(err, s->out, "output directory is not writable: %s", strerror(errno));
-	if (!realpath(s->root, s->abs))
-		snprintf(s->abs, sizeof s->abs, "%s", s->root);
-	return 0;
-}
-
-/* Messages name the file the user will look for (OUT/weights.bin), not
- * the staging directory, which is gone when they read them. */
-static void stage_rename_in_message(const Stage *s, LfmError *err)
-{
-	char buf[sizeof err->msg];
-	size_t k = strlen(s->root);
-	char *hit = strstr(err->msg, s->root);
-	if (!k || !hit)
-		return;
-	snprintf(buf, sizeof buf, "%.*s%s%s", (int)(hit - err->msg), err->msg, s->out, hit + k);
-	memcpy(err->msg, buf, sizeof buf);
-}
-
-/* The kept files' names (one per line) after the summary line. */
-static int stage_finish(Stage *s, const char *summary, LfmError *err)
-{
-	char path[1500];
-	snprintf(path, sizeof path, "%s/%s", s->root, STAGE_RESULT);
-	char text[MAX_OUTPUTS * (OUTDIR_NAME_MAX + 1) + 1200];
-	size_t len = (size_t)snprintf(text, sizeof text, "%s\n", summary);
-	for (int i = 0; i < s->n && len < sizeof text; i++)
-		if (s->keep[i])
-			len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", s->rel[i]);
-	if (len >= sizeof text)
-		return lfm_error(err, s->out, "too many output files");
-	if (fs_write_file(path, text, len, 0600))
-		return lfm_error(err, s->out, "cannot write: %s", strerror(errno));
-	return 0;
-}
-
-static void stage_close(Stage *s)
-{
-	if (s->cc_log_fd >= 0) {
-		close(s->cc_log_fd);
-		unlink(s->cc_log);   /* every command succeeded: nothing to read */
-	}
-	s->cc_log_fd = -1;
-}
-
-static int write_bytes(const char *path, const void *p, size_t n, LfmError *err)
-{
-	return fs_write_file(path, p, n, 0666 & ~fs_umask()) ? lfm_error(err, path, "cannot write: %s", strerror(errno))
-	                                                       : 0;
-}
-
-/* ------------------------------------------------------------ commands */
-
-/* Runs argv in directory dir (NULL: here); returns 0 when it exits 0.
- * With out != NULL, the first line of its stdout goes there; with
- * log >= 0, its stdout and stderr go to that file. */
-static int run_in(const char *dir, char *const argv[], int verbose, int log, char *out, size_t outn)
-{
-	if (verbose) {
-		if (dir)
-			fprintf(stderr, "(in %s) ", dir);
-		for (int i = 0; argv[i]; i++)
-			fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
-		fputc('\n', stderr);
-	}
-	int fds[2] = {-1, -1};
-	if (out && pipe(fds))
-		return -1;
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (dir && chdir(dir))
-			_exit(126);
-		if (out) {
-			dup2(fds[1], 1);
-			close(fds[0]);
-			close(fds[1]);
-		} else if (log >= 0) {
-			dup2(log, 1);
-			dup2(log, 2);
-		}
-		execvp(argv[0], argv);
-		if (!out)
-			fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (out) {
-		close(fds[1]);
-		size_t n = 0;
-		ssize_t k;
-		char buf[4096];
-		while ((k = read(fds[0], buf, sizeof buf)) > 0)
-			for (ssize_t i = 0; i < k; i++)
-				if (n + 1 < outn)
-					out[n++] = buf[i];
-		close(fds[0]);
-		out[n] = 0;
-		out[strcspn(out, "\n")] = 0;
-	}
-	int status;
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-static int in_path(const char *prog)
-{
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	const char *path = getenv("PATH");
-	char buf[2048];
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, prog);
-		if (n && access(buf, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
-
-/* The C compiler for the target. */
-static void choose_cc(const CompileArgs *a, const Target *t, char *buf, size_t n)
-{
-	if (a->cc)
-		snprintf(buf, n, "%s", a->cc);
-	else if (t->host && getenv("CC") && *getenv("CC"))
-		snprintf(buf, n, "%s", getenv("CC"));
-	else
-		target_default_cc(t, buf, n);
-}
-
-/* argv building */
-typedef struct Argv {
-	char *v[MAX_OUTPUTS + 48];
-	char store[MAX_OUTPUTS + 48][1100];   /* paths: the stage can be deep */
-	int n;
-} Argv;
-
-static void arg(Argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(Argv *a, const char *fmt, ...)
-{
-	if (a->n >= (int)(sizeof a->v / sizeof a->v[0]) - 1)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(a->store[a->n], sizeof a->store[0], fmt, ap);
-	va_end(ap);
-	a->v[a->n] = a->store[a->n];
-	a->v[++a->n] = NULL;
-}
-
-static void common_flags(Argv *v, const Target *t, const Stage *st, int arch_flags)
-{
-	arg(v, "-std=gnu11");
-	arg(v, "-O3");
-	if (arch_flags) {
-		char fl[16][256];
-		int k = target_cc_flags(t, fl, 16);
-		for (int i = 0; i < k; i++)
-			arg(v, "%s", fl[i]);
-	}
-	arg(v, "-fno-math-errno");
-	arg(v, "-Iruntime");
-	arg(v, "-I.");
-	/* debug info (-g in LFM2C_CFLAGS) would record the staging directory */
-	if (strlen(st->abs) < 1000)
-		arg(v, "-ffile-prefix-map=%s=.", st->abs);
-	/* extra flags from the environment (host builds), e.g. sanitizers in the test suite */
-	const char *env = getenv("LFM2C_CFLAGS");
-	if (t->host && env) {
-		char extra[1024];
-		snprintf(extra, sizeof extra, "%s", env);
-		for (char *tok = strtok(extra, " \t"); tok; tok = strtok(NULL, " \t"))
-			arg(v, "%s", tok);
-	}
-}
-
-/* The file the C compiler's output goes to: ${TMPDIR:-/tmp}/lfm2c-cc-XXXXXX.log,
- * made when the first command runs, removed when every command succeeded
- * (stage_close), kept and named in the error line when one failed.  With
- * -v the output goes to the terminal instead (-1). */
-static int cc_log(Stage *st, int verbose)
-{
-	if (verbose)
-		return -1;
-	if (st->cc_log_fd < 0) {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(st->cc_log, sizeof st->cc_log, "%s/lfm2c-cc-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
-		st->cc_log_fd = mkostemps(st->cc_log, 4, O_CLOEXEC);
-		if (st->cc_log_fd < 0)
-			st->cc_log[0] = 0;
-	}
-	return st->cc_log_fd;   /* -1 if not even a log could be made: the terminal, then */
-}
-
-/* The first line of the log that says what went wrong ("error", "No space",
- * ...), else its last line, into buf. */
-static void first_error_line(const char *log, char *buf, size_t n)
-{
-	buf[0] = 0;
-	FILE *f = log[0] ? fopen(log, "r") : NULL;
-	if (!f)
-		return;
-	char line[512];
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (!*line)
-			continue;
-		snprintf(buf, n, "%.*s", (int)(n > 1 ? n - 1 : 0), line);
-		if (strstr(line, "error") || strstr(line, "Error") || strstr(line, "No space") || strstr(line, "fatal"))
-			break;
-	}
-	fclose(f);
-}
-
-static int cc_failed(Stage *st, const char *cc, const char *what, LfmError *err)
-{
-	if (st->cc_log_fd < 0)
-		return lfm_error(err, NULL, "the C compiler (%s) failed %s", cc, what);
-	char first[300];
-	first_error_line(st->cc_log, first, sizeof first);
-	close(st->cc_log_fd);
-	st->cc_log_fd = -1;   /* stage_close keeps it now */
-	return lfm_error(err, NULL, "the C compiler (%s) failed %s: %s (all of its output: %s)", cc, what,
-	                 first[0] ? first : "no message", st->cc_log);
-}
-
-/* cc -c / -S model.c in the stage. */
-static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag, const char *out, int verbose,
-                    LfmError *err)
-{
-	Argv v = {0};
-	arg(&v, "%s", cc);
-	common_flags(&v, t, st, 1);
-	arg(&v, "%s", flag);
-	arg(&v, "model.c");
-	arg(&v, "-o");
-	arg(&v, "%s", out);
-	return run_in(st->root, v.v, verbose, cc_log(st, verbose), NULL, 0) ? cc_failed(st, cc, "compiling model.c", err)
-	                                                                    : 0;
-}
-
-/* Starts argv in dir without waiting, its output to log; returns the pid or -1. */
-static pid_t spawn_in(const char *dir, char *const argv[], int verbose, int log)
-{
-	if (verbose) {
-		fprintf(stderr, "(in %s) ", dir);
-		for (int i = 0; argv[i]; i++)
-			fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
-		fputc('\n', stderr);
-	}
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (chdir(dir))
-			_exit(126);
-		if (log >= 0) {
-			dup2(log, 1);
-			dup2(log, 2);
-		}
-		execvp(argv[0], argv);
-		fprintf(stderr, "lfm2c: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_ok(pid_t pid)
-{
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* The runtime as objects in the stage's obj/ (temporary files): the same
- * for every model of a target, so they are compiled once per compiler,
- * flags and sources and kept in the build cache (unless --no-cache).
- * Compiled from the staged runtime/ on relative paths, they are the same
- * bytes whether they come from the cache or not, and so is lfm2-run. */
-static int runtime_objects(const CompileArgs *a, const char *cc, const char *cc_version, const Target *t,
-                           Stage *st, char objs[][128], int *nobj, LfmError *err)
-{
-	static char names[MAX_OUTPUTS][128];
-	int n = 0;
-	Argv base = {0};
-	arg(&base, "%s", cc);
-	common_flags(&base, t, st, a->backend_c);
-	if (strcmp(a->symbol, "lfm2_model"))
-		arg(&base, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
-	CacheKey k = {{0}, 0};
-	cache_key_add(&k, "runtime-objects", "1");
-	cache_key_add(&k, "cc-version", "%s", cc_version);
-	for (int i = 0; i < base.n; i++)
-		if (strncmp(base.v[i], "-ffile-prefix-map=", 18))   /* the stage's path changes nothing */
-			cache_key_add(&k, "flag", "%s", base.v[i]);
-	for (int i = 0; i < st->n; i++) {
-		const char *r = st->rel[i];
-		size_t len = strlen(r);
-		if (strncmp(r, "runtime/", 8))
-			continue;
-		cache_key_add(&k, r, "%016" PRIx64, cache_file_hash(st->path[i]));   /* .c and .h */
-		if (len > 2 && !strcmp(r + len - 2, ".c") && n < MAX_OUTPUTS)
-			snprintf(names[n++], sizeof names[0], "obj/%.*s.o", (int)(len - 10), r + 8);
-	}
-	uint64_t key = cache_key_hash(&k);
-	char dir[1100];
-	snprintf(dir, sizeof dir, "%s/obj", st->root);
-	if (mkdir(dir, 0777) && errno != EEXIST)
-		return lfm_error(err, dir, "cannot create directory: %s", strerror(errno));
-	for (int i = 0; i < n; i++) {
-		if (!stage_file(st, names[i], 0, err))
-			return -1;
-		snprintf(objs[i], 128, "%.127s", names[i]);
-	}
-	*nobj = n;
-	static char got[MAX_OUTPUTS][128];
-	if (!a->no_cache && cache_fetch(key, st->root, got, MAX_OUTPUTS, err) == n)
-		return 0;
-	/* compile them, two at a time */
-	pid_t pids[MAX_OUTPUTS];
-	int failed = 0;
-	for (int i = 0; i < n; i++) {
-		Argv v = base;
-		for (int j = 0; j < v.n; j++)
-			v.v[j] = v.store[j];
-		arg(&v, "-c");
-		arg(&v, "runtime/%.*s.c", (int)(strlen(names[i]) - 6), names[i] + 4);
-		arg(&v, "-o");
-		arg(&v, "%s", names[i]);
-		if (i >= 2 && !wait_ok(pids[i - 2]))
-			failed = 1;
-		pids[i] = spawn_in(st->root, v.v, a->verbose, cc_log(st, a->verbose));
-	}
-	for (int i = n - 2 < 0 ? 0 : n - 2; i < n; i++)
-		if (!wait_ok(pids[i]))
-			failed = 1;
-	if (failed)
-		return cc_failed(st, cc, "compiling the runtime", err);
-	if (!a->no_cache)
-		cache_store(key, st->root, names, n);
-	return 0;
-}
-
-/* Links lfm2-run from the model, the runtime objects and (embedded) the
- * blob object, all named relative to the stage. */
-static int cc_link(const CompileArgs *a, const char *cc, const char *cc_version, const Target *t, Stage *st,
-                   LfmError *err)
-{
-	static char objs[MAX_OUTPUTS][128];
-	int nobj = 0;
-	if (runtime_objects(a, cc, cc_version, t, st, objs, &nobj, err))
-		return -1;
-	Argv v = {0};
-	arg(&v, "%s", cc);
-	common_flags(&v, t, st, a->backend_c);
-	arg(&v, "%s", a->backend_c ? "model.c" : "model.o");
-	for (int i = 0; i < nobj; i++)
-		arg(&v, "%s", objs[i]);
-	if (a->embed) {
-		arg(&v, "embed.c");
-		arg(&v, "weights.o");
-		arg(&v, "-Wl,--wrap=lfm2_weights_open");
-		if (t->arch == ARCH_AARCH64)
-			arg(&v, "-Wl,-T,embed.ld");
-	}
-	arg(&v, "-o");
-	arg(&v, "lfm2-run");
-	arg(&v, "-lm");
-	arg(&v, "-lpthread");
-	return run_in(st->root, v.v, a->verbose, cc_log(st, a->verbose), NULL, 0)
-	               ? cc_failed(st, cc, "building the inference binary", err) : 0;
-}
 
 /* ------------------------------------------------------------ arguments */
 
@@ -553,7 +64,7 @@ static void print_help(void)
 /* A missing argument is one line, like every error; --help has the rest. */
 static int usage(void)
 {
-	return driver_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
+	return lfm_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
 	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
 	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [-v] (--help)");
 }
@@ -561,8 +72,8 @@ static int usage(void)
 static int parse_args(int argc, char **argv, CompileArgs *a)
 {
 	memset(a, 0, sizeof *a);
-	a->symbol = "lfm2_model";
-	a->emit = EMIT_EXE;
+	a->r.symbol = "lfm2_model";
+	a->r.emit = EMIT_EXE;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		int has_val = i + 1 < argc;
@@ -572,38 +83,38 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 		if (q)
 			continue;
 		if (!strcmp(s, "-o") && has_val)
-			a->out_dir = argv[++i];
+			a->r.out_dir = argv[++i];
 		else if (!strcmp(s, "--backend") && has_val) {
 			const char *b = argv[++i];
 			if (strcmp(b, "llvm") && strcmp(b, "c"))
-				return driver_fail("compile: --backend takes llvm or c (got '%s')", b);
-			a->backend_c = !strcmp(b, "c");
+				return lfm_fail("compile: --backend takes llvm or c (got '%s')", b);
+			a->r.backend_c = !strcmp(b, "c");
 			a->backend_given = 1;
 		} else if (!strcmp(s, "--target") && has_val)
-			a->triple = argv[++i];
+			a->r.triple = argv[++i];
 		else if (!strcmp(s, "--cpu") && has_val)
-			a->cpu = argv[++i];
+			a->r.cpu = argv[++i];
 		else if (!strcmp(s, "--features") && has_val)
-			a->features = argv[++i];
+			a->r.features = argv[++i];
 		else if (!strcmp(s, "--cc") && has_val)
-			a->cc = argv[++i];
+			a->r.cc = argv[++i];
 		else if (!strcmp(s, "--name") && has_val)
-			a->symbol = argv[++i];
+			a->r.symbol = argv[++i];
 		else if (!strcmp(s, "--emit") && has_val) {
 			const char *e = argv[++i];
 			int k = -1;
-			for (int j = 0; j < (int)(sizeof emit_names / sizeof emit_names[0]); j++)
-				if (!strcmp(e, emit_names[j]))
+			for (int j = 0; j < BUILD_N_EMITS; j++)
+				if (!strcmp(e, build_emit_names[j]))
 					k = j;
 			if (k < 0)
-				return driver_fail("compile: --emit takes exe, obj, asm, llvm, c or loops (got '%s')", e);
-			a->emit = (Emit)k;
+				return lfm_fail("compile: --emit takes exe, obj, asm, llvm, c or loops (got '%s')", e);
+			a->r.emit = (BuildEmit)k;
 		} else if (!strcmp(s, "--embed-weights"))
-			a->embed = 1;
+			a->r.embed = 1;
 		else if (!strcmp(s, "--no-cache"))
-			a->no_cache = 1;
+			a->r.no_cache = 1;
 		else if (!strcmp(s, "-v"))
-			a->verbose = 1;
+			a->r.verbose = 1;
 		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			print_help();
 			exit(0);
@@ -613,361 +124,26 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 			                                     "--cc", "--name", "--emit", NULL};
 			for (int j = 0; valued[j]; j++)
 				if (!strcmp(s, valued[j]))
-					return driver_fail("compile: %s needs a value", s);
-			return driver_fail("compile: unknown option '%s'", s);
+					return lfm_fail("compile: %s needs a value", s);
+			return lfm_fail("compile: unknown option '%s'", s);
 		}
-		else if (!a->model_dir)
-			a->model_dir = s;
+		else if (!a->r.model_dir)
+			a->r.model_dir = s;
 		else
-			return driver_fail("compile: unexpected argument '%s'", s);
+			return lfm_fail("compile: unexpected argument '%s'", s);
 	}
-	if (!a->model_dir || !a->out_dir)
+	if (!a->r.model_dir || !a->r.out_dir)
 		return usage();
-	if (a->emit == EMIT_C && !a->backend_given)
-		a->backend_c = 1;   /* --emit c names the backend */
-	if (a->emit == EMIT_C && !a->backend_c)
-		return driver_fail("compile: --emit c needs the C backend (--backend c)");
-	if (a->emit == EMIT_LLVM && a->backend_c)
-		return driver_fail("compile: --emit llvm needs the LLVM backend (--backend llvm)");
-	for (const char *p = a->symbol; *p; p++)
+	if (a->r.emit == EMIT_C && !a->backend_given)
+		a->r.backend_c = 1;   /* --emit c names the backend */
+	if (a->r.emit == EMIT_C && !a->r.backend_c)
+		return lfm_fail("compile: --emit c needs the C backend (--backend c)");
+	if (a->r.emit == EMIT_LLVM && a->r.backend_c)
+		return lfm_fail("compile: --emit llvm needs the LLVM backend (--backend llvm)");
+	for (const char *p = a->r.symbol; *p; p++)
 		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-		      || (p != a->symbol && *p >= '0' && *p <= '9')))
-			return driver_fail("compile: --name '%s' is not a C identifier", a->symbol);
-	return 0;
-}
-
-/* ------------------------------------------------------------ pieces */
-
-static int write_runtime(Stage *st, const Target *t, LfmError *err)
-{
-	for (const struct lfm2c_embedded_file *f = lfm2c_runtime_files; f->name; f++) {
-		char rel[128];
-		snprintf(rel, sizeof rel, "runtime/%s", f->name);
-		const char *path = stage_file(st, rel, 1, err);
-		if (!path || write_bytes(path, f->bytes, f->size, err))
-			return -1;
-	}
-	/* The runtime includes <xxhash.h> (header-only).  A cross compiler does
-	 * not search the host's /usr/include, so the host's copy goes along. */
-	static const char *const candidates[] = {
-#ifdef LFM2C_XXHASH_DIR
-		LFM2C_XXHASH_DIR "/xxhash.h",
-#endif
-		"/usr/include/xxhash.h", "/usr/local/include/xxhash.h", NULL};
-	for (int i = 0; candidates[i]; i++)
-		if (access(candidates[i], R_OK) == 0) {
-			const char *path = stage_file(st, "runtime/xxhash.h", 1, err);
-			return path ? copy_file(candidates[i], path, 0, err) : -1;
-		}
-	if (!t->host)
-		return lfm_error(err, NULL, "cannot find xxhash.h (Debian package libxxhash-dev) to build the "
-		                 "runtime for %s", t->triple);
-	return 0;
-}
-
-/* Closes an output stream; a failed write (seen now or earlier, by the
- * stream's error flag) becomes the error, with the file and the reason —
- * it explains whatever the writer reported before. */
-static int close_output(FILE *f, const char *path, int rc, LfmError *err)
-{
-	int had_error = ferror(f);
-	int io = lfm_io_fclose(f);
-	if (!io && had_error)
-		io = LFM_IO_SHORT;
-	return io ? lfm_error(err, path, "cannot write: %s", lfm_io_reason(io)) : rc;
-}
-
-/* The model code: C (model.c [+ .o/.s]) or LLVM (model.o/.s/.ll), and model.h. */
-static int emit_model(const CompileArgs *a, const Target *t, const Tiling *tiling, const char *cc, const Graph *g,
-                      const Checkpoint *ck, uint64_t blob_hash, Stage *st, LfmError *err)
-{
-	char desc[600];
-	char tdesc[400];
-	target_describe(t, tdesc, sizeof tdesc);
-	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
-	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION, *tiling};
-	const char *model_h = stage_file(st, "model.h", 1, err);
-	if (!model_h)
-		return -1;
-	FILE *fh = fopen(model_h, "w");
-	if (!fh)
-		return lfm_error(err, model_h, "cannot create file: %s", strerror(errno));
-	int rc;
-	if (a->emit == EMIT_LOOPS) {
-		const char *path = stage_file(st, "model.loops", 1, err);
-		FILE *f = path ? fopen(path, "w") : NULL;
-		rc = f ? codegen_loops(g, ck, t, blob_hash, &co, f, err)
-		       : lfm_error(err, path, "cannot create file: %s", strerror(errno));
-		if (f)
-			rc = close_output(f, path, rc, err);
-	} else if (a->backend_c) {
-		const char *path = stage_file(st, "model.c", 1, err);
-		FILE *f = path ? fopen(path, "w") : NULL;
-		rc = f ? codegen_c(g, ck, t, blob_hash, &co, a->embed, f, fh, err)
-		       : lfm_error(err, path, "cannot create file: %s", strerror(errno));
-		if (f)
-			rc = close_output(f, path, rc, err);
-	} else {
-		const char *rel = a->emit == EMIT_ASM ? "model.s" : a->emit == EMIT_LLVM ? "model.ll" : "model.o";
-		LlvmEmit kind = a->emit == EMIT_ASM ? EMIT_LLVM_ASM : a->emit == EMIT_LLVM ? EMIT_LLVM_IR : EMIT_LLVM_OBJ;
-		const char *path = stage_file(st, rel, 1, err);
-		rc = path ? codegen_llvm(g, ck, t, blob_hash, &co, a->embed, kind, path, fh, err) : -1;
-	}
-	rc = close_output(fh, model_h, rc, err);
-	if (rc || !a->backend_c)
-		return rc;
-	if (a->emit == EMIT_OBJ || a->emit == EMIT_ASM) {
-		const char *rel = a->emit == EMIT_OBJ ? "model.o" : "model.s";
-		return stage_file(st, rel, 1, err) ? cc_model(cc, t, st, a->emit == EMIT_OBJ ? "-c" : "-S", rel,
-		                                                  a->verbose, err) : -1;
-	}
-	return 0;
-}
-
-/* OUT/tokenizer.bin (bytes from lfm_tokenizer_build, NULL if the
- * checkpoint has no tokenizer.json). */
-static int write_tokenizer(const void *bytes, size_t n, Stage *st, LfmError *err)
-{
-	if (!bytes)
-		return 0;
-	const char *path = stage_file(st, "tokenizer.bin", 1, err);
-	return path ? write_bytes(path, bytes, n, err) : -1;
-}
-
-/* --embed-weights: weights.o (+ embed.c, + embed.ld on aarch64). */
-static int emit_embedded(const CompileArgs *a, const Target *t, Stage *st, const char *blob, LfmError *err)
-{
-	const char *obj = stage_file(st, "weights.o", 1, err);
-	const char *glue = obj ? stage_file(st, "embed.c", 1, err) : NULL;
-	if (!glue || elf_blob_write(blob, obj, t->arch, a->symbol, err) || embed_glue_write(glue, a->symbol, err))
-		return -1;
-	if (t->arch == ARCH_AARCH64) {
-		/* keep a multi-GB blob out of the +-4 GiB reach of code and data */
-		static const char script[] = "/* lfm2c --embed-weights: the blob after everything else */\n"
-		                             "SECTIONS { .lfm2_weights : { KEEP(*(.lfm2_weights)) } }\n"
-		                             "INSERT AFTER .bss;\n";
-		const char *ld = stage_file(st, "embed.ld", 1, err);
-		return ld ? write_bytes(ld, script, sizeof script - 1, err) : -1;
-	}
-	return 0;
-}
-
-/* Everything the outputs depend on, as text; its hash is the cache key. */
-static uint64_t compute_key(const CompileArgs *a, const Target *t, const Checkpoint *ck, const char *cc,
-                            const char *cc_version, int verbose)
-{
-	CacheKey k = {{0}, 0};
-	unsigned maj, min, pat;
-	LLVMGetVersion(&maj, &min, &pat);
-	cache_key_add(&k, "lfm2c-cache", "1");
-	cache_key_add(&k, "version", "%s", LFM2C_VERSION);
-	cache_key_add(&k, "lfm2c-binary", "%016" PRIx64, cache_file_hash("/proc/self/exe"));
-	cache_key_add(&k, "llvm", "%u.%u.%u", maj, min, pat);
-	cache_key_add(&k, "config", "%016" PRIx64, ck->config_hash);
-	cache_key_add(&k, "model", "%016" PRIx64, ck->model_hash);   /* config + every tensor's hash */
-	static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
-	                                        "generation_config.json"};
-	for (int i = 0; i < 4; i++) {
-		char path[1200];
-		snprintf(path, sizeof path, "%s/%s", a->model_dir, tok_files[i]);
-		cache_key_add(&k, tok_files[i], "%016" PRIx64, cache_file_hash(path));
-	}
-	cache_key_add(&k, "backend", "%s", a->backend_c ? "c" : "llvm");
-	cache_key_add(&k, "emit", "%s", emit_names[a->emit]);
-	cache_key_add(&k, "embed", "%d", a->embed);
-	cache_key_add(&k, "symbol", "%s", a->symbol);
-	cache_key_add(&k, "triple", "%s", t->triple);
-	cache_key_add(&k, "cpu", "%s", t->cpu);
-	cache_key_add(&k, "features", "%s", t->features);
-	char sched[8192];
-	cache_key_add(&k, "schedule", "\n%s", schedule_key_text(a->po.schedule, sched, sizeof sched));
-	cache_key_add(&k, "LFM2C_CFLAGS", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
-	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
-	if (needs_cc) {
-		cache_key_add(&k, "cc", "%s", cc);
-		cache_key_add(&k, "cc-version", "%s", cc_version);
-	}
-	if (verbose)
-		fprintf(stderr, "lfm2c: cache key text:\n%.*s", (int)k.len, k.text);
-	return cache_key_hash(&k);
-}
-
-/* Blob progress: bytes written -> overall percent 12..60. */
-static void blob_progress(void *ctx, uint64_t done, uint64_t total)
-{
-	progress_percent(ctx, 12 + (int)(48.0 * (double)done / (double)(total ? total : 1)));
-}
-
-/* ------------------------------------------------------------ compile */
-
-static int try_cache(uint64_t key, Stage *st, LfmError *err)
-{
-	static char names[MAX_OUTPUTS][128];
-	int n = cache_fetch(key, st->root, names, MAX_OUTPUTS, err);
-	if (n <= 0)
-		return n;
-	for (int i = 0; i < n; i++)
-		if (!stage_file(st, names[i], 1, err))
-			return -1;
-	return n;
-}
-
-static void store_cache(uint64_t key, const Stage *st)
-{
-	static char names[MAX_OUTPUTS][128];
-	int n = 0;
-	for (int i = 0; i < st->n; i++)
-		if (st->keep[i])
-			snprintf(names[n++], sizeof names[0], "%s", st->rel[i]);
-	cache_store(key, st->root, names, n);
-}
-
-typedef struct CompileJob {
-	CompileArgs *a;
-	const OutDir *od;
-} CompileJob;
-
-/* The whole compile into the stage; runs in the supervised child, so it
- * may be killed at any instant: it never touches OUT.  Prints its own
- * error line; returns the exit status. */
-static int compile_to_stage(void *ctx)
-{
-	CompileJob *job = ctx;
-	CompileArgs *ap = job->a;
-	CompileArgs a = *ap;
-	LfmError err = {{0}};
-	Progress pr;
-	progress_init(&pr);
-	Target t;
-	Checkpoint ck;
-	Graph g;
-	Stage st;
-	int have_ck = 0, have_g = 0, have_stage = 0, rc = 1, cached = 0;
-	uint64_t blob_hash = 0, key = 0;
-	char cc[256];
-	void *tok_bytes = NULL;
-	size_t tok_n = 0;
-
-	if (stage_open(&st, job->od, &err))
-		goto fail;
-	have_stage = 1;
-	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
-		goto fail;
-	/* the tiles, checked once: a schedule the code generator cannot follow
-	 * fails before any work */
-	Tiling tiling;
-	if (codegen_plan(a.po.schedule, a.cs.schedule_path, &t, &tiling, &err))
-		goto fail;
-	choose_cc(&a, &t, cc, sizeof cc);
-	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
-	char cc_version[256] = "";
-	if (needs_cc && !in_path(cc)) {
-		lfm_error(&err, NULL, "--emit %s for %s needs the C compiler %s, which is not installed "
-		          "(use --emit obj, or --cc)", emit_names[a.emit], t.triple, cc);
-		goto fail;
-	}
-	if (needs_cc) {
-		char *vargv[] = {cc, "--version", NULL};
-		if (run_in(NULL, vargv, 0, -1, cc_version, sizeof cc_version))
-			snprintf(cc_version, sizeof cc_version, "unknown");
-	}
-	progress_stage(&pr, "reading checkpoint", 0);
-	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
-		goto fail;
-	have_ck = 1;
-	/* the tokenizer first: its errors (a vocabulary bigger than the model's,
-	 * ids out of range) come before minutes of work */
-	if (lfm_tokenizer_build(a.model_dir, &tok_bytes, &tok_n, &err) < 0)
-		goto fail;
-	if (!a.no_cache) {
-		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
-		int n = try_cache(key, &st, &err);
-		if (n < 0)
-			goto fail;
-		cached = n > 0;
-	}
-	if (!cached) {
-		progress_stage(&pr, "building graph", 10);
-		if (driver_build_graph(&ck, &a.po, &g, &err))
-			goto fail;
-		have_g = 1;
-		progress_stage(&pr, "writing weights", 12);
-		const char *blob = stage_file(&st, "weights.bin", !a.embed, &err);
-		if (!blob || blob_write(&g, blob, &blob_hash, blob_progress, &pr, &err))
-			goto fail;
-		if (a.embed) {
-			progress_stage(&pr, "embedding weights", 60);
-			if (emit_embedded(&a, &t, &st, blob, &err))
-				goto fail;
-		}
-		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
-		if (emit_model(&a, &t, &tiling, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
-		    || write_tokenizer(tok_bytes, tok_n, &st, &err))
-			goto fail;
-		if (a.emit == EMIT_EXE) {
-			progress_stage(&pr, "linking", 85);
-			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, cc_version, &t, &st, &err))
-				goto fail;
-		}
-		if (!a.no_cache) {
-			progress_stage(&pr, "storing in the cache", 95);
-			store_cache(key, &st);
-		}
-	}
-	progress_stage(&pr, "finishing", 98);
-	char summary[1200];
-	if (cached)
-		snprintf(summary, sizeof summary, "lfm2c: cache hit: reused the outputs of an identical earlier compile "
-		         "(key %016" PRIx64 "; --no-cache rebuilds)", key);
-	else
-		snprintf(summary, sizeof summary, "lfm2c: compiled %s -> %s/%s (%s backend, %s, cpu %s; %s %.1f MiB, "
-		         "blob hash %016" PRIx64 ") in %.1f s",
-		         a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : "", a.backend_c ? "C" : "LLVM",
-		         t.triple, t.cpu, a.embed ? "embedded weights" : "weights.bin",
-		         (double)g.blob_bytes / 1048576.0, blob_hash, progress_elapsed(&pr));
-	if (stage_finish(&st, summary, &err))
-		goto fail;
-	progress_done(&pr);
-	rc = 0;
-	goto done;
-fail:
-	progress_done(&pr);
-	if (have_stage)
-		stage_rename_in_message(&st, &err);
-	driver_fail("%s", err.msg);
-done:
-	if (have_stage)
-		stage_close(&st);
-	if (have_g)
-		ir_free(&g);
-	if (have_ck)
-		lfm_checkpoint_close(&ck);
-	free(tok_bytes);
-	cli_schedule_free(&ap->cs);
-	return rc;
-}
-
-/* What the child left in STAGE_RESULT: the summary line and the names of
- * the files to keep. */
-static int read_result(const OutDir *od, char *summary, size_t n, char names[][OUTDIR_NAME_MAX], int *count,
-                       LfmError *err)
-{
-	char path[1500];
-	snprintf(path, sizeof path, "%s/%s", od->stage, STAGE_RESULT);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return lfm_error(err, od->out, "the compile left no result: %s", strerror(errno));
-	char line[1200];
-	*count = 0;
-	summary[0] = 0;
-	for (int i = 0; fgets(line, sizeof line, f); i++) {
-		line[strcspn(line, "\n")] = 0;
-		if (i == 0)
-			snprintf(summary, n, "%s", line);
-		else if (*count < OUTDIR_MAX_FILES)
-			snprintf(names[(*count)++], OUTDIR_NAME_MAX, "%.127s", line);
-	}
-	fclose(f);
+		      || (p != a->r.symbol && *p >= '0' && *p <= '9')))
+			return lfm_fail("compile: --name '%s' is not a C identifier", a->r.symbol);
 	return 0;
 }
 
@@ -978,39 +154,15 @@ int cmd_compile(int argc, char **argv)
 		cli_schedule_free(&a.cs);
 		return 1;
 	}
+	a.r.schedule = a.po.schedule;
+	a.r.schedule_path = a.cs.schedule_path;
+	BuildResult res;
 	LfmError err = {{0}};
-	OutDir od;
-	if (outdir_begin(&od, a.out_dir, &err)) {
-		cli_schedule_free(&a.cs);
-		return driver_fail("%s", err.msg);
-	}
-	CompileJob job = {&a, &od};
-	Supervision sv;
-	int rc = 1;
-	if (supervise(compile_to_stage, &job, &sv)) {
-		driver_fail("compile: cannot start: %s", strerror(errno));
-	} else if (sv.interrupted) {
-		driver_fail("compile: interrupted (SIG%s); %s %s", sigabbrev_np(sv.interrupted), a.out_dir,
-		            od.out_existed ? "left as it was" : "not created");
-		rc = 130;
-	} else if (sv.crashed) {
-		driver_fail("compile: internal error: the compiler died of %s; %s %s", strsignal(sv.crashed), a.out_dir,
-		            od.out_existed ? "left as it was" : "not created");
-	} else if (sv.exit_status) {
-		rc = sv.exit_status;   /* the child said why */
-	} else {
-		static char names[OUTDIR_MAX_FILES][OUTDIR_NAME_MAX];
-		char summary[1200];
-		int n = 0;
-		if (read_result(&od, summary, sizeof summary, names, &n, &err) || outdir_commit(&od, names, n, &err)) {
-			driver_fail("%s", err.msg);
-		} else {
-			fprintf(stderr, "%s\n", summary);
-			rc = 0;
-		}
-	}
-	outdir_end(&od);
-	supervise_release(&sv);
+	int rc = build_model(&a.r, &res, &err);
+	if (rc)
+		lfm_fail("%s", err.msg);
+	else
+		fprintf(stderr, "%s\n", res.summary);
 	cli_schedule_free(&a.cs);
 	return rc;
 }

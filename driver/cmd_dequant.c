@@ -259,17 +259,17 @@ int cmd_dequant(int argc, char **argv)
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
 		else if (argv[i][0] == '-') {
-			driver_fail("dequant: unknown option '%s'", argv[i]);
+			lfm_fail("dequant: unknown option '%s'", argv[i]);
 			goto out_args;
 		} else if (!dir)
 			dir = argv[i];
 		else {
-			driver_fail("dequant: unexpected argument '%s'", argv[i]);
+			lfm_fail("dequant: unexpected argument '%s'", argv[i]);
 			goto out_args;
 		}
 	}
 	if (!dir || !out || (!qc.have_format && !qc.n_ov && !qc.have_schedule)) {
-		driver_fail("usage: lfm2c dequant MODEL_DIR -o OUT_DIR " CLI_SCHEDULE_USAGE
+		lfm_fail("usage: lfm2c dequant MODEL_DIR -o OUT_DIR " CLI_SCHEDULE_USAGE
 		            " (at least one of the format flags)");
 		goto out_args;
 	}
@@ -277,18 +277,18 @@ int cmd_dequant(int argc, char **argv)
 	Checkpoint ck;
 	Graph g;
 	if (check_out_dir(out, dir, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out_args;
 	}
 	PassOptions po = {0};
 	if (cli_schedule_finish(&qc, &po))
 		goto out_args;
-	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
-		driver_fail("%s", err.msg);
+	if (passes_load_graph(dir, &po, &ck, &g, &err)) {
+		lfm_fail("%s", err.msg);
 		goto out_args;
 	}
 	if (write_checkpoint(&ck, &g, out, &err))
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 	else {
 		int n = 0;
 		for (int i = 0; i < g.n_weights; i++)
@@ -297,7 +297,7 @@ int cmd_dequant(int argc, char **argv)
 		       ck.n_tensors, n);
 		rc = 0;
 	}
-	driver_unload_graph(&ck, &g);
+	passes_unload_graph(&ck, &g);
 out_args:
 	cli_schedule_free(&qc);
 	return rc;

@@ -35,23 +35,23 @@ int cmd_inspect(int argc, char **argv)
 		if (!only_positional && !strcmp(a, "--")) {
 			only_positional = true;
 		} else if (!only_positional && a[0] == '-' && a[1] != '\0') {
-			return driver_fail("inspect: unknown option '%s' (usage: lfm2c inspect MODEL_DIR)", a);
+			return lfm_fail("inspect: unknown option '%s' (usage: lfm2c inspect MODEL_DIR)", a);
 		} else if (dir) {
-			return driver_fail("inspect: more than one model directory ('%s' and '%s')", dir, a);
+			return lfm_fail("inspect: more than one model directory ('%s' and '%s')", dir, a);
 		} else {
 			dir = a;
 		}
 	}
 	if (!dir)
-		return driver_fail("inspect: missing MODEL_DIR (usage: lfm2c inspect MODEL_DIR)");
+		return lfm_fail("inspect: missing MODEL_DIR (usage: lfm2c inspect MODEL_DIR)");
 	Checkpoint ck;
 	LfmError err;
 	if (lfm_checkpoint_open(dir, &ck, stderr, &err))
-		return driver_fail("%s", err.msg);
+		return lfm_fail("%s", err.msg);
 	lfm_inspect_print(stdout, &ck);
 	lfm_checkpoint_close(&ck);
 	int e = lfm_io_fflush(stdout);
 	if (e)
-		return driver_fail("inspect: error writing the report to stdout: %s", lfm_io_reason(e));
+		return lfm_fail("inspect: error writing the report to stdout: %s", lfm_io_reason(e));
 	return 0;
 }

@@ -112,11 +112,11 @@ int cmd_interp(int argc, char **argv)
 		else {
 			int rc = 0;
 			if (argv[i][0] == '-')
-				rc = driver_fail("interp: unknown option '%s'", argv[i]);
+				rc = lfm_fail("interp: unknown option '%s'", argv[i]);
 			else if (!dir)
 				dir = argv[i];
 			else
-				rc = driver_fail("interp: unexpected argument '%s'", argv[i]);
+				rc = lfm_fail("interp: unexpected argument '%s'", argv[i]);
 			if (rc) {
 				cli_schedule_free(&qc);
 				return rc;
@@ -125,19 +125,19 @@ int cmd_interp(int argc, char **argv)
 	}
 	if (!dir || !tok_s || !out) {
 		cli_schedule_free(&qc);
-		return driver_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] [--act-q8] "
+		return lfm_fail("usage: lfm2c interp MODEL_DIR --tokens IDS --logits OUT.npy [--chunks N,M,..] [--act-q8] "
 		                   CLI_SCHEDULE_USAGE);
 	}
 	int32_t *toks = NULL, *chunks = NULL;
 	int n = 0, n_chunks = 0;
 	if (parse_ids(tok_s, &toks, &n)) {
 		cli_schedule_free(&qc);
-		return driver_fail("interp: --tokens must be comma-separated non-negative integers");
+		return lfm_fail("interp: --tokens must be comma-separated non-negative integers");
 	}
 	if (chunk_s && (parse_ids(chunk_s, &chunks, &n_chunks) || chunks[0] == 0)) {
 		free(toks);
 		cli_schedule_free(&qc);
-		return driver_fail("interp: --chunks must be comma-separated positive integers");
+		return lfm_fail("interp: --chunks must be comma-separated positive integers");
 	}
 	LfmError err = {{0}};
 	Checkpoint ck;
@@ -148,19 +148,19 @@ int cmd_interp(int argc, char **argv)
 	PassOptions po = {0};
 	if (cli_schedule_finish(&qc, &po))
 		goto out0;
-	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
-		driver_fail("%s", err.msg);
+	if (passes_load_graph(dir, &po, &ck, &g, &err)) {
+		lfm_fail("%s", err.msg);
 		goto out0;
 	}
 	int V = ck.cfg.vocab_size;
 	if (!(st = interp_new(&g, n, &err))) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out2;
 	}
 	interp_set_act_q8(st, act_q8);
 	logits = malloc((size_t)n * (size_t)V * sizeof(double));
 	if (!logits) {
-		driver_fail("interp: out of memory");
+		lfm_fail("interp: out of memory");
 		goto out2;
 	}
 	for (int done = 0, ci = 0; done < n; ci++) {
@@ -170,7 +170,7 @@ int cmd_interp(int argc, char **argv)
 		if (k > n - done)
 			k = n - done;
 		if (interp_eval(st, toks + done, k, k, logits + (size_t)done * (size_t)V, &err)) {
-			driver_fail("%s", err.msg);
+			lfm_fail("%s", err.msg);
 			goto out2;
 		}
 		done += k;
@@ -179,14 +179,14 @@ int cmd_interp(int argc, char **argv)
 		fprintf(stderr, "lfm2c: interp --act-q8: an activation within 1e-6 of a rounding tie at position %d "
 		        "(a compiled model may round it the other way from there on)\n", interp_act_q8_tie(st));
 	if (write_npy_f64(out, logits, n, V, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out2;
 	}
 	rc = 0;
 out2:
 	interp_free(st);
 	free(logits);
-	driver_unload_graph(&ck, &g);
+	passes_unload_graph(&ck, &g);
 out0:
 	free(toks);
 	free(chunks);

@@ -25,7 +25,7 @@ static int check_dump_list(const char *list)
 		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
 		if (!n || !pass_name_known(name)) {
 			char known[512];
-			return driver_fail("ir: unknown pass '%s' for -d (known: %s, all)", name,
+			return lfm_fail("ir: unknown pass '%s' for -d (known: %s, all)", name,
 			                   pass_names_list(known, sizeof known));
 		}
 		p += n + (p[n] == ',');
@@ -49,17 +49,17 @@ int cmd_ir(int argc, char **argv)
 			if (check_dump_list(dump))
 				goto out_args;
 		} else if (argv[i][0] == '-') {
-			driver_fail("ir: unknown option '%s'", argv[i]);
+			lfm_fail("ir: unknown option '%s'", argv[i]);
 			goto out_args;
 		} else if (!dir)
 			dir = argv[i];
 		else {
-			driver_fail("ir: unexpected argument '%s'", argv[i]);
+			lfm_fail("ir: unexpected argument '%s'", argv[i]);
 			goto out_args;
 		}
 	}
 	if (!dir) {
-		driver_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all] " CLI_SCHEDULE_USAGE);
+		lfm_fail("usage: lfm2c ir MODEL_DIR [-d PASS|all] " CLI_SCHEDULE_USAGE);
 		goto out_args;
 	}
 	LfmError err = {{0}};
@@ -68,14 +68,14 @@ int cmd_ir(int argc, char **argv)
 	PassOptions po = {.dump_after = dump, .dump = stdout};
 	if (cli_schedule_finish(&qc, &po))
 		goto out_args;
-	if (driver_load_graph(dir, &po, &ck, &g, &err)) {
-		driver_fail("%s", err.msg);
+	if (passes_load_graph(dir, &po, &ck, &g, &err)) {
+		lfm_fail("%s", err.msg);
 		goto out_args;
 	}
 	if (!dump)
 		ir_print(stdout, &g);
 	rc = 0;
-	driver_unload_graph(&ck, &g);
+	passes_unload_graph(&ck, &g);
 out_args:
 	cli_schedule_free(&qc);
 	return rc;

@@ -37,7 +37,7 @@
 
 static int usage(void)
 {
-	return driver_fail("usage: lfm2c tokenize MODEL_DIR [--no-special] [--split-special] "
+	return lfm_fail("usage: lfm2c tokenize MODEL_DIR [--no-special] [--split-special] "
 	                   "(TEXT | - | --decode IDS | --write-table FILE)");
 }
 
@@ -71,7 +71,7 @@ static int parse_ids(const lfm2_tokenizer *t, const char *s, int32_t **ids, size
 	*n = 0;
 	*ids = malloc(cap * sizeof **ids);
 	if (!*ids)
-		return driver_fail("tokenize: out of memory");
+		return lfm_fail("tokenize: out of memory");
 	for (;;) {
 		while (*s == ',' || *s == ' ' || *s == '\t' || *s == '\n')
 			s++;
@@ -84,14 +84,14 @@ static int parse_ids(const lfm2_tokenizer *t, const char *s, int32_t **ids, size
 		    (*end && *end != ',' && *end != ' ' && *end != '\t' && *end != '\n')) {
 			int k = (int)strcspn(s, ", \t\n");
 			free(*ids);
-			return driver_fail("tokenize: bad token id '%.*s' (ids are 0..%d)", k, s,
+			return lfm_fail("tokenize: bad token id '%.*s' (ids are 0..%d)", k, s,
 			                   lfm2_tokenizer_n_tokens(t) - 1);
 		}
 		if (*n == cap) {
 			int32_t *p = realloc(*ids, (cap *= 2) * sizeof *p);
 			if (!p) {
 				free(*ids);
-				return driver_fail("tokenize: out of memory");
+				return lfm_fail("tokenize: out of memory");
 			}
 			*ids = p;
 		}
@@ -106,9 +106,9 @@ static int build_table(const char *dir, void **bytes, size_t *n)
 	LfmError e;
 	int rc = lfm_tokenizer_build(dir, bytes, n, &e);
 	if (rc < 0)
-		return driver_fail("%s", e.msg);
+		return lfm_fail("%s", e.msg);
 	if (rc == 0)
-		return driver_fail("%s: no tokenizer.json (this model takes token ids only)", dir);
+		return lfm_fail("%s: no tokenizer.json (this model takes token ids only)", dir);
 	return 0;
 }
 
@@ -121,7 +121,7 @@ static int open_tokenizer(const char *dir, lfm2_tokenizer **t)
 	char err[256];
 	int rc = lfm2_tokenizer_open(bytes, n, t, err, sizeof err);
 	free(bytes);
-	return rc ? driver_fail("%s: %s", dir, err) : 0;
+	return rc ? lfm_fail("%s: %s", dir, err) : 0;
 }
 
 /* Writes bytes to path via "path.XXXXXX" + rename. */
@@ -130,11 +130,11 @@ static int write_file_atomic(const char *path, const void *bytes, size_t n)
 	size_t len = strlen(path) + sizeof ".XXXXXX";
 	char *tmp = malloc(len);
 	if (!tmp)
-		return driver_fail("tokenize: out of memory");
+		return lfm_fail("tokenize: out of memory");
 	snprintf(tmp, len, "%s.XXXXXX", path);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		int rc = driver_fail("%s: cannot create: %s", path, strerror(errno));
+		int rc = lfm_fail("%s: cannot create: %s", path, strerror(errno));
 		free(tmp);
 		return rc;
 	}
@@ -148,7 +148,7 @@ static int write_file_atomic(const char *path, const void *bytes, size_t n)
 	if (saved) {
 		unlink(tmp);
 		free(tmp);
-		return driver_fail("%s: cannot write: %s", path, lfm_io_reason(saved));
+		return lfm_fail("%s: cannot write: %s", path, lfm_io_reason(saved));
 	}
 	free(tmp);
 	return 0;
@@ -169,7 +169,7 @@ static int do_write_table(const char *dir, const char *path)
 static int flush_output(void)
 {
 	int e = lfm_io_fflush(stdout);
-	return e ? driver_fail("tokenize: cannot write the output: %s", lfm_io_reason(e)) : 0;
+	return e ? lfm_fail("tokenize: cannot write the output: %s", lfm_io_reason(e)) : 0;
 }
 
 static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
@@ -179,7 +179,7 @@ static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 	if (strcmp(arg, "-") == 0) {
 		text = read_stdin(&len);
 		if (!text)
-			return driver_fail("tokenize: cannot read standard input");
+			return lfm_fail("tokenize: cannot read standard input");
 		arg = text;
 	} else {
 		len = strlen(arg);
@@ -189,7 +189,7 @@ static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 	int rc = lfm2_tokenizer_encode(t, arg, len, flags, &ids, &n);
 	free(text);
 	if (rc)
-		return driver_fail("tokenize: out of memory");
+		return lfm_fail("tokenize: out of memory");
 	for (size_t i = 0; i < n; i++)
 		printf("%s%d", i ? "," : "", ids[i]);
 	putchar('\n');
@@ -207,7 +207,7 @@ static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 	int rc = lfm2_tokenizer_decode(t, ids, n, flags, &text, &len, err, sizeof err);
 	free(ids);
 	if (rc)
-		return driver_fail("tokenize: %s", err);
+		return lfm_fail("tokenize: %s", err);
 	fwrite(text, 1, len, stdout);
 	putchar('\n');
 	free(text);

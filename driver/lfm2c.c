@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "tools.h"
 
 #ifndef LFM2C_VERSION
 #define LFM2C_VERSION "dev"
@@ -27,17 +28,6 @@ static const struct {
 	{"tune", cmd_tune, "MODEL_DIR [-o best.json] search schedules: fastest accurate build"},
 	{"variants", cmd_variants, "MODEL_DIR S.json...    compile, validate and time schedules; one table"},
 };
-
-int driver_fail(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("lfm2c: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 static void usage(FILE *f)
 {
@@ -63,6 +53,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	driver_fail("unknown command '%s' (try lfm2c --help)", argv[1]);
+	lfm_fail("unknown command '%s' (try lfm2c --help)", argv[1]);
 	return 2;
 }

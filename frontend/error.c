@@ -41,3 +41,15 @@ int lfm_error(LfmError *e, const char *path, const char *fmt, ...)
 	make_single_line(e->msg);
 	return -1;
 }
+
+int lfm_fail(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	make_single_line(msg);
+	fprintf(stderr, "lfm2c: %s\n", msg);
+	return 1;
+}

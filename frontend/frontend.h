@@ -32,6 +32,11 @@ typedef struct LfmError {
 int lfm_error(LfmError *e, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The command line's error line: "lfm2c: " + message + newline on stderr,
+ * control characters replaced as in lfm_error; returns 1 (the exit
+ * status).  Every lfm2c command reports through this. */
+int lfm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---------------------------------------------------------------- config */
 
 #define LFM_MAX_LAYERS 512
@@ -153,24 +158,5 @@ uint16_t lfm_f32_to_f16(float f);    /* round to nearest even */
 /* `lfm2c inspect`: resolved config, layer map, tensor table with hashes,
  * parameter count and bytes. */
 void lfm_inspect_print(FILE *f, const Checkpoint *ck);
-
-/* ------------------------------------------------------------ synth */
-
-/* `lfm2c synth PRESET -o DIR`: random-weight checkpoint in HF layout. */
-typedef struct SynthOptions {
-	const char *preset;     /* tiny | 350m | 700m | 1.2b | 2.6b */
-	const char *out_dir;
-	StDtype dtype;
-	uint64_t seed;
-	const char **set_keys;  /* --set key=JSON overrides */
-	const char **set_values;
-	int n_set;
-	bool dry_run;           /* resolve and print sizes only; write nothing */
-	bool config_only;       /* write config.json + generation_config.json only */
-} SynthOptions;
-
-/* The safetensors writer synth uses is declared in st_write.h. */
-
-int lfm_synth(const SynthOptions *o, FILE *log, LfmError *err);
 
 #endif

@@ -32,6 +32,15 @@ typedef struct PassOptions {
 
 int passes_run(Graph *g, const PassOptions *o, LfmError *err);
 
+/* pipeline.c: the graph of a model, through the pass list.
+ * passes_build_graph builds the graph of an open checkpoint and runs the
+ * passes with po; passes_load_graph opens the checkpoint in dir first.
+ * 0, or -1 with err set and nothing left open (the caller reports err);
+ * passes_unload_graph frees what passes_load_graph made. */
+int passes_build_graph(const Checkpoint *ck, const PassOptions *po, Graph *g, LfmError *err);
+int passes_load_graph(const char *dir, const PassOptions *po, Checkpoint *ck, Graph *g, LfmError *err);
+void passes_unload_graph(Checkpoint *ck, Graph *g);
+
 /* The passes, one file each: quantize.c, layout.c, and fuse.c's one pass
  * per row of fusions.h, pass_<name>, each a no-op unless the schedule
  * turns it on (dequant_in_matmul: unless it turns it off). */

@@ -129,10 +129,15 @@ int measure_prepare(MeasureOpts *o, ModelInfo *mi, LfmError *err);
 int measure_seqs(ValSeqs *s, int n, int len, int vocab, int bos);
 void measure_seqs_free(ValSeqs *s);
 
-/* `lfm2c compile MODEL -o OUT [--schedule S] [--backend B] [--no-cache]`;
- * on failure err says "S: compile failed: <compile's own message>".
- * `label` names the variant in messages (the schedule path, or "f32"). */
-int measure_compile(const MeasureOpts *o, const char *schedule, const char *label, const char *out_dir,
+/* The compile pipeline, in-process (codegen/build.h: its work runs in a
+ * supervised child): MODEL with schedule s into out_dir, the options'
+ * backend and cache choice; on failure err says "LABEL: compile failed:
+ * <the compile's own message>".  `label` names the variant in messages
+ * (the schedule file, or "f32 reference").  measure_compile_text parses
+ * schedule JSON first (once). */
+int measure_compile_text(const MeasureOpts *o, const char *json, const char *label, const char *out_dir, Build *b,
+                         LfmError *err);
+int measure_compile(const MeasureOpts *o, const Schedule *s, const char *label, const char *out_dir,
                     Build *b, LfmError *err);
 
 /* Runs the build on every sequence and reads back the logits (files in b->dir). */
@@ -150,8 +155,8 @@ int measure_time_once(const MeasureOpts *o, const Build *b, Timing *t, LfmError 
 double measure_median(const double *v, int n);
 
 /* The reference every variant is compared with: f32 weights, no fusion,
- * every other key at its default — the plainest build — as a schedule file. */
-int measure_reference_schedule(const char *path, LfmError *err);
+ * every other key at its default — the plainest build. */
+void measure_reference(Schedule *s);
 
 /* Writes text to path through a temporary file renamed into place. */
 int measure_write_file(const char *path, const char *text, size_t len, LfmError *err);

@@ -54,6 +54,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "synth.h"
 #include "st_write.h"
 
 /* ================================================================ JSON

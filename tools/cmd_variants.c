@@ -43,7 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "driver.h"
+#include "tools.h"
 #include "measure.h"
 
 #define MAX_VARIANTS 64
@@ -81,13 +81,13 @@ static int parse_threads(VariantsArgs *a, const char *list)
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (end == p || (*end && *end != ',') || v < 1 || v > 1024 || a->nt >= MAX_THREAD_COUNTS)
-			return driver_fail("variants: --threads takes up to %d thread counts in 1..1024, comma separated "
+			return lfm_fail("variants: --threads takes up to %d thread counts in 1..1024, comma separated "
 			                   "(got '%s')", MAX_THREAD_COUNTS, list);
 		a->threads[a->nt++] = (int)v;
 		p = *end ? end + 1 : end;
 	}
 	if (!a->nt)
-		return driver_fail("variants: --threads needs a value");
+		return lfm_fail("variants: --threads needs a value");
 	a->mo.threads = a->threads[0];
 	return 0;
 }
@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 		const char *s = argv[i];
 		if (!strcmp(s, "--threads")) {
 			if (i + 1 >= argc)
-				return driver_fail("variants: --threads needs a value");
+				return lfm_fail("variants: --threads needs a value");
 			if (parse_threads(a, argv[++i]))
 				return -1;
 			continue;
@@ -115,7 +115,7 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 			continue;
 		if (!strcmp(s, "-o")) {
 			if (i + 1 >= argc)
-				return driver_fail("variants: -o needs a value");
+				return lfm_fail("variants: -o needs a value");
 			a->out_dir = argv[++i];
 		} else if (!strcmp(s, "--cache"))
 			o->no_cache = false;
@@ -129,11 +129,11 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 			fputs(help_text, stdout);
 			exit(0);
 		} else if (s[0] == '-' && s[1])
-			return driver_fail("variants: unknown option '%s' (see lfm2c variants --help)", s);
+			return lfm_fail("variants: unknown option '%s' (see lfm2c variants --help)", s);
 		else if (!o->model)
 			o->model = s;
 		else if (a->n >= MAX_VARIANTS)
-			return driver_fail("variants: more than %d schedules", MAX_VARIANTS);
+			return lfm_fail("variants: more than %d schedules", MAX_VARIANTS);
 		else
 			a->schedules[a->n++] = s;
 	}
@@ -142,7 +142,7 @@ static int parse_args(int argc, char **argv, VariantsArgs *a)
 		a->nt = 1;
 	}
 	if (!o->model || !a->n)
-		return driver_fail("usage: lfm2c variants MODEL_DIR SCHEDULE.json... [-o DIR] [--threads N] "
+		return lfm_fail("usage: lfm2c variants MODEL_DIR SCHEDULE.json... [-o DIR] [--threads N] "
 		                   "[--runs N] [--backend llvm|c] (--help)");
 	return 0;
 }
@@ -196,7 +196,7 @@ static int write_reports(const char *dir, const ReportInfo *ri, const VariantRes
 }
 
 /* Compile + validate one variant (schedule NULL: the reference). */
-static int build_variant(const VariantsArgs *a, const char *schedule, const char *label, const char *dir,
+static int build_variant(const VariantsArgs *a, const Schedule *schedule, const char *label, const char *dir,
                          const ValSeqs *seqs, const ValLogits *ref, VariantResult *r, ValLogits *out,
                          LfmError *err)
 {
@@ -220,21 +220,11 @@ static int build_variant(const VariantsArgs *a, const char *schedule, const char
 	return 0;
 }
 
-int cmd_variants(int argc, char **argv)
+/* Steps 2-4 for parsed arguments and schedules (the caller frees them). */
+static int run_variants(VariantsArgs a, const Schedule *sched, const Schedule *refsched)
 {
-	VariantsArgs a;
-	if (parse_args(argc, argv, &a))
-		return 1;
 	MeasureOpts *o = &a.mo;
 	LfmError err = {{0}};
-
-	/* 1. inputs */
-	for (int i = 0; i < a.n; i++) {
-		Schedule s;
-		if (schedule_load(a.schedules[i], &s, &err))
-			return driver_fail("%s", err.msg);
-		schedule_free(&s);
-	}
 	ReportInfo ri;
 	memset(&ri, 0, sizeof ri);
 	ri.model = o->model;
@@ -243,7 +233,7 @@ int cmd_variants(int argc, char **argv)
 	ri.n_threads = a.nt;
 	ModelInfo mi;
 	if (measure_prepare(o, &mi, &err))
-		return driver_fail("%s", err.msg);
+		return lfm_fail("%s", err.msg);
 	ri.model_hash = mi.hash;
 	snprintf(ri.target, sizeof ri.target, "%s", mi.target);
 
@@ -254,7 +244,7 @@ int cmd_variants(int argc, char **argv)
 	memset(&ref, 0, sizeof ref);
 	if (!res || measure_seqs(&seqs, o->seqs, o->seq_len, o->vocab, mi.bos)) {
 		free(res);
-		return driver_fail("out of memory");
+		return lfm_fail("out of memory");
 	}
 	ri.positions = 0;
 	for (int i = 0; i < seqs.n; i++)
@@ -271,12 +261,9 @@ int cmd_variants(int argc, char **argv)
 	/* 2-3. the reference, then each variant */
 	VariantResult refres;
 	memset(&refres, 0, sizeof refres);
-	char refsched[1200];
-	snprintf(refsched, sizeof refsched, "%s/reference.json", builds);
 	snprintf(path, sizeof path, "%s/f32-reference", builds);
 	fprintf(stderr, "lfm2c: variants: compiling the f32 reference (f32 weights, no fusion)\n");
-	if (measure_reference_schedule(refsched, &err)
-	    || build_variant(&a, refsched, "f32 reference", path, &seqs, NULL, &refres, &ref, &err))
+	if (build_variant(&a, refsched, "f32 reference", path, &seqs, NULL, &refres, &ref, &err))
 		goto fail;
 	for (int i = 0; i < a.n; i++) {
 		VariantResult *r = &res[i * nt];
@@ -284,7 +271,7 @@ int cmd_variants(int argc, char **argv)
 		r->schedule = a.schedules[i];
 		snprintf(path, sizeof path, "%s/v%d-%s", builds, i + 1, r->name);
 		fprintf(stderr, "lfm2c: variants: compiling %s (%s)\n", r->name, r->schedule);
-		if (build_variant(&a, r->schedule, r->schedule, path, &seqs, &ref, r, NULL, &err)) {
+		if (build_variant(&a, &sched[i], r->schedule, path, &seqs, &ref, r, NULL, &err)) {
 			if (!a.keep_going)
 				goto fail;
 			snprintf(r->error, sizeof r->error, "%s", err.msg);
@@ -338,10 +325,10 @@ int cmd_variants(int argc, char **argv)
 		goto fail;
 	rc = failed ? 1 : 0;
 	if (failed)
-		driver_fail("variants: %d of %d results failed (see the table)", failed, nres);
+		lfm_fail("variants: %d of %d results failed (see the table)", failed, nres);
 	goto done;
 fail:
-	driver_fail("%s", err.msg);
+	lfm_fail("%s", err.msg);
 	rc = 1;
 done:
 	if (made_builds && !a.keep_builds)
@@ -351,5 +338,31 @@ done:
 	measure_logits_free(&ref, seqs.n);
 	measure_seqs_free(&seqs);
 	free(res);
+	return rc;
+}
+
+int cmd_variants(int argc, char **argv)
+{
+	VariantsArgs a;
+	if (parse_args(argc, argv, &a))
+		return 1;
+	/* 1. inputs: every schedule parsed once, here */
+	Schedule *sched = calloc((size_t)a.n + 1, sizeof *sched);
+	if (!sched)
+		return lfm_fail("out of memory");
+	LfmError err = {{0}};
+	int rc = 1, loaded = 0;
+	while (loaded < a.n && !schedule_load(a.schedules[loaded], &sched[loaded], &err))
+		loaded++;
+	Schedule refsched;   /* the f32 reference every variant is compared with */
+	measure_reference(&refsched);
+	if (loaded < a.n)
+		lfm_fail("%s", err.msg);
+	else
+		rc = run_variants(a, sched, &refsched);
+	schedule_free(&refsched);
+	for (int i = 0; i < loaded; i++)
+		schedule_free(&sched[i]);
+	free(sched);
 	return rc;
 }

@@ -77,7 +77,7 @@
 
 #include "cache.h"
 #include "codegen.h"
-#include "driver.h"
+#include "tools.h"
 #include "fileio.h"
 #include "measure.h"
 #include "schedule.h"
@@ -252,12 +252,12 @@ static int parse_formats(Tune *t, const char *list)
 	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
 		DType d;
 		if (quant_format_parse(tok, &d) || (unsigned)d >= 16)
-			return driver_fail("tune: --formats: unknown format '%s' (known: %s)", tok, quant_format_list());
+			return lfm_fail("tune: --formats: unknown format '%s' (known: %s)", tok, quant_format_list());
 		t->formats_allowed[d] = true;
 		n++;
 	}
 	if (!n)
-		return driver_fail("tune: --formats needs at least one format");
+		return lfm_fail("tune: --formats needs at least one format");
 	return 0;
 }
 
@@ -283,14 +283,14 @@ static int parse_args(int argc, char **argv, Tune *t)
 		              || !strcmp(s, "--objective") || !strcmp(s, "--formats") || !strcmp(s, "--start")
 		              || !strcmp(s, "--max-error") || !strcmp(s, "--work") || !strcmp(s, "--min-gain");
 		if (valued && !val)
-			return driver_fail("tune: %s needs a value", s);
+			return lfm_fail("tune: %s needs a value", s);
 		char *end;
 		if (!strcmp(s, "-o"))
 			t->out = val;
 		else if (!strcmp(s, "--budget") || !strcmp(s, "--beam")) {
 			long v = strtol(val, &end, 10);
 			if (*end || !*val || v < 1 || v > (!strcmp(s, "--beam") ? 64 : MAX_CANDS))
-				return driver_fail("tune: %s takes a positive integer (at most %d), got '%s'", s,
+				return lfm_fail("tune: %s takes a positive integer (at most %d), got '%s'", s,
 				                   !strcmp(s, "--beam") ? 64 : MAX_CANDS, val);
 			*(!strcmp(s, "--beam") ? &t->beam : &t->budget) = (int)v;
 		} else if (!strcmp(s, "--objective")) {
@@ -301,7 +301,7 @@ static int parse_args(int argc, char **argv, Tune *t)
 			else if (!strcmp(val, "prefill"))
 				t->obj = OBJ_PREFILL;
 			else
-				return driver_fail("tune: --objective takes decode, prefill or mix (got '%s')", val);
+				return lfm_fail("tune: --objective takes decode, prefill or mix (got '%s')", val);
 		} else if (!strcmp(s, "--formats")) {
 			if (parse_formats(t, val))
 				return -1;
@@ -310,12 +310,12 @@ static int parse_args(int argc, char **argv, Tune *t)
 		else if (!strcmp(s, "--max-error")) {
 			double v = strtod(val, &end);
 			if (*end || !*val || !(v > 0) || !isfinite(v))
-				return driver_fail("tune: --max-error takes a positive number, got '%s'", val);
+				return lfm_fail("tune: --max-error takes a positive number, got '%s'", val);
 			t->max_error = v;
 		} else if (!strcmp(s, "--min-gain")) {
 			double v = strtod(val, &end);
 			if (*end || !*val || !(v >= 0) || v > 10)
-				return driver_fail("tune: --min-gain takes a fraction in 0..10, got '%s'", val);
+				return lfm_fail("tune: --min-gain takes a fraction in 0..10, got '%s'", val);
 			t->min_gain = v;
 		} else if (!strcmp(s, "--work"))
 			t->work_arg = val;
@@ -325,16 +325,16 @@ static int parse_args(int argc, char **argv, Tune *t)
 			fputs(help_text, stdout);
 			exit(0);
 		} else if (s[0] == '-' && s[1])
-			return driver_fail("tune: unknown option '%s' (see lfm2c tune --help)", s);
+			return lfm_fail("tune: unknown option '%s' (see lfm2c tune --help)", s);
 		else if (!t->mo.model)
 			t->mo.model = s;
 		else
-			return driver_fail("tune: unexpected argument '%s'", s);
+			return lfm_fail("tune: unexpected argument '%s'", s);
 		if (valued)
 			i++;
 	}
 	if (!t->mo.model)
-		return driver_fail("usage: lfm2c tune MODEL_DIR [-o best.json] [--budget N] [--threads N] (--help)");
+		return lfm_fail("usage: lfm2c tune MODEL_DIR [-o best.json] [--budget N] [--threads N] (--help)");
 	t->mo.no_cache = !t->use_cache;
 	return 0;
 }
@@ -625,12 +625,14 @@ static int ensure_reference(Tune *t, LfmError *err)
 {
 	if (t->have_ref)
 		return 0;
-	char dir[1200], sched[1200];
+	char dir[1200];
 	snprintf(dir, sizeof dir, "%s/f32-reference", t->work);
-	snprintf(sched, sizeof sched, "%s/reference.json", t->work);
 	fprintf(stderr, "lfm2c: tune: compiling the f32 reference (f32 weights, no fusion)\n");
-	int rc = measure_reference_schedule(sched, err) || measure_compile(&t->mo, sched, "f32 reference", dir, &t->ref, err)
+	Schedule ref;
+	measure_reference(&ref);
+	int rc = measure_compile(&t->mo, &ref, "f32 reference", dir, &t->ref, err)
 	         || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err) ? -1 : 0;
+	schedule_free(&ref);
 	measure_rmtree(dir);   /* the logits are all it is needed for */
 	if (rc)
 		measure_logits_free(&t->ref_logits, t->seqs.n);
@@ -666,8 +668,7 @@ static int fref_measure(Tune *t, int i, LfmError *err)
 		return 0;
 	if (ensure_reference(t, err))
 		return -1;
-	char sched[1200], dir[1200];
-	snprintf(sched, sizeof sched, "%s/format-reference.json", t->work);
+	char dir[1200];
 	snprintf(dir, sizeof dir, "%s/format-reference", t->work);
 	fprintf(stderr, "lfm2c: tune: compiling the format reference of %s (the format's values in f32)\n",
 	        f->formats);
@@ -675,7 +676,7 @@ static int fref_measure(Tune *t, int i, LfmError *err)
 	char label[600];
 	snprintf(label, sizeof label, "format reference %s", f->formats);
 	measure_rmtree(dir);
-	int rc = measure_write_file(sched, f->canon, strlen(f->canon), err) || measure_compile(&t->mo, sched, label, dir, &b, err)
+	int rc = measure_compile_text(&t->mo, f->canon, label, dir, &b, err)
 	         || measure_logits(&t->mo, &b, &t->seqs, &f->logits, err) ? -1 : 0;
 	measure_rmtree(dir);
 	if (rc) {
@@ -724,15 +725,12 @@ static int fref_error(Tune *t, int i, double *out, LfmError *err)
 static int measure_cand(Tune *t, int i, int fref, LfmError *err)
 {
 	Cand *c = &t->c[i];
-	char sched[1200], dir[1200];
-	snprintf(sched, sizeof sched, "%s/candidate.json", t->work);
+	char dir[1200];
 	snprintf(dir, sizeof dir, "%s/candidate", t->work);
-	if (measure_write_file(sched, c->canon, strlen(c->canon), err))
-		return -1;
 	measure_rmtree(dir);
 	Build b;
 	LfmError cerr;
-	if (measure_compile(&t->mo, sched, "candidate", dir, &b, &cerr)) {
+	if (measure_compile_text(&t->mo, c->canon, "candidate", dir, &b, &cerr)) {
 		snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
 		measure_rmtree(dir);
 		return 0;
@@ -1119,7 +1117,7 @@ int cmd_tune(int argc, char **argv)
 	rc = 0;
 	goto done;
 fail:
-	driver_fail("%s", err.msg);
+	lfm_fail("%s", err.msg);
 done:
 	if (t.made_work)
 		measure_rmtree(t.work);

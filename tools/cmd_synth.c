@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "tools.h"
 #include "frontend.h"
+#include "synth.h"
 
 static int usage(void)
 {
@@ -65,7 +66,7 @@ int cmd_synth(int argc, char **argv)
 	o.set_values = calloc((size_t)argc, sizeof *o.set_values);
 	char **owned = calloc((size_t)argc, sizeof *owned);
 	if (!o.set_keys || !o.set_values || !owned) {
-		driver_fail("synth: out of memory");
+		lfm_fail("synth: out of memory");
 		goto out;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -82,7 +83,7 @@ int cmd_synth(int argc, char **argv)
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
 		           !strcmp(a, "--set")) {
 			if (!val) {
-				driver_fail("synth: %s needs a value", a);
+				lfm_fail("synth: %s needs a value", a);
 				goto out;
 			}
 			i++;
@@ -90,23 +91,23 @@ int cmd_synth(int argc, char **argv)
 				o.out_dir = val;
 			} else if (!strcmp(a, "--dtype")) {
 				if (parse_dtype(val, &o.dtype)) {
-					driver_fail("synth: bad --dtype '%s' (use f32, bf16 or f16)", val);
+					lfm_fail("synth: bad --dtype '%s' (use f32, bf16 or f16)", val);
 					goto out;
 				}
 			} else if (!strcmp(a, "--seed")) {
 				if (parse_seed(val, &o.seed)) {
-					driver_fail("synth: bad --seed '%s' (a non-negative integer)", val);
+					lfm_fail("synth: bad --seed '%s' (a non-negative integer)", val);
 					goto out;
 				}
 			} else {
 				const char *eq = strchr(val, '=');
 				if (!eq || eq == val) {
-					driver_fail("synth: --set needs key=JSON, got '%s'", val);
+					lfm_fail("synth: --set needs key=JSON, got '%s'", val);
 					goto out;
 				}
 				char *key = strndup(val, (size_t)(eq - val));
 				if (!key) {
-					driver_fail("synth: out of memory");
+					lfm_fail("synth: out of memory");
 					goto out;
 				}
 				owned[o.n_set] = key;
@@ -115,13 +116,13 @@ int cmd_synth(int argc, char **argv)
 				o.n_set++;
 			}
 		} else if (a[0] == '-' && a[1]) {
-			driver_fail("synth: unknown option '%s'", a);
+			lfm_fail("synth: unknown option '%s'", a);
 			usage();
 			goto out;
 		} else if (!o.preset) {
 			o.preset = a;
 		} else {
-			driver_fail("synth: unexpected argument '%s'", a);
+			lfm_fail("synth: unexpected argument '%s'", a);
 			goto out;
 		}
 	}
@@ -130,16 +131,16 @@ int cmd_synth(int argc, char **argv)
 		goto out;
 	}
 	if (o.dry_run && o.config_only) {
-		driver_fail("synth: --dry-run and --config-only exclude each other");
+		lfm_fail("synth: --dry-run and --config-only exclude each other");
 		goto out;
 	}
 	if (!o.out_dir && !o.dry_run) {
-		driver_fail("synth: no output directory (-o DIR)");
+		lfm_fail("synth: no output directory (-o DIR)");
 		goto out;
 	}
 	LfmError err = {{0}};
 	if (lfm_synth(&o, stdout, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out;
 	}
 	rc = 0;

@@ -40,7 +40,7 @@
 #include <cjson/cJSON.h>
 
 #include "cache.h"
-#include "driver.h"
+#include "build.h"
 #include "fileio.h"
 #include "lfm2rt.h"
 #include "measure.h"
@@ -182,9 +182,9 @@ static int int_value(const char *cmd, const char *flag, const char *s, long lo, 
 	errno = 0;
 	long v = s ? strtol(s, &end, 10) : 0;
 	if (!s)
-		return driver_fail("%s: %s needs a value", cmd, flag);
+		return lfm_fail("%s: %s needs a value", cmd, flag);
 	if (!*s || *end || errno || v < lo || v > hi)
-		return driver_fail("%s: %s takes an integer in %ld..%ld (got '%s')", cmd, flag, lo, hi, s);
+		return lfm_fail("%s: %s takes an integer in %ld..%ld (got '%s')", cmd, flag, lo, hi, s);
 	*out = (int)v;
 	return 0;
 }
@@ -213,7 +213,7 @@ int measure_common_arg(MeasureOpts *o, const char *cmd, int argc, char **argv, i
 		}
 	if (!strcmp(s, "--backend")) {
 		if (!val || (strcmp(val, "llvm") && strcmp(val, "c"))) {
-			driver_fail("%s: --backend takes llvm or c (got '%s')", cmd, val ? val : "nothing");
+			lfm_fail("%s: --backend takes llvm or c (got '%s')", cmd, val ? val : "nothing");
 			return -1;
 		}
 		o->backend = val;
@@ -315,36 +315,22 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) ? 0 : (uint64_t)st.st_size;
 }
 
-int measure_compile(const MeasureOpts *o, const char *schedule, const char *label, const char *out_dir,
-                    Build *b, LfmError *err)
+int measure_compile(const MeasureOpts *o, const Schedule *s, const char *label, const char *out_dir, Build *b,
+                    LfmError *err)
 {
 	memset(b, 0, sizeof *b);
 	snprintf(b->dir, sizeof b->dir, "%s", out_dir);
-	char *argv[16];
-	int k = 0;
-	argv[k++] = (char *)measure_self_exe();
-	argv[k++] = "compile";
-	argv[k++] = (char *)o->model;
-	argv[k++] = "-o";
-	argv[k++] = (char *)out_dir;
-	if (schedule) {
-		argv[k++] = "--schedule";
-		argv[k++] = (char *)schedule;
-	}
-	if (o->backend) {
-		argv[k++] = "--backend";
-		argv[k++] = (char *)o->backend;
-	}
-	if (o->no_cache)
-		argv[k++] = "--no-cache";
-	argv[k] = NULL;
-	char log[8192], msg[1024];
-	int rc = run_child(argv, o->verbose, log, sizeof log, &b->compile_s);
-	if (rc) {
-		last_line(log, msg, sizeof msg);
-		return lfm_error(err, label, "compile failed: %s", msg);
-	}
-	b->cached = strstr(log, "cache hit") != NULL;
+	BuildRequest r = {.model_dir = o->model, .out_dir = out_dir, .backend_c = o->backend && !strcmp(o->backend, "c"),
+	                  .emit = EMIT_EXE, .no_cache = o->no_cache, .symbol = "lfm2_model", .verbose = o->verbose,
+	                  .quiet = 1, .schedule = s, .schedule_path = label};
+	BuildResult res;
+	LfmError berr = {{0}};
+	double t0 = now_s();
+	int rc = build_model(&r, &res, &berr);
+	b->compile_s = now_s() - t0;
+	if (rc)
+		return lfm_error(err, label, "compile failed: %s", berr.msg);
+	b->cached = res.cached;
 	char path[1200];
 	snprintf(path, sizeof path, "%s/weights.bin", out_dir);
 	b->blob_bytes = file_size(path);
@@ -626,18 +612,21 @@ double measure_median(const double *v, int n)
 
 /* ------------------------------------------------------------ schedules, files */
 
-int measure_reference_schedule(const char *path, LfmError *err)
+void measure_reference(Schedule *s)
+{
+	schedule_defaults(s);
+	s->default_format = DT_F32;
+	memset(&s->fusions, 0, sizeof s->fusions);
+}
+
+int measure_compile_text(const MeasureOpts *o, const char *json, const char *label, const char *out_dir, Build *b,
+                         LfmError *err)
 {
 	Schedule s;
-	schedule_defaults(&s);
-	s.default_format = DT_F32;
-	memset(&s.fusions, 0, sizeof s.fusions);
-	char *text = schedule_to_json(&s, true);
+	if (schedule_parse(json, strlen(json), label, &s, err))
+		return -1;
+	int rc = measure_compile(o, &s, label, out_dir, b, err);
 	schedule_free(&s);
-	if (!text)
-		return lfm_error(err, path, "out of memory");
-	int rc = measure_write_file(path, text, strlen(text), err);
-	free(text);
 	return rc;
 }
 

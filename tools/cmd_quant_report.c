@@ -38,7 +38,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "driver.h"
+#include "tools.h"
 #include "fileio.h"
 #include "passes.h"
 #include "schedule.h"
@@ -151,7 +151,7 @@ static int run_model(const Checkpoint *ck, const PassOptions *po, const Seqs *s,
 	Graph g;
 	size_t V = (size_t)ck->cfg.vocab_size;
 	memset(run, 0, sizeof *run);
-	if (driver_build_graph(ck, po, &g, err))
+	if (passes_build_graph(ck, po, &g, err))
 		return -1;
 	int rc = -1;
 	InterpState *st = NULL;
@@ -463,34 +463,34 @@ int cmd_quant_report(int argc, char **argv)
 		bool v = i + 1 < argc;
 		if (!strcmp(a, "-q") && v) {
 			if (add_formats(argv[++i], fmts, &nf))
-				return driver_fail("quant-report: bad -q '%s' (formats: %s; at most %d)", argv[i],
+				return lfm_fail("quant-report: bad -q '%s' (formats: %s; at most %d)", argv[i],
 				                   quant_format_list(), MAX_FORMATS);
 			DType t;
 			while (i + 1 < argc && quant_format_parse(argv[i + 1], &t) == 0)
 				if (add_formats(argv[++i], fmts, &nf))
-					return driver_fail("quant-report: at most %d formats", MAX_FORMATS);
+					return lfm_fail("quant-report: at most %d formats", MAX_FORMATS);
 		} else if (!strcmp(a, "--seqs") && v) {
 			if (parse_int(argv[++i], 0, MAX_SEQS - 1, &n_random))
-				return driver_fail("quant-report: --seqs must be an integer in 0..%d", MAX_SEQS - 1);
+				return lfm_fail("quant-report: --seqs must be an integer in 0..%d", MAX_SEQS - 1);
 		} else if (!strcmp(a, "--len") && v) {
 			if (parse_int(argv[++i], 2, 4096, &len))
-				return driver_fail("quant-report: --len must be an integer in 2..4096");
+				return lfm_fail("quant-report: --len must be an integer in 2..4096");
 		} else if (!strcmp(a, "--seed") && v) {
 			int sd;
 			if (parse_int(argv[++i], 0, 0x7fffffff, &sd))
-				return driver_fail("quant-report: --seed must be a non-negative integer");
+				return lfm_fail("quant-report: --seed must be a non-negative integer");
 			seed = (uint64_t)sd;
 		} else if (!strcmp(a, "--json") && v)
 			json = argv[++i];
 		else if (a[0] == '-')
-			return driver_fail("quant-report: unknown option '%s' (or missing value)", a);
+			return lfm_fail("quant-report: unknown option '%s' (or missing value)", a);
 		else if (!dir)
 			dir = a;
 		else
-			return driver_fail("quant-report: unexpected argument '%s'", a);
+			return lfm_fail("quant-report: unexpected argument '%s'", a);
 	}
 	if (!dir)
-		return driver_fail("usage: lfm2c quant-report MODEL_DIR [-q FORMAT[,FORMAT]... [FORMAT]...] "
+		return lfm_fail("usage: lfm2c quant-report MODEL_DIR [-q FORMAT[,FORMAT]... [FORMAT]...] "
 		                   "[--seqs N] [--len L] [--seed S] [--json FILE]");
 	if (!nf) {
 		fmts[nf++] = DT_Q8_0;
@@ -500,7 +500,7 @@ int cmd_quant_report(int argc, char **argv)
 	LfmError err = {{0}};
 	Checkpoint ck;
 	if (lfm_checkpoint_open(dir, &ck, stderr, &err))
-		return driver_fail("%s", err.msg);
+		return lfm_fail("%s", err.msg);
 	Seqs s = {0};
 	Run ref = {0}, run = {0};
 	Group *g = NULL;
@@ -508,17 +508,17 @@ int cmd_quant_report(int argc, char **argv)
 	int rc = 1, ng = 0;
 	size_t V = (size_t)ck.cfg.vocab_size;
 	if (!res || make_seqs(&s, &ck, n_random, len, seed) || (ng = make_groups(&ck, &g)) < 0) {
-		driver_fail("quant-report: out of memory");
+		lfm_fail("quant-report: out of memory");
 		goto out;
 	}
 	if (s.total == 0) {
-		driver_fail("quant-report: no sequences (--seqs 0 and no natural text for this model)");
+		lfm_fail("quant-report: no sequences (--seqs 0 and no natural text for this model)");
 		goto out;
 	}
 	Schedule sch = formats_schedule(DT_F32, NULL, 0);
 	PassOptions po = {.schedule = &sch};
 	if (run_model(&ck, &po, &s, &ref, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out;
 	}
 	printf("quant-report %s: vocab %d, hidden %d, %d layers\n", dir, ck.cfg.vocab_size, ck.cfg.hidden,
@@ -538,7 +538,7 @@ int cmd_quant_report(int argc, char **argv)
 		sch = formats_schedule(fmts[k], NULL, 0);
 		po = (PassOptions){.schedule = &sch, .warn = stderr};
 		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->m)) {
-			driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
+			lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;
 		}
 		r->bytes = run.weight_bytes;
@@ -560,7 +560,7 @@ int cmd_quant_report(int argc, char **argv)
 			po = (PassOptions){.schedule = &sch};
 			Metrics m;
 			if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &m)) {
-				driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
+				lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 				goto out;
 			}
 			free(run.logits);
@@ -584,7 +584,7 @@ int cmd_quant_report(int argc, char **argv)
 		sch = formats_schedule(r->f, ov, r->n_up);
 		po = (PassOptions){.schedule = &sch};
 		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->sm)) {
-			driver_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
+			lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;
 		}
 		r->sbytes = run.weight_bytes;
@@ -596,7 +596,7 @@ int cmd_quant_report(int argc, char **argv)
 		       (unsigned long long)r->sbytes, dtype_name(r->f), (unsigned long long)r->bytes);
 	}
 	if (json && write_json(json, dir, &s, &ref, res, nf, g, ng, &err)) {
-		driver_fail("%s", err.msg);
+		lfm_fail("%s", err.msg);
 		goto out;
 	}
 	rc = 0;
