@@ -664,7 +664,11 @@ static int lower_node(LayerCtx *x, Ref r)
 		lb_eval(m, call(L, L->f_run, args, 5));
 		return 0;
 	}
-	default:
+	case OP_TOKENS:   /* the model's input, embedding, head and output: forward's, not a layer's */
+	case OP_EMBED:
+	case OP_LAST_ROWS:
+	case OP_OUTPUT:
+	case OP_COUNT:
 		break;
 	}
 	return layer_fail(x, r, "op not supported inside a layer");

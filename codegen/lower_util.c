@@ -89,8 +89,13 @@ LType weight_ptr_type(DType t)
 	case DT_F32: return T_CPF();
 	case DT_F16: return lt_ptr(LK_F16, 1);
 	case DT_BF16: return lt_ptr(LK_I16, 1);   /* the top half of an f32's bits */
-	default: return lt_ptr(LK_VOID, 1);
+	case DT_Q8_0:   /* block formats: their kernels cast */
+	case DT_Q4_0:
+	case DT_Q4_1:
+	case DT_I32:
+		break;
 	}
+	return lt_ptr(LK_VOID, 1);
 }
 
 /* f32: a plain load; f16: a load converted to f32 (vcvtph2ps, fcvtl);
@@ -108,9 +113,14 @@ LE load_weight_f32(Lower *L, DType t, LE p, int lanes)
 		LE top = le_bin(m, LE_SHL, wide, le_splat(m, le_int(m, LK_U32, 16), lanes));
 		return le_bitcast(m, top, lt_vec(LK_F32, lanes));
 	}
-	default:
-		return raw;
+	case DT_F32:
+	case DT_I32:
+	case DT_Q8_0:   /* never loaded as floats: their kernels decode blocks */
+	case DT_Q4_0:
+	case DT_Q4_1:
+		break;
 	}
+	return raw;
 }
 
 /* ------------------------------------------------------------ matmul epilogue

@@ -8,12 +8,29 @@
  * after the qkv fusion).  The weight-format flags (cli_schedule.h) show each
  * weight's stored format and size as the quantize and layout passes choose
  * them; --fuse chooses the fusion passes (default: the default fusions).
+ * `lfm2c ir --ops` prints the op table itself (ir/ops.h): each op, its
+ * operands and attributes, and what it computes.
  */
 #include <string.h>
 
 #include "driver.h"
 #include "passes.h"
 #include "cli_schedule.h"
+
+/* The op table, one op a line. */
+static int print_ops(void)
+{
+	static const char *const attrs[] = {"", "weight", "[start:end]", "eps", "theta", "eps theta", "conv_slot",
+	                                    "kv_slot"};
+	for (int op = 0; op < OP_COUNT; op++) {
+		char operands[8] = "";
+		for (int i = 0; i < op_arity((Op)op) && i < 7; i++)
+			operands[i] = op_operand((Op)op, i);
+		printf("%-14s %-4s %-12s %s\n", op_name((Op)op), operands, attrs[op_attrs((Op)op)],
+		       op_semantics((Op)op));
+	}
+	return 0;
+}
 
 /* -d takes one pass name, "all", or a comma list (before and after a
  * fusion: -d quantize,qkv). */
@@ -44,6 +61,10 @@ int cmd_ir(int argc, char **argv)
 			goto out_args;
 		if (q)
 			continue;
+		if (!strcmp(argv[i], "--ops")) {
+			cli_schedule_free(&qc);
+			return print_ops();
+		}
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			dump = argv[++i];
 			if (check_dump_list(dump))

@@ -1,7 +1,7 @@
 /*
  * build.c — from a validated checkpoint to the graph of its exact variant.
  *
- * The forward pass of NOTES.md §4, written once as graph construction:
+ * The forward pass of specs/lfm2.md §4, written once as graph construction:
  * embedding, then per layer an RMSNorm, the mixer (short conv or GQA
  * attention), a residual add, the SwiGLU MLP and another residual add, then
  * the final norm (model.embedding_norm) and the LM head on the last R rows.

@@ -383,9 +383,10 @@ int quant_quantize_row(DType t, const float *x, int64_t K, void *outp)
 		}
 		return 0;
 	}
-	default:
+	case DT_I32:   /* not a weight format (quant_bytes_per_row refused it) */
 		return -1;
 	}
+	return -1;
 }
 
 int quant_dequantize_row(DType t, const void *inp, int64_t K, float *y)
@@ -424,9 +425,10 @@ int quant_dequantize_row(DType t, const void *inp, int64_t K, float *y)
 		}
 		return 0;
 	}
-	default:
+	case DT_I32:   /* not a weight format (quant_bytes_per_row refused it) */
 		return -1;
 	}
+	return -1;
 }
 
 int quant_roundtrip(DType t, const float *x, int64_t rows, int64_t K, float *out)
@@ -484,7 +486,7 @@ int quant_dot_ref(DType t, const void *wrow, const QuantActBlock *a, int64_t K,
 		const QuantActBlock *ab = &a[b];
 		double dw = lfm_f16_to_f32(get_le16(wb)), da = ab->d;
 		int32_t isum = 0;
-		double term, mag;
+		double term = 0, mag = 0;
 		switch (t) {
 		case DT_Q8_0:
 			for (int j = 0; j < QUANT_BLOCK; j++)
@@ -499,7 +501,12 @@ int quant_dot_ref(DType t, const void *wrow, const QuantActBlock *a, int64_t K,
 			term = dw * da * (double)isum;
 			mag = fabs(term);
 			break;
-		default: {   /* q4_1 */
+		case DT_F32:   /* not block formats: refused above */
+		case DT_I32:
+		case DT_F16:
+		case DT_BF16:
+			return -1;
+		case DT_Q4_1: {
 			double mw = lfm_f16_to_f32(get_le16(wb + 2));
 			for (int j = 0; j < QUANT_BLOCK / 2; j++)
 				isum += (wb[4 + j] & 0x0f) * ab->q[j] + (wb[4 + j] >> 4) * ab->q[j + QUANT_BLOCK / 2];

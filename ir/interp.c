@@ -105,7 +105,6 @@ fail:
 	return NULL;
 }
 
-int interp_pos(const InterpState *s) { return s->pos; }
 
 void interp_set_act_q8(InterpState *s, int on) { s->act_q8 = on; }
 
@@ -483,7 +482,11 @@ int interp_eval(InterpState *s, const int32_t *tokens, int n, int rows, double *
 		case OP_LAST_ROWS:
 			memcpy(y, a + (T - R) * last, (size_t)(R * last) * sizeof(double));
 			break;
-		default:
+		case OP_TOKENS:    /* handled above: no value of its own */
+		case OP_WEIGHT:
+		case OP_RESHAPE:
+		case OP_OUTPUT:
+		case OP_COUNT:
 			lfm_error(err, NULL, "interpreter: op %s not handled", op_name(nd->op));
 			goto out;
 		}

@@ -17,16 +17,19 @@
 
 static const struct {
 	const char *name;
-	int arity;
+	const char *operands;
+	OpAttrs attrs;
 	const char *sem;
 } op_table[OP_COUNT] = {
-#define OP(name, arity, sem) {#name, arity, sem},
+#define OP(name, operands, attrs, sem) {#name, operands, ATTRS_##attrs, sem},
 #include "ops.h"
 #undef OP
 };
 
 const char *op_name(Op op) { return op < OP_COUNT ? op_table[op].name : "?"; }
-int op_arity(Op op) { return op < OP_COUNT ? op_table[op].arity : -1; }
+int op_arity(Op op) { return op < OP_COUNT ? (int)strlen(op_table[op].operands) : -1; }
+char op_operand(Op op, int i) { return op < OP_COUNT && i >= 0 && i < op_arity(op) ? op_table[op].operands[i] : 0; }
+OpAttrs op_attrs(Op op) { return op < OP_COUNT ? op_table[op].attrs : ATTRS_NONE; }
 const char *op_semantics(Op op) { return op < OP_COUNT ? op_table[op].sem : "?"; }
 
 const char *dtype_name(DType t)
@@ -244,8 +247,8 @@ static void print_node(FILE *f, const Graph *g, Ref r)
 	fprintf(f, " %s", dtype_name(n->dtype));
 	for (int i = 0; i < op_arity(n->op); i++)
 		fprintf(f, "%s %%%d", i ? "," : "", n->in[i]);
-	switch (n->op) {
-	case OP_WEIGHT: {
+	switch (op_attrs(n->op)) {
+	case ATTRS_WEIGHT: {
 		const Weight *w = &g->weights[n->aux];
 		fprintf(f, " \"%s\" %s @%llu+%llu", w->name, dtype_name(w->dtype),
 		        (unsigned long long)w->offset, (unsigned long long)w->bytes);
@@ -257,16 +260,13 @@ static void print_node(FILE *f, const Graph *g, Ref r)
 		}
 		break;
 	}
-	case OP_SLICE: fprintf(f, " [%d:%d]", n->aux, n->aux + n->aux2); break;
-	case OP_RMSNORM:
-	case OP_RMSNORM_UNIT: fprintf(f, " eps=%g", n->f); break;
-	case OP_ROPE: fprintf(f, " theta=%g", n->f); break;
-	case OP_NORM_ROPE: fprintf(f, " eps=%g theta=%g", n->f, n->f2); break;
-	case OP_SHORT_CONV:
-	case OP_CONV_CHAIN:
-	case OP_CONV_CHAIN_B: fprintf(f, " conv_slot=%d", n->aux); break;
-	case OP_ATTENTION: fprintf(f, " kv_slot=%d", n->aux); break;
-	default: break;
+	case ATTRS_SLICE: fprintf(f, " [%d:%d]", n->aux, n->aux + n->aux2); break;
+	case ATTRS_EPS: fprintf(f, " eps=%g", n->f); break;
+	case ATTRS_THETA: fprintf(f, " theta=%g", n->f); break;
+	case ATTRS_EPS_THETA: fprintf(f, " eps=%g theta=%g", n->f, n->f2); break;
+	case ATTRS_CONV_SLOT: fprintf(f, " conv_slot=%d", n->aux); break;
+	case ATTRS_KV_SLOT: fprintf(f, " kv_slot=%d", n->aux); break;
+	case ATTRS_NONE: break;
 	}
 	fputc('\n', f);
 }

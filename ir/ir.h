@@ -28,14 +28,22 @@
 /* ------------------------------------------------------------ ops, types */
 
 typedef enum Op {
-#define OP(name, arity, sem) OP_##name,
+#define OP(name, operands, attrs, sem) OP_##name,
 #include "ops.h"
 #undef OP
 	OP_COUNT
 } Op;
 
+/* The node fields an op uses (ops.h, "attributes"). */
+typedef enum OpAttrs {
+	ATTRS_NONE, ATTRS_WEIGHT, ATTRS_SLICE, ATTRS_EPS, ATTRS_THETA, ATTRS_EPS_THETA, ATTRS_CONV_SLOT, ATTRS_KV_SLOT
+} OpAttrs;
+
 const char *op_name(Op op);
 int op_arity(Op op);
+/* The kind of operand i ('t', 'w' or 'x'; ops.h), or 0 past the arity. */
+char op_operand(Op op, int i);
+OpAttrs op_attrs(Op op);
 const char *op_semantics(Op op);
 
 /* Value and storage types: the table dtypes.h (the weight formats' code
@@ -184,7 +192,6 @@ typedef struct InterpState InterpState;
 
 InterpState *interp_new(const Graph *g, int ctx, LfmError *err);
 void interp_free(InterpState *s);
-int interp_pos(const InterpState *s);
 /* Starts a new sequence: position 0, zero conv state and KV cache (the
  * weights, converted once by interp_new, are kept). */
 void interp_reset(InterpState *s);

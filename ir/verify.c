@@ -2,8 +2,9 @@
  * verify.c — the IR verifier.
  *
  * Run after building and after every pass.  It checks what the backends
- * and the interpreter rely on: inputs defined before use, the arity of the
- * op table, dtypes, and each op's shape rule from specs/ir.md.  A failure
+ * and the interpreter rely on: inputs defined before use, the op table's
+ * operands (how many, and of which kind: tokens, weight or value), and
+ * each op's shape rule from specs/ir.md.  A failure
  * is a compiler bug, reported with the node it found.
  */
 #include "ir.h"
@@ -27,6 +28,31 @@ static int64_t last_dim(Shape s) { return s.d[s.ndim - 1]; }
 static bool is_vector_of(const Node *w, int64_t n)
 {
 	return w->op == OP_WEIGHT && w->shape.ndim == 1 && w->shape.d[0] == n;
+}
+
+/* Each operand is of the kind the op table says: 't' the TOKENS node,
+ * 'w' a WEIGHT node, 'x' any other value; all f32 but the tokens. */
+static int check_operands(Check *c)
+{
+	const Node *n = &c->g->nodes[c->r];
+	for (int i = 0; i < op_arity(n->op); i++) {
+		const Node *a = in(c, i);
+		switch (op_operand(n->op, i)) {
+		case 't':
+			if (a->op != OP_TOKENS || a->dtype != DT_I32)
+				return bad(c, "operand must be the tokens");
+			break;
+		case 'w':
+			if (a->op != OP_WEIGHT || a->dtype != DT_F32)
+				return bad(c, "operand must be a weight");
+			break;
+		default:   /* 'x' */
+			if (a->op == OP_TOKENS || a->op == OP_WEIGHT || a->dtype != DT_F32)
+				return bad(c, "operand must be an f32 value (not the tokens or a weight)");
+			break;
+		}
+	}
+	return 0;
 }
 
 static int check_shape(Check *c)
@@ -187,9 +213,8 @@ int ir_verify(const Graph *g, LfmError *err)
 			if (i >= arity && a != 0)
 				return bad(&c, "more inputs than the op takes");
 		}
-		for (int i = 0; i < arity; i++)
-			if (g->nodes[n->in[i]].dtype != DT_F32 && !(n->op == OP_EMBED && i == 0))
-				return bad(&c, "operand must be f32");
+		if (check_operands(&c))
+			return -1;
 		if (check_shape(&c))
 			return -1;
 	}

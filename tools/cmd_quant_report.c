@@ -47,7 +47,7 @@
 #define MAX_SEQS 65
 #define MAX_FORMATS 8
 
-/* trained-tiny (examples/trained-tiny and /work/shared/lfm2/trained-tiny):
+/* trained-tiny (examples/trained-tiny, and the f32 model it was rounded from):
  * lfm_config_hash, and ids of 'This program is free software' + the f64
  * oracle's 60 greedy tokens (tests/fixtures/trained_tiny has the first 16). */
 static const uint64_t trained_tiny_config_hash = 0xf3ab2b4ea3e29398ull;
@@ -281,9 +281,11 @@ static DType upgrade_of(DType f)
 	case DT_Q4_1: return DT_Q8_0;
 	case DT_Q8_0: return DT_F16;
 	case DT_F16:
-	case DT_BF16: return DT_F32;
-	default: return DT_F32;
+	case DT_BF16:
+	case DT_F32:
+	case DT_I32: return DT_F32;
 	}
+	return DT_F32;
 }
 
 typedef struct FormatResult {
