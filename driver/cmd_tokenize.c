@@ -14,7 +14,8 @@
  *
  * It goes through exactly the path a compiled model uses: tokenizer.json is
  * compiled to the binary table (frontend/tokenizer_json.c) and the table is
- * opened by the runtime tokenizer (runtime_stub/tokenizer.c), so what this
+ * opened by the runtime tokenizer (runtime_stub/tokenizer_table.c; encoding
+ * in tokenizer_encode.c, decoding in tokenizer_decode.c), so what this
  * prints is what lfm2-run will feed the model.  --write-table writes that
  * table itself, byte for byte what `lfm2c compile` puts in OUT/tokenizer.bin,
  * through a temporary file renamed into place (nothing half-written is

@@ -11,7 +11,7 @@
  *     tensor may not live in two shards;
  *   - the ff width is read from layer 0's w1 and compared with the ff rule
  *     first, because a mismatch there (a converter that rounded differently,
- *     NOTES.md §5) would otherwise show up as a confusing list of wrong
+ *     specs/lfm2.md §5) would otherwise show up as a confusing list of wrong
  *     shapes;
  *   - every expected tensor present with exactly the expected shape (any of
  *     F32/F16/BF16; dtypes may be mixed);

@@ -1,8 +1,8 @@
 /*
  * config.c — config.json -> LfmConfig, resolved exactly as transformers'
- * Lfm2Config / Lfm2MLP do (mirrored by Lfm2Cfg in shared/lfm2/lfm2_ref.py).
+ * Lfm2Config / Lfm2MLP do (specs/lfm2.md §3, §5).
  *
- * Two key styles exist in the wild (NOTES.md §3, §9): the Liquid v1 form
+ * Two key styles exist in the wild (specs/lfm2.md §3, §9): the Liquid v1 form
  * (block_ff_dim, full_attn_idxs or layer_types, rope_theta/theta,
  * tie_embedding) and the transformers-5 form (intermediate_size,
  * layer_types with full_attn_idxs: null, rope_parameters{rope_theta,
@@ -22,9 +22,10 @@
  *               [0, vocab_size): an id the embedding has no row for is
  *               refused here rather than found at run time.
  *
- * Absent keys take transformers' class defaults, as the oracle does.  A key
- * that is present must have the right JSON type: where the reference would
- * crash or silently coerce (int("abc"), bool(null)), we stop with a
+ * Absent keys take transformers' class defaults (but eos, above;
+ * specs/lfm2.md §3 lists them).  A key that is present must have the right
+ * JSON type: where the reference would crash or silently coerce
+ * (int("abc"), bool(null)), we stop with a
  * one-line message naming the key and quoting the value.  null is accepted
  * only where the reference gives it a meaning (block_ffn_dim_multiplier,
  * head_dim, layer_types, full_attn_idxs, rope_parameters, rope_scaling,

@@ -1,5 +1,5 @@
 /*
- * expected.c — the tensor list a resolved config implies (NOTES.md §2).
+ * expected.c — the tensor list a resolved config implies (specs/lfm2.md §2).
  *
  * This is the single place that knows the Hugging Face tensor names and
  * PyTorch [out, in] shapes of Lfm2ForCausalLM: the checkpoint reader checks

@@ -50,7 +50,7 @@ typedef struct LfmConfig {
 	int n_heads;         /* nh */
 	int n_kv_heads;      /* nkv */
 	int head_dim;        /* hd: "head_dim" key or H / nh */
-	int ff;              /* resolved SwiGLU width (NOTES.md §5) */
+	int ff;              /* resolved SwiGLU width (specs/lfm2.md §5) */
 	int ff_declared;     /* block_ff_dim, else intermediate_size */
 	bool ff_auto_adjust;
 	bool ff_has_multiplier;
@@ -79,7 +79,7 @@ uint64_t lfm_config_hash(const LfmConfig *cfg);
 
 const char *lfm_layer_type_name(LayerType t);   /* "conv", "full_attention" */
 
-/* The ff-dim rule of transformers' Lfm2MLP (NOTES.md §5). */
+/* The ff-dim rule of transformers' Lfm2MLP (specs/lfm2.md §5). */
 int lfm_ff_rule(int ff, bool auto_adjust, bool has_multiplier,
                 double multiplier, int multiple_of);
 
@@ -102,7 +102,7 @@ typedef struct StTensor {
 	uint64_t hash;          /* XXH3-64 of the raw bytes */
 } StTensor;
 
-/* Expected tensor: name and shape implied by the config (NOTES.md §2). */
+/* Expected tensor: name and shape implied by the config (specs/lfm2.md §2). */
 typedef struct ExpectedTensor {
 	char name[96];
 	int ndim;

@@ -64,12 +64,14 @@ typedef struct lfm2_err {
 
 /* ----------------------------------------------------------- thread pool
  * A pool of n_threads: n_threads-1 worker threads plus the thread that
- * calls lfm2_parallel_for.  lfm2_parallel_for(pool, n, fn, arg) splits
- * [0, n) into n_threads contiguous ranges of (almost) equal size — range i
- * is [n*i/T, n*(i+1)/T) — and runs range i on thread i (thread 0 is the
- * caller); empty ranges are skipped.  The split depends only on n and T,
- * so results that depend on it are reproducible.  Idle workers spin for a
- * few microseconds, then sleep on a condition variable (no CPU use).
+ * calls lfm2_parallel_for.  lfm2_parallel_for(pool, n, fn, arg) cuts
+ * [0, n) into C = min(n, 4 * n_threads) chunks of (almost) equal size —
+ * chunk c is [n*c/C, n*(c+1)/C) — and every thread, the caller included,
+ * takes the next chunk until none is left, calling fn(arg, lo, hi) for
+ * it.  The boundaries depend only on n and the thread count, so results
+ * that depend on the split are reproducible; which thread runs a chunk
+ * varies (pool.c says why: a descheduled worker costs nothing).  Idle
+ * workers spin for 200 us, then sleep (no CPU use).
  * fn must not call lfm2_parallel_for on the same pool (that deadlocks).
  */
 

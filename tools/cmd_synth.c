@@ -5,7 +5,7 @@
  *               [--set key=JSON]... [--dry-run]
  *
  * PRESET is tiny, 350m, 700m, 1.2b or 2.6b (also 350M, LFM2-350M, ...): the
- * shapes and config.json of the released models (make_model.py's presets).
+ * shapes and config.json of the released models (specs/lfm2.md §12).
  * --set adds or replaces a config.json key; the value must be JSON (quote
  * strings: --set 'model_type="lfm2"').  torch_dtype always follows --dtype.
  * --dry-run resolves everything and prints the parameter count and the exact
@@ -13,7 +13,7 @@
  * --config-only writes config.json and generation_config.json but no weights.
  *
  * This file only parses the command line; the work is lfm_synth()
- * (frontend/synth.c).
+ * (tools/synth.c).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
  * {"dtype":"BF16","shape":[..],"data_offsets":[begin,end]},...}`, tensors
  * in sorted-name order laid out back to back, and the JSON padded with
  * spaces so that N is a multiple of 8.  That makes our 350M-shaped bf16
- * file exactly as long as the released one (NOTES.md §2).
+ * file exactly as long as the released one (specs/lfm2.md §2).
  *
  * Output goes to "PATH.tmp-XXXXXX" in the same directory and is renamed to
  * PATH only by lfm_st_writer_commit, after every byte was written and the

@@ -2,9 +2,10 @@
  * synth.c — `lfm2c synth`: a random-weight LFM2 checkpoint in exact Hugging
  * Face layout, from a preset of the released shapes.
  *
- * This is the C counterpart of shared/lfm2/make_model.py, so that tests and
- * benchmarks of real-size models (350M .. 2.6B) need no Python and no
- * downloads.  What must match make_model.py, and how:
+ * It writes what specs/lfm2.md §12 describes — what the reference checkpoint
+ * generator the fixtures were made with (make_model.py, outside this
+ * repository) writes — so that tests and benchmarks of real-size models
+ * (350M .. 2.6B) need no Python and no downloads.  What must match, and how:
  *
  *   config.json   the same presets (key order and values of the released
  *                 files), the same --set override semantics (value parsed as
@@ -23,7 +24,7 @@
  *   tensors       names and shapes from the frontend's own list
  *                 (lfm_expected_tensors of the parsed config), so a synth
  *                 checkpoint always passes lfm_checkpoint_open.
- *   init          make_model's "sane" scheme: norm weights 1 + 0.1 N(0,1),
+ *   init          the "sane" scheme of §12: norm weights 1 + 0.1 N(0,1),
  *                 biases 0.1 N(0,1), embeddings / lm_head std 2/sqrt(H),
  *                 conv taps std 1/sqrt(L), other linears std 1/sqrt(fan_in).
  *                 The numbers come from our own generator: xoshiro256** with
@@ -266,7 +267,8 @@ static void out_json(Out *o, const cJSON *v, int level)
 	}
 }
 
-/* The text of a JSON document as make_model.py writes it (trailing "\n"). */
+/* The text of a JSON document as Python's json.dump(indent=2) writes it,
+ * plus a trailing "\n" (specs/lfm2.md §12). */
 static char *print_py_json(const cJSON *v)
 {
 	Out o = {0};
@@ -426,7 +428,7 @@ static cJSON *layer_types_json(int n, const int *attn, int n_attn)
 	return a;
 }
 
-/* make_model.py _liquid_base: key set and order of the released files. */
+/* The v1 release key set and order (specs/lfm2.md §12, presets). */
 static cJSON *liquid_base(int hidden, int heads, int ff, int auto_adjust, int n_layers,
                           const int *attn, int n_attn, const char *tv)
 {
@@ -523,7 +525,7 @@ static int sort_keys(cJSON *o)
 	return 0;
 }
 
-/* make_model.py _idxs_form: the 700M/1.2B hub form. */
+/* The 700M/1.2B full_attn_idxs hub form (specs/lfm2.md §9, §12). */
 static cJSON *idxs_form(cJSON *c, const int *attn, int n_attn)
 {
 	if (!c)
@@ -556,7 +558,7 @@ static cJSON *tiny_preset(void)
 	return c;
 }
 
-/* Preset name (make_model.py names and aliases) -> canonical name, or NULL. */
+/* Preset name (specs/lfm2.md §12 names and aliases) -> canonical name, or NULL. */
 static const char *canonical_preset(const char *p)
 {
 	static const char *const names[] = {"tiny", "350m", "700m", "1.2b", "2.6b"};
@@ -590,7 +592,8 @@ static int finalize_error(LfmError *err, const char *what)
 	return lfm_error(err, NULL, "synth: %s", what);
 }
 
-/* make_model.py finalize_config (liquid style, layer spec as the preset). */
+/* The finalize rules of specs/lfm2.md §12 (v1 key style, layer spec as the
+ * preset). */
 static int finalize(cJSON *c, LfmError *err)
 {
 	cJSON *nl = cJSON_GetObjectItemCaseSensitive(c, "num_hidden_layers");
@@ -648,7 +651,7 @@ static int finalize(cJSON *c, LfmError *err)
 	return 0;
 }
 
-/* generation_config.json of make_model.py: values copied from the config. */
+/* generation_config.json (specs/lfm2.md §12): values copied from the config. */
 static cJSON *generation_config(const cJSON *c)
 {
 	static const char *const keys[] = {"bos_token_id", "eos_token_id", "pad_token_id",
@@ -780,7 +783,7 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* make_model.py init_tensor ("sane"): value = mean + std * N(0,1). */
+/* The "sane" init of specs/lfm2.md §12: value = mean + std * N(0,1). */
 static void init_rule(const ExpectedTensor *t, const LfmConfig *c, double *mean, double *std)
 {
 	*mean = 0;
