@@ -43,7 +43,7 @@ static int has_name(const NameList *l, const char *name)
 static void add_name(NameList *l, const char *name)
 {
 	if (l->n < (int)(sizeof l->name / sizeof l->name[0]) && !has_name(l, name))
-		snprintf(l->name[l->n++], OUTDIR_NAME_MAX, "%s", name);
+		snprintf(l->name[l->n++], OUTDIR_NAME_MAX, "%.*s", OUTDIR_NAME_MAX - 1, name);
 }
 
 /* A relative name we are willing to create or remove: no "..", not
