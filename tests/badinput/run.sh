@@ -42,6 +42,14 @@ no_output() {
 	fi
 }
 
+# setup COMMAND...: a step the cases below need; its failure is one too
+setup() {
+	"$@" 2>"$tmp/setup.err" && return 0
+	echo "FAIL setup: $* exited with status $?:"
+	sed 's/^/    /' "$tmp/setup.err" | head -5
+	fails=$((fails + 1))
+}
+
 # a model directory with one thing broken
 broken() {   # broken NAME: copy of the tiny fixture in $tmp/NAME
 	rm -rf "$tmp/$1"
@@ -105,8 +113,8 @@ case_ unknown_command 2 "frobnicate" "$lfm2c" frobnicate
 case_ inspect_missing_dir 1 "nowhere" "$lfm2c" inspect "$tmp/nowhere"
 
 # a weights blob that does not belong to the compiled code
-"$lfm2c" compile "$fx/tiny" -o "$tmp/a" 2>/dev/null
-"$lfm2c" compile "$fx/mqa" -o "$tmp/b" 2>/dev/null
+setup "$lfm2c" compile "$fx/tiny" -o "$tmp/a"
+setup "$lfm2c" compile "$fx/mqa" -o "$tmp/b"
 case_ run_foreign_weights 1 "weights.bin" "$tmp/a/lfm2-run" -m "$tmp/b/weights.bin" --tokens 1,2,3 -n 2
 cp "$tmp/a/weights.bin" "$tmp/flipped.bin"
 printf '\001' | dd of="$tmp/flipped.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
@@ -179,7 +187,7 @@ case_ dequant_fifo_side_file 1 "special_tokens_map.json: not a regular file \(a 
 no_output "$tmp/o_deq" dequant_fifo_side_file
 
 # lfm2-run: the weights, the tokenizer table, -f FILE ($tmp/t: a model with text)
-"$lfm2c" compile "$ex" -o "$tmp/t" 2>/dev/null
+setup "$lfm2c" compile "$ex" -o "$tmp/t"
 fifo "$tmp/w_fifo.bin"
 case_ run_fifo_weights 1 "w_fifo.bin: not a regular file \(a FIFO\)" \
 	timeout 10 "$tmp/a/lfm2-run" -m "$tmp/w_fifo.bin" --tokens 1,2,3 -n 2

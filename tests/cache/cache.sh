@@ -26,7 +26,9 @@ compile() {   # compile DIR OPTIONS... -> stderr in DIR.err
 	cat "$d.err"
 }
 hit() { grep -q "cache hit" "$1.err"; }
-entries() { find "$cache" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | grep -vc /tmp- || true; }
+# entries: the cache's entry directories (not its tmp-* ones); 0 before the
+# cache directory exists
+entries() { [ -d "$cache" ] || { echo 0; return; }; find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name 'tmp-*' | wc -l | tr -d ' '; }
 same_tree() {
 	(cd "$1" && find . -type f | sort) > "$out/list1"
 	(cd "$2" && find . -type f | sort) > "$out/list2"

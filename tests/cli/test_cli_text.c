@@ -8,7 +8,7 @@
  *   - data/expected.json (gen_expected.mjs): prompt ids and texts from
  *     tokenizers.js, chat renderings from @huggingface/jinja with the
  *     model's template, greedy continuations from the f64 numpy oracle;
- *   - literal strings (the ChatML format of NOTES.md §10, the README ids);
+ *   - literal strings (the ChatML format of specs/lfm2.md §10, the README ids);
  *   - lfm2-run's own token-id mode (--tokens) with explicit sampling flags,
  *     which the runtime tests check against the sampler library, for the
  *     sampling defaults, eos handling and the interactive session;
@@ -35,15 +35,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "check.h"
 #include "lfm2_tokenizer.h"
 #include "tokenizer.h"
 
 static const char *out_dir, *root, *lfm2c, *tmp;
 static char exe[1200], model_dir[1200];
-static int failures;
-
-#define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
 #define DIE(...) do { fprintf(stderr, "%s:%d: fatal: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
 	fputc('\n', stderr); exit(1); } while (0)
 
@@ -314,7 +311,7 @@ static char *decode(const int32_t *v, size_t n)
 	return text;
 }
 
-/* The ChatML rendering of NOTES.md §10, written out here independently of
+/* The ChatML rendering of specs/lfm2.md §10, written out here independently of
  * the runtime's renderer: [system], then alternating user/assistant turns,
  * then the generation prompt. */
 static char *chatml(const char *system, const char *const *turns, int n_turns)
@@ -400,7 +397,7 @@ static void test_chat(void)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(expected, "chat")) {
 		const char *system = json_str(c, "system"), *user = json_str(c, "user"), *text = json_str(c, "text");
 		Ids pids = json_ids(c, "prompt_ids"), gids = json_ids(c, "ids");
-		/* the expected rendering is the ChatML of NOTES.md */
+		/* the expected rendering is the ChatML of specs/lfm2.md §10 */
 		char *lit = chatml(system, &user, 1);
 		CHECK(!strcmp(lit, json_str(c, "rendered")), "case %d: jinja rendering != ChatML literal", k);
 		char *n = fmt("%zu", gids.n);
@@ -1387,10 +1384,7 @@ int main(int argc, char **argv)
 		DIE("unknown case %s", what);
 	lfm2_tokenizer_close(tok);
 	cJSON_Delete(expected);
-	if (failures) {
-		fprintf(stderr, "test_cli_text %s: %d check(s) failed\n", what, failures);
-		return 1;
-	}
-	printf("test_cli_text %s: ok\n", what);
-	return 0;
+	char name[200];
+	snprintf(name, sizeof name, "test_cli_text %s", what);
+	return check_finish(name);
 }

@@ -22,6 +22,8 @@
 #
 # $E2E_RUNNER, if set, prefixes every lfm2-run command (tests/cross runs
 # aarch64 builds with E2E_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu").
+# $E2E_GOT, if set, is where the logits step writes got.npy (a test that
+# runs a build another test owns writes its files in its own directory).
 #
 # Exit 0 on success; on failure one line saying which step failed and why
 # (the tools' own output is shown above it in the ctest log).
@@ -51,14 +53,15 @@ cmd_compile() {
 cmd_logits() {
 	[ $# -ge 3 ] && [ $# -le 4 ] || die "usage: e2e.sh logits OUT_DIR FIXTURE_DIR NPYCMP [REL]"
 	out=$1 fx=$2 npycmp=$3 rel=${4:-1e-4}
+	got=${E2E_GOT:-$out/got.npy}
 	tokens=$(first_line "$fx/tokens.txt")
 	[ -x "$out/lfm2-run" ] || die "$out/lfm2-run is missing (did the compile step fail?)"
-	rm -f "$out/got.npy"
-	echo "$ $out/lfm2-run --tokens $tokens --logits $out/got.npy"
-	${E2E_RUNNER:-} "$out/lfm2-run" --tokens "$tokens" --logits "$out/got.npy" || die "lfm2-run exited with status $?"
-	[ -f "$out/got.npy" ] || die "lfm2-run did not write $out/got.npy"
-	echo "$ npycmp $out/got.npy $fx/logits.npy --rel $rel"
-	"$npycmp" "$out/got.npy" "$fx/logits.npy" --rel "$rel" || die "logits differ from the oracle (npycmp status $?)"
+	rm -f "$got"
+	echo "$ $out/lfm2-run --tokens $tokens --logits $got"
+	${E2E_RUNNER:-} "$out/lfm2-run" --tokens "$tokens" --logits "$got" || die "lfm2-run exited with status $?"
+	[ -f "$got" ] || die "lfm2-run did not write $got"
+	echo "$ npycmp $got $fx/logits.npy --rel $rel"
+	"$npycmp" "$got" "$fx/logits.npy" --rel "$rel" || die "logits differ from the oracle (npycmp status $?)"
 }
 
 cmd_pair() {

@@ -18,12 +18,12 @@
  * file and sharded; the committed oracle fixtures (each tests/fixtures/NAME: its
  * MANIFEST.json holds what the Python oracle resolved — ff, head_dim,
  * layer types, theta, tying, parameter count); the four release configs;
- * the ff rule's worked examples (NOTES.md §5); decoded tensor values
+ * the ff rule's worked examples (specs/lfm2.md §5); decoded tensor values
  * against numpy's (fixtures/values.txt); dtype conversions against known
  * bit patterns.
  *
- * Output: one line per check that fails, a summary line; exit status 1 if
- * anything failed.
+ * Output and exit status: tests/tools/check.h's (a line per failed check,
+ * a summary line; 1 if anything failed, 2 for bad arguments).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,42 +39,16 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
+#include "check.h"
 #include "frontend.h"
 
 /* ------------------------------------------------------------ harness */
 
+/* The checks are tests/tools/check.h's; check_case names the running case. */
 typedef struct Suite {
 	const char *tmp;
 	const char *repo;
-	int checks, failures;
-	const char *current;    /* name of the running case */
 } Suite;
-
-static void fail_at(Suite *s, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void fail_at(Suite *s, int line, const char *fmt, ...)
-{
-	va_list ap;
-	s->failures++;
-	fprintf(stderr, "FAIL [%s] line %d: ", s->current ? s->current : "?", line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-#define CHECK(s, cond, ...) \
-	do { \
-		(s)->checks++; \
-		if (!(cond)) \
-			fail_at((s), __LINE__, __VA_ARGS__); \
-	} while (0)
-
-#define CHECK_INT(s, got, want) \
-	do { \
-		long long g_ = (long long)(got), w_ = (long long)(want); \
-		CHECK(s, g_ == w_, "%s = %lld, want %lld", #got, g_, w_); \
-	} while (0)
 
 /* ---------------------------------------------------------- files */
 
@@ -211,7 +185,7 @@ static void add_t(Model *m, const char *dtype, int ndim, int64_t a, int64_t b, i
 	t->esize = strcmp(dtype, "F32") ? 2 : 4;
 }
 
-/* The tensors of the small model (written out by hand from NOTES.md §2). */
+/* The tensors of the small model (written out by hand from specs/lfm2.md §2). */
 static void small_model(Model *m, const char *dtype, bool tied, bool conv_bias)
 {
 	m->n = 0;
@@ -453,7 +427,7 @@ static void write_model(const char *dir, Model *m, const StOpts *o, int n_kv, co
 
 /* Opens dir; the open must fail with a one-line message containing `file`
  * and `phrase`. */
-static void expect_open_fails(Suite *s, const char *dir, const char *file, const char *phrase)
+static void expect_open_fails(const char *dir, const char *file, const char *phrase)
 {
 	Checkpoint ck;
 	LfmError err = {{0}};
@@ -461,14 +435,14 @@ static void expect_open_fails(Suite *s, const char *dir, const char *file, const
 	int rc = lfm_checkpoint_open(dir, &ck, warn, &err);
 	if (warn)
 		fclose(warn);
-	CHECK(s, rc == -1, "open succeeded, expected failure with '%s'", phrase);
+	CHECK(rc == -1, "open succeeded, expected failure with '%s'", phrase);
 	if (rc == 0) {
 		lfm_checkpoint_close(&ck);
 		return;
 	}
-	CHECK(s, strstr(err.msg, file) != NULL, "message lacks file '%s': %s", file, err.msg);
-	CHECK(s, strstr(err.msg, phrase) != NULL, "message lacks '%s': %s", phrase, err.msg);
-	CHECK(s, strchr(err.msg, '\n') == NULL && err.msg[0] != '\0', "message not one line: %s", err.msg);
+	CHECK(strstr(err.msg, file) != NULL, "message lacks file '%s': %s", file, err.msg);
+	CHECK(strstr(err.msg, phrase) != NULL, "message lacks '%s': %s", phrase, err.msg);
+	CHECK(strchr(err.msg, '\n') == NULL && err.msg[0] != '\0', "message not one line: %s", err.msg);
 	/* the struct is zeroed on failure: closing it again is harmless */
 	lfm_checkpoint_close(&ck);
 }
@@ -673,14 +647,14 @@ static const BadCase BAD_CASES[] = {
 
 static void run_bad_case(Suite *s, const BadCase *c)
 {
-	s->current = c->name;
+	check_case = c->name;
 	char *dir = fresh_dir(s, c->name);
 	Model m;
 	small_model(&m, "F32", true, false);
 	StOpts o = st_defaults();
 	c->mutate(&m, &o);
 	write_model(dir, &m, &o, c->n_kv, c->kv);
-	expect_open_fails(s, dir, c->file, c->phrase);
+	expect_open_fails(dir, c->file, c->phrase);
 	free(dir);
 }
 
@@ -691,85 +665,85 @@ static void bad_files_and_dirs(Suite *s)
 	StOpts o = st_defaults();
 	small_model(&m, "F32", true, false);
 
-	s->current = "config_not_object";
+	check_case = "config_not_object";
 	char *d = fresh_dir(s, "config_not_object");
 	write_model(d, &m, &o, 0, NULL);
 	write_text(d, "config.json", "[1, 2]");
-	expect_open_fails(s, d, "config.json", "config is not a JSON object (got [1,2])");
+	expect_open_fails(d, "config.json", "config is not a JSON object (got [1,2])");
 	free(d);
 
-	s->current = "config_malformed_json";
+	check_case = "config_malformed_json";
 	d = fresh_dir(s, "config_malformed_json");
 	write_model(d, &m, &o, 0, NULL);
 	write_text(d, "config.json", "{\"hidden_size\": 8,");
-	expect_open_fails(s, d, "config.json", "malformed JSON");
+	expect_open_fails(d, "config.json", "malformed JSON");
 	free(d);
 
-	s->current = "config_empty_file";
+	check_case = "config_empty_file";
 	d = fresh_dir(s, "config_empty_file");
 	write_model(d, &m, &o, 0, NULL);
 	write_text(d, "config.json", "");
-	expect_open_fails(s, d, "config.json", "malformed JSON");
+	expect_open_fails(d, "config.json", "malformed JSON");
 	free(d);
 
-	s->current = "missing_config";
+	check_case = "missing_config";
 	d = fresh_dir(s, "missing_config");
 	write_model(d, &m, &o, 0, NULL);
 	char *p = path_of(d, "config.json");
 	remove(p);
 	free(p);
-	expect_open_fails(s, d, "config.json", "cannot open");
+	expect_open_fails(d, "config.json", "cannot open");
 	free(d);
 
-	s->current = "missing_model_safetensors";
+	check_case = "missing_model_safetensors";
 	d = fresh_dir(s, "missing_model_safetensors");
 	write_model(d, &m, &o, 0, NULL);
 	p = path_of(d, "model.safetensors");
 	remove(p);
 	free(p);
-	expect_open_fails(s, d, "missing_model_safetensors", "no model.safetensors");
+	expect_open_fails(d, "missing_model_safetensors", "no model.safetensors");
 	free(d);
 
-	s->current = "model_dir_missing";
+	check_case = "model_dir_missing";
 	d = path_of(s->tmp, "no-such-model-dir");
 	rm_rf(d);
-	expect_open_fails(s, d, "no-such-model-dir", "cannot open model directory");
+	expect_open_fails(d, "no-such-model-dir", "cannot open model directory");
 	free(d);
 
-	s->current = "model_dir_is_a_file";
+	check_case = "model_dir_is_a_file";
 	d = fresh_dir(s, "model_dir_is_a_file");
 	write_text(d, "x", "x");
 	p = path_of(d, "x");
-	expect_open_fails(s, p, "model_dir_is_a_file/x", "not a directory");
+	expect_open_fails(p, "model_dir_is_a_file/x", "not a directory");
 	free(p);
 	free(d);
 
-	s->current = "safetensors_is_a_directory";
+	check_case = "safetensors_is_a_directory";
 	d = fresh_dir(s, "safetensors_is_a_directory");
 	write_model(d, &m, &o, 0, NULL);
 	p = path_of(d, "model.safetensors");
 	remove(p);
 	mkdir(p, 0755);
 	free(p);
-	expect_open_fails(s, d, "model.safetensors", "not a regular file (a directory)");
+	expect_open_fails(d, "model.safetensors", "not a regular file (a directory)");
 	free(d);
 
 	/* A number beyond the double range (cJSON reads 1e400 as inf) is named
 	 * as such, not quoted as "null".  Written as text: cJSON would print
 	 * inf as null. */
-	s->current = "config_number_overflows_double";
+	check_case = "config_number_overflows_double";
 	d = fresh_dir(s, "config_number_overflows_double");
 	write_model(d, &m, &o, 0, NULL);
 	char *cfg = config_with(1, (const char *const[]){"rope_theta", "12345"});
 	char *at = strstr(cfg, "12345");
-	CHECK(s, at != NULL, "test bug: no rope_theta in the config text");
+	CHECK(at != NULL, "test bug: no rope_theta in the config text");
 	if (at) {
 		Buf b = {0};
 		buf_add(&b, cfg, (size_t)(at - cfg));
 		buf_printf(&b, "1e400%s", at + 5);
 		write_text(d, "config.json", b.p);
 		free(b.p);
-		expect_open_fails(s, d, "config.json",
+		expect_open_fails(d, "config.json",
 		                  "key 'rope_theta' must be a positive number (got a number that overflows a double)");
 	}
 	free(cfg);
@@ -836,37 +810,37 @@ static void not_regular_files(Suite *s)
 			char name[160], want[160];
 			snprintf(name, sizeof name, "%s_is_a_%s", names[i], fifo ? "fifo" : "directory");
 			snprintf(want, sizeof want, "%s: not a regular file (a %s)", names[i], fifo ? "FIFO" : "directory");
-			s->current = name;
+			check_case = name;
 			char *d = fresh_dir(s, name);
 			write_model(d, &m, &o, 0, NULL);
 			make_special(d, names[i], fifo);
 			alarm(20);
-			expect_open_fails(s, d, names[i], want);
+			expect_open_fails(d, names[i], want);
 			alarm(0);
 			free(d);
 		}
 	/* the sharded index, and a shard */
 	for (int which = 0; which < 2; which++) {
 		const char *name = which ? SHARD_NAMES[1] : "model.safetensors.index.json";
-		s->current = which ? "shard_is_a_fifo" : "index_is_a_fifo";
-		char *d = fresh_dir(s, s->current);
+		check_case = which ? "shard_is_a_fifo" : "index_is_a_fifo";
+		char *d = fresh_dir(s, check_case);
 		write_sharded(d, &m, NULL, -1);
 		make_special(d, name, true);
 		char want[160];
 		snprintf(want, sizeof want, "%s: not a regular file (a FIFO)", name);
 		alarm(20);
-		expect_open_fails(s, d, name, want);
+		expect_open_fails(d, name, want);
 		alarm(0);
 		free(d);
 	}
 }
 
-static uint64_t open_hash(Suite *s, const char *dir)
+static uint64_t open_hash(const char *dir)
 {
 	Checkpoint ck;
 	LfmError err;
 	if (lfm_checkpoint_open(dir, &ck, NULL, &err)) {
-		CHECK(s, false, "cannot open %s: %s", dir, err.msg);
+		CHECK(false, "cannot open %s: %s", dir, err.msg);
 		return 0;
 	}
 	uint64_t h = ck.model_hash;
@@ -879,7 +853,7 @@ static void sharded_cases(Suite *s)
 	Model m;
 	small_model(&m, "BF16", true, false);
 
-	s->current = "sharded_good";
+	check_case = "sharded_good";
 	char *single = fresh_dir(s, "sharded_reference_single");
 	StOpts o = st_defaults();
 	write_model(single, &m, &o, 0, NULL);
@@ -888,21 +862,21 @@ static void sharded_cases(Suite *s)
 	Checkpoint ck;
 	LfmError err;
 	if (lfm_checkpoint_open(d, &ck, NULL, &err) == 0) {
-		CHECK_INT(s, ck.n_files, 2);
-		CHECK_INT(s, ck.n_tensors, m.n);
+		CHECK_INT(ck.n_files, 2);
+		CHECK_INT(ck.n_tensors, m.n);
 		const StTensor *first = lfm_checkpoint_find(&ck, m.t[0].name);
 		const StTensor *last = lfm_checkpoint_find(&ck, m.t[m.n - 1].name);
-		CHECK(s, first && strstr(first->file, SHARD_NAMES[0]), "first tensor not in shard 1");
-		CHECK(s, last && strstr(last->file, SHARD_NAMES[1]), "last tensor not in shard 2");
-		CHECK(s, ck.model_hash == open_hash(s, single), "sharded and single-file model hashes differ");
+		CHECK(first && strstr(first->file, SHARD_NAMES[0]), "first tensor not in shard 1");
+		CHECK(last && strstr(last->file, SHARD_NAMES[1]), "last tensor not in shard 2");
+		CHECK(ck.model_hash == open_hash(single), "sharded and single-file model hashes differ");
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "sharded open failed: %s", err.msg);
+		CHECK(false, "sharded open failed: %s", err.msg);
 	}
 	free(single);
 	free(d);
 
-	s->current = "sharded_unlisted_tensor_warns";
+	check_case = "sharded_unlisted_tensor_warns";
 	d = fresh_dir(s, "sharded_unlisted_tensor_warns");
 	write_sharded(d, &m, NULL, -1);
 	{
@@ -918,54 +892,54 @@ static void sharded_cases(Suite *s)
 	}
 	FILE *warn = tmpfile();
 	if (lfm_checkpoint_open(d, &ck, warn, &err) == 0) {
-		CHECK_INT(s, ck.n_unexpected, 1);
+		CHECK_INT(ck.n_unexpected, 1);
 		char text[1024] = "";
 		rewind(warn);
 		size_t got = fread(text, 1, sizeof text - 1, warn);
 		text[got] = '\0';
-		CHECK(s, strstr(text, "'model.rotary_emb.inv_freq' is not mapped to this shard") &&
+		CHECK(strstr(text, "'model.rotary_emb.inv_freq' is not mapped to this shard") &&
 		         strstr(text, "unexpected tensor 'model.rotary_emb.inv_freq'"), "warnings: %s", text);
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	}
 	if (warn)
 		fclose(warn);
 	free(d);
 
-	s->current = "sharded_missing_shard";
+	check_case = "sharded_missing_shard";
 	d = fresh_dir(s, "sharded_missing_shard");
 	write_sharded(d, &m, NULL, 1);
-	expect_open_fails(s, d, SHARD_NAMES[1], "cannot be opened");
+	expect_open_fails(d, SHARD_NAMES[1], "cannot be opened");
 	free(d);
 
-	s->current = "sharded_tensor_not_in_shard";
+	check_case = "sharded_tensor_not_in_shard";
 	d = fresh_dir(s, "sharded_tensor_not_in_shard");
 	write_sharded(d, &m, "\"model.extra.weight\": \"model-00001-of-00002.safetensors\"", -1);
-	expect_open_fails(s, d, "model.safetensors.index.json", "tensor 'model.extra.weight' in shard");
+	expect_open_fails(d, "model.safetensors.index.json", "tensor 'model.extra.weight' in shard");
 	free(d);
 
-	s->current = "sharded_index_malformed";
+	check_case = "sharded_index_malformed";
 	d = fresh_dir(s, "sharded_index_malformed");
 	write_sharded(d, &m, NULL, -1);
 	write_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": ");
-	expect_open_fails(s, d, "model.safetensors.index.json", "malformed JSON");
+	expect_open_fails(d, "model.safetensors.index.json", "malformed JSON");
 	free(d);
 
-	s->current = "sharded_index_no_weight_map";
+	check_case = "sharded_index_no_weight_map";
 	d = fresh_dir(s, "sharded_index_no_weight_map");
 	write_sharded(d, &m, NULL, -1);
 	write_text(d, "model.safetensors.index.json", "{\"metadata\": {}}");
-	expect_open_fails(s, d, "model.safetensors.index.json", "'weight_map' object");
+	expect_open_fails(d, "model.safetensors.index.json", "'weight_map' object");
 	free(d);
 
-	s->current = "sharded_shard_outside_dir";
+	check_case = "sharded_shard_outside_dir";
 	d = fresh_dir(s, "sharded_shard_outside_dir");
 	write_sharded(d, &m, "\"x\": \"../escape.safetensors\"", -1);
-	expect_open_fails(s, d, "model.safetensors.index.json", "outside the model directory");
+	expect_open_fails(d, "model.safetensors.index.json", "outside the model directory");
 	free(d);
 
-	s->current = "sharded_tensor_in_two_shards";
+	check_case = "sharded_tensor_in_two_shards";
 	d = fresh_dir(s, "sharded_tensor_in_two_shards");
 	write_sharded(d, &m, NULL, -1);
 	{
@@ -978,7 +952,7 @@ static void sharded_cases(Suite *s)
 		free(p);
 		m.t[0].shard = 0;
 	}
-	expect_open_fails(s, d, "model-0000", "is also stored in");
+	expect_open_fails(d, "model-0000", "is also stored in");
 	free(d);
 }
 
@@ -988,7 +962,7 @@ static void check_small_model(Suite *s, const char *dtype_name, StDtype dtype, b
 {
 	char name[64];
 	snprintf(name, sizeof name, "good_small_%s%s", dtype_name, unaligned ? "_unaligned" : "");
-	s->current = name;
+	check_case = name;
 	char *d = fresh_dir(s, name);
 	Model m;
 	small_model(&m, dtype_name, true, false);
@@ -1000,46 +974,46 @@ static void check_small_model(Suite *s, const char *dtype_name, StDtype dtype, b
 	LfmError err;
 	FILE *warn = tmpfile();
 	if (lfm_checkpoint_open(d, &ck, warn, &err)) {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 		free(d);
 		if (warn)
 			fclose(warn);
 		return;
 	}
-	CHECK(s, warn && ftell(warn) == 0, "unexpected warnings");
+	CHECK(warn && ftell(warn) == 0, "unexpected warnings");
 	if (warn)
 		fclose(warn);
-	CHECK_INT(s, ck.n_tensors, m.n);
-	CHECK_INT(s, ck.n_unexpected, 0);
-	CHECK_INT(s, ck.n_params, small_model_params(&m));
+	CHECK_INT(ck.n_tensors, m.n);
+	CHECK_INT(ck.n_unexpected, 0);
+	CHECK_INT(ck.n_params, small_model_params(&m));
 	/* by hand: embed 256 + final norm 8; per layer norms 16 + ffn 3*192;
 	 * conv layers 192+24+64; the attention layer 64+32+32+64+4+4 */
-	CHECK_INT(s, ck.n_params, 264 + 3 * 592 + 2 * 280 + 200);
-	CHECK_INT(s, ck.n_bytes, (uint64_t)ck.n_params * lfm_dtype_size(dtype));
-	CHECK_INT(s, ck.cfg.ff, SM_F);
-	CHECK_INT(s, ck.cfg.head_dim, SM_HD);
-	CHECK(s, ck.config_hash == lfm_config_hash(&ck.cfg), "config hash");
+	CHECK_INT(ck.n_params, 264 + 3 * 592 + 2 * 280 + 200);
+	CHECK_INT(ck.n_bytes, (uint64_t)ck.n_params * lfm_dtype_size(dtype));
+	CHECK_INT(ck.cfg.ff, SM_F);
+	CHECK_INT(ck.cfg.head_dim, SM_HD);
+	CHECK(ck.config_hash == lfm_config_hash(&ck.cfg), "config hash");
 	for (int i = 1; i < ck.n_tensors; i++)
-		CHECK(s, strcmp(ck.tensors[i - 1].name, ck.tensors[i].name) < 0, "tensors not sorted at %d", i);
+		CHECK(strcmp(ck.tensors[i - 1].name, ck.tensors[i].name) < 0, "tensors not sorted at %d", i);
 	float *buf = malloc(SM_V * SM_H * sizeof *buf);
 	double *dbuf = malloc(SM_V * SM_H * sizeof *dbuf);
 	for (int k = 0; k < m.n; k++) {
 		const StTensor *t = lfm_checkpoint_find(&ck, m.t[k].name);
-		CHECK(s, t != NULL, "find %s", m.t[k].name);
+		CHECK(t != NULL, "find %s", m.t[k].name);
 		if (!t)
 			continue;
-		CHECK(s, t->dtype == dtype, "%s dtype %d", t->name, t->dtype);
-		CHECK(s, t->hash == m.t[k].hash, "%s hash %016llx, bytes written hash to %016llx", t->name,
+		CHECK(t->dtype == dtype, "%s dtype %d", t->name, t->dtype);
+		CHECK(t->hash == m.t[k].hash, "%s hash %016llx, bytes written hash to %016llx", t->name,
 		      (unsigned long long)t->hash, (unsigned long long)m.t[k].hash);
-		CHECK_INT(s, t->numel, m.t[k].numel);
+		CHECK_INT(t->numel, m.t[k].numel);
 		lfm_tensor_to_f32(t, buf);
 		lfm_tensor_to_f64(t, dbuf);
 		int bad = 0;
 		for (int64_t j = 0; j < t->numel; j++)
 			bad += buf[j] != value_of(k, j) || dbuf[j] != (double)value_of(k, j);
-		CHECK(s, bad == 0, "%s: %d decoded values differ from the written ones", t->name, bad);
+		CHECK(bad == 0, "%s: %d decoded values differ from the written ones", t->name, bad);
 	}
-	CHECK(s, lfm_checkpoint_find(&ck, "model.nothing") == NULL, "find of an absent name");
+	CHECK(lfm_checkpoint_find(&ck, "model.nothing") == NULL, "find of an absent name");
 	free(buf);
 	free(dbuf);
 	lfm_checkpoint_close(&ck);
@@ -1054,22 +1028,22 @@ static void good_variants(Suite *s)
 	LfmError err;
 
 	/* mixed dtypes are fine */
-	s->current = "good_mixed_dtypes";
+	check_case = "good_mixed_dtypes";
 	char *d = fresh_dir(s, "good_mixed_dtypes");
 	small_model(&m, "BF16", true, false);
 	snprintf(find_t(&m, "model.embedding_norm.weight")->dtype, 16, "F32");
 	find_t(&m, "model.embedding_norm.weight")->esize = 4;
 	snprintf(find_t(&m, "model.layers.0.feed_forward.w2.weight")->dtype, 16, "F16");
 	write_model(d, &m, &o, 0, NULL);
-	uint64_t mixed_hash = open_hash(s, d);
+	uint64_t mixed_hash = open_hash(d);
 	free(d);
 
 	/* hash sensitivity: dtype, one weight, one config value */
-	s->current = "model_hash_sensitivity";
+	check_case = "model_hash_sensitivity";
 	small_model(&m, "BF16", true, false);
 	d = fresh_dir(s, "hash_bf16");
 	write_model(d, &m, &o, 0, NULL);
-	uint64_t h_bf16 = open_hash(s, d);
+	uint64_t h_bf16 = open_hash(d);
 	char *p = path_of(d, "model.safetensors");
 	FILE *f = fopen(p, "r+b");
 	if (f && fseek(f, -1, SEEK_END) == 0) {
@@ -1080,24 +1054,24 @@ static void good_variants(Suite *s)
 	if (f)
 		fclose(f);
 	free(p);
-	uint64_t h_flip = open_hash(s, d);
+	uint64_t h_flip = open_hash(d);
 	free(d);
 	d = fresh_dir(s, "hash_bf16_eos2");
 	const char *eos[] = {"eos_token_id", "2"};
 	write_model(d, &m, &o, 1, eos);
-	uint64_t h_eos = open_hash(s, d);
+	uint64_t h_eos = open_hash(d);
 	free(d);
 	small_model(&m, "F32", true, false);
 	d = fresh_dir(s, "hash_f32");
 	write_model(d, &m, &o, 0, NULL);
-	uint64_t h_f32 = open_hash(s, d);
+	uint64_t h_f32 = open_hash(d);
 	free(d);
-	CHECK(s, h_bf16 != h_flip, "flipping a weight bit did not change the model hash");
-	CHECK(s, h_bf16 != h_eos, "eos_token_id did not change the model hash");
-	CHECK(s, h_bf16 != h_f32 && h_bf16 != mixed_hash, "dtype did not change the model hash");
+	CHECK(h_bf16 != h_flip, "flipping a weight bit did not change the model hash");
+	CHECK(h_bf16 != h_eos, "eos_token_id did not change the model hash");
+	CHECK(h_bf16 != h_f32 && h_bf16 != mixed_hash, "dtype did not change the model hash");
 
 	/* unexpected tensors: warned and counted, not fatal; lm_head when tied: silent */
-	s->current = "unexpected_tensor_warning";
+	check_case = "unexpected_tensor_warning";
 	d = fresh_dir(s, "unexpected_tensor");
 	small_model(&m, "F32", true, false);
 	add_t(&m, "F32", 1, 4, 0, 0, "model.rotary_emb.inv_freq");
@@ -1105,44 +1079,44 @@ static void good_variants(Suite *s)
 	write_model(d, &m, &o, 0, NULL);
 	FILE *warn = tmpfile();
 	if (lfm_checkpoint_open(d, &ck, warn, &err) == 0) {
-		CHECK_INT(s, ck.n_unexpected, 1);
-		CHECK_INT(s, ck.n_tensors, m.n);
+		CHECK_INT(ck.n_unexpected, 1);
+		CHECK_INT(ck.n_tensors, m.n);
 		char line[512] = "";
 		rewind(warn);
 		if (!fgets(line, sizeof line, warn))
 			line[0] = '\0';
-		CHECK(s, strstr(line, "model.rotary_emb.inv_freq") && strstr(line, "model.safetensors") &&
+		CHECK(strstr(line, "model.rotary_emb.inv_freq") && strstr(line, "model.safetensors") &&
 		         strstr(line, "unexpected"), "warning line: %s", line);
-		CHECK(s, !fgets(line, sizeof line, warn), "more than one warning line: %s", line);
+		CHECK(!fgets(line, sizeof line, warn), "more than one warning line: %s", line);
 		Model m2;
 		small_model(&m2, "F32", true, false);
-		CHECK_INT(s, ck.n_params, small_model_params(&m2));   /* unused tensors not counted */
+		CHECK_INT(ck.n_params, small_model_params(&m2));   /* unused tensors not counted */
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	}
 	if (warn)
 		fclose(warn);
 	free(d);
 
 	/* untied model with lm_head; conv_bias model with biases */
-	s->current = "good_untied_conv_bias";
+	check_case = "good_untied_conv_bias";
 	d = fresh_dir(s, "good_untied_conv_bias");
 	small_model(&m, "F32", false, true);
 	const char *kv[] = {"tie_word_embeddings", "false", "conv_bias", "true"};
 	write_model(d, &m, &o, 2, kv);
 	if (lfm_checkpoint_open(d, &ck, NULL, &err) == 0) {
-		CHECK(s, !ck.cfg.tie_embeddings && ck.cfg.conv_bias, "flags");
-		CHECK_INT(s, ck.n_params, small_model_params(&m));
-		CHECK_INT(s, ck.n_unexpected, 0);
+		CHECK(!ck.cfg.tie_embeddings && ck.cfg.conv_bias, "flags");
+		CHECK_INT(ck.n_params, small_model_params(&m));
+		CHECK_INT(ck.n_unexpected, 0);
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	}
 	free(d);
 
 	/* all attention (neither layer_types nor full_attn_idxs) and L = 1 */
-	s->current = "good_all_attention_L1";
+	check_case = "good_all_attention_L1";
 	d = fresh_dir(s, "good_all_attention_L1");
 	m.n = 0;
 	add_t(&m, "F32", 2, SM_V, SM_H, 0, "model.embed_tokens.weight");
@@ -1161,22 +1135,22 @@ static void good_variants(Suite *s)
 	add_t(&m, "F32", 1, SM_HD, 0, 0, "model.layers.0.self_attn.k_layernorm.weight");
 	write_model(d, &m, &o, 3, kv2);
 	if (lfm_checkpoint_open(d, &ck, NULL, &err) == 0) {
-		CHECK_INT(s, ck.cfg.n_attn_layers, 1);
-		CHECK(s, !strcmp(ck.cfg.layer_spec, "none (all attention)"), "layer_spec %s", ck.cfg.layer_spec);
+		CHECK_INT(ck.cfg.n_attn_layers, 1);
+		CHECK(!strcmp(ck.cfg.layer_spec, "none (all attention)"), "layer_spec %s", ck.cfg.layer_spec);
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	}
 	free(d);
 }
 
 /* ----------------------------------------------------- config tests */
 
-static bool parse_cfg(Suite *s, const char *json, LfmConfig *c)
+static bool parse_cfg(const char *json, LfmConfig *c)
 {
 	LfmError err;
 	if (lfm_config_parse(json, strlen(json), "test.json", c, &err)) {
-		CHECK(s, false, "parse failed: %s", err.msg);
+		CHECK(false, "parse failed: %s", err.msg);
 		return false;
 	}
 	return true;
@@ -1196,7 +1170,7 @@ static void real_configs(Suite *s)
 		int H, layers, nh, ff, declared;
 		bool adjust;
 		const char *spec, *pattern;
-		int64_t params;      /* published (NOTES.md §6) */
+		int64_t params;      /* published (specs/lfm2.md §6) */
 	} want[] = {
 		{"LFM2-350M.config.json", 1024, 16, 16, 4608, 6656, true, "layer_types", "CCACCACCACACACAC", 354483968},
 		{"LFM2-700M.config.json", 1536, 16, 24, 6912, 10240, true, "full_attn_idxs", "CCACCACCACACACAC",
@@ -1207,41 +1181,41 @@ static void real_configs(Suite *s)
 		 "CCACCACCCACCCACCCACCCACCACCACC", 2569272320},
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-		s->current = want[i].file;
+		check_case = want[i].file;
 		char rel[256];
 		snprintf(rel, sizeof rel, "tests/frontend/fixtures/real_configs/%s", want[i].file);
 		char *p = path_of(s->repo, rel);
 		LfmConfig c;
 		LfmError err;
 		if (lfm_config_load(p, &c, &err)) {
-			CHECK(s, false, "load: %s", err.msg);
+			CHECK(false, "load: %s", err.msg);
 			free(p);
 			continue;
 		}
 		free(p);
 		char pat[LFM_MAX_LAYERS + 1];
 		layer_pattern(&c, pat);
-		CHECK_INT(s, c.hidden, want[i].H);
-		CHECK_INT(s, c.n_layers, want[i].layers);
-		CHECK_INT(s, c.n_heads, want[i].nh);
-		CHECK_INT(s, c.n_kv_heads, 8);
-		CHECK_INT(s, c.head_dim, 64);
-		CHECK_INT(s, c.ff, want[i].ff);
-		CHECK_INT(s, c.ff_declared, want[i].declared);
-		CHECK(s, c.ff_auto_adjust == want[i].adjust, "auto_adjust");
-		CHECK_INT(s, c.vocab_size, 65536);
-		CHECK_INT(s, c.conv_L, 3);
-		CHECK(s, !c.conv_bias, "conv_bias");
-		CHECK(s, c.tie_embeddings, "tied");
-		CHECK(s, c.rope_theta == 1e6, "theta %g", c.rope_theta);
-		CHECK(s, c.norm_eps == 1e-5, "eps %g", c.norm_eps);
-		CHECK_INT(s, c.eos_id, 7);
-		CHECK_INT(s, c.bos_id, 1);
-		CHECK_INT(s, c.pad_id, 0);
-		CHECK_INT(s, c.max_position_embeddings, 128000);
-		CHECK(s, !strcmp(c.layer_spec, want[i].spec), "layer_spec %s", c.layer_spec);
-		CHECK(s, !strcmp(pat, want[i].pattern), "layers %s, want %s", pat, want[i].pattern);
-		CHECK_INT(s, c.n_attn_layers + c.n_conv_layers, c.n_layers);
+		CHECK_INT(c.hidden, want[i].H);
+		CHECK_INT(c.n_layers, want[i].layers);
+		CHECK_INT(c.n_heads, want[i].nh);
+		CHECK_INT(c.n_kv_heads, 8);
+		CHECK_INT(c.head_dim, 64);
+		CHECK_INT(c.ff, want[i].ff);
+		CHECK_INT(c.ff_declared, want[i].declared);
+		CHECK(c.ff_auto_adjust == want[i].adjust, "auto_adjust");
+		CHECK_INT(c.vocab_size, 65536);
+		CHECK_INT(c.conv_L, 3);
+		CHECK(!c.conv_bias, "conv_bias");
+		CHECK(c.tie_embeddings, "tied");
+		CHECK(c.rope_theta == 1e6, "theta %g", c.rope_theta);
+		CHECK(c.norm_eps == 1e-5, "eps %g", c.norm_eps);
+		CHECK_INT(c.eos_id, 7);
+		CHECK_INT(c.bos_id, 1);
+		CHECK_INT(c.pad_id, 0);
+		CHECK_INT(c.max_position_embeddings, 128000);
+		CHECK(!strcmp(c.layer_spec, want[i].spec), "layer_spec %s", c.layer_spec);
+		CHECK(!strcmp(pat, want[i].pattern), "layers %s, want %s", pat, want[i].pattern);
+		CHECK_INT(c.n_attn_layers + c.n_conv_layers, c.n_layers);
 		/* the published parameter count from the implied tensor list */
 		ExpectedTensor *e = malloc(LFM_MAX_EXPECTED_TENSORS * sizeof *e);
 		int n = lfm_expected_tensors(&c, e, LFM_MAX_EXPECTED_TENSORS);
@@ -1252,173 +1226,173 @@ static void real_configs(Suite *s)
 				x *= e[k].shape[dd];
 			params += x;
 		}
-		CHECK_INT(s, params, want[i].params);
+		CHECK_INT(params, want[i].params);
 		free(e);
 	}
 }
 
-static void ff_rule_examples(Suite *s)
+static void ff_rule_examples(void)
 {
-	s->current = "ff_rule";
-	CHECK_INT(s, lfm_ff_rule(6656, true, true, 1.0, 256), 4608);
-	CHECK_INT(s, lfm_ff_rule(10240, true, true, 1.0, 256), 6912);
-	CHECK_INT(s, lfm_ff_rule(12288, true, true, 1.0, 256), 8192);
-	CHECK_INT(s, lfm_ff_rule(10752, false, true, 1.0, 256), 10752);
-	CHECK_INT(s, lfm_ff_rule(256, true, false, 0, 32), 170);     /* HF: no rounding without multiplier */
-	CHECK_INT(s, lfm_ff_rule(256, true, true, 1.0, 32), 192);
-	CHECK_INT(s, lfm_ff_rule(256, true, true, 1.5, 32), 256);    /* int(1.5*170) = 255 -> 256 */
-	CHECK_INT(s, lfm_ff_rule(864, true, true, 1.0, 64), 576);    /* trained-tiny */
-	CHECK_INT(s, lfm_ff_rule(30, true, true, 1.0, 8), 24);
-	CHECK_INT(s, lfm_ff_rule(3, true, true, 1.0, 1), 2);
+	check_case = "ff_rule";
+	CHECK_INT(lfm_ff_rule(6656, true, true, 1.0, 256), 4608);
+	CHECK_INT(lfm_ff_rule(10240, true, true, 1.0, 256), 6912);
+	CHECK_INT(lfm_ff_rule(12288, true, true, 1.0, 256), 8192);
+	CHECK_INT(lfm_ff_rule(10752, false, true, 1.0, 256), 10752);
+	CHECK_INT(lfm_ff_rule(256, true, false, 0, 32), 170);     /* HF: no rounding without multiplier */
+	CHECK_INT(lfm_ff_rule(256, true, true, 1.0, 32), 192);
+	CHECK_INT(lfm_ff_rule(256, true, true, 1.5, 32), 256);    /* int(1.5*170) = 255 -> 256 */
+	CHECK_INT(lfm_ff_rule(864, true, true, 1.0, 64), 576);    /* trained-tiny */
+	CHECK_INT(lfm_ff_rule(30, true, true, 1.0, 8), 24);
+	CHECK_INT(lfm_ff_rule(3, true, true, 1.0, 1), 2);
 }
 
-static void config_resolution(Suite *s)
+static void config_resolution(void)
 {
 	LfmConfig c;
 	char pat[LFM_MAX_LAYERS + 1];
 
-	s->current = "config_defaults";   /* Lfm2Cfg({}) in the oracle */
-	if (parse_cfg(s, "{}", &c)) {
-		CHECK_INT(s, c.vocab_size, 65536);
-		CHECK_INT(s, c.hidden, 2560);
-		CHECK_INT(s, c.n_layers, 32);
-		CHECK_INT(s, c.n_heads, 32);
-		CHECK_INT(s, c.n_kv_heads, 8);
-		CHECK_INT(s, c.head_dim, 80);
-		CHECK_INT(s, c.ff_declared, 12288);
-		CHECK_INT(s, c.ff, 8192);
-		CHECK_INT(s, c.n_attn_layers, 32);
-		CHECK_INT(s, c.eos_id, 7);
-		CHECK(s, c.tie_embeddings && c.rope_theta == 1e6 && c.norm_eps == 1e-5 && c.conv_L == 3, "defaults");
+	check_case = "config_defaults";   /* Lfm2Cfg({}) in the oracle */
+	if (parse_cfg("{}", &c)) {
+		CHECK_INT(c.vocab_size, 65536);
+		CHECK_INT(c.hidden, 2560);
+		CHECK_INT(c.n_layers, 32);
+		CHECK_INT(c.n_heads, 32);
+		CHECK_INT(c.n_kv_heads, 8);
+		CHECK_INT(c.head_dim, 80);
+		CHECK_INT(c.ff_declared, 12288);
+		CHECK_INT(c.ff, 8192);
+		CHECK_INT(c.n_attn_layers, 32);
+		CHECK_INT(c.eos_id, 7);
+		CHECK(c.tie_embeddings && c.rope_theta == 1e6 && c.norm_eps == 1e-5 && c.conv_L == 3, "defaults");
 	}
 
-	s->current = "config_block_ff_dim_wins";
-	if (parse_cfg(s, "{\"intermediate_size\": 999, \"block_ff_dim\": 6656}", &c))
-		CHECK_INT(s, c.ff, 4608);
-	s->current = "config_intermediate_size_alone";
-	if (parse_cfg(s, "{\"intermediate_size\": 10240}", &c))
-		CHECK_INT(s, c.ff, 6912);
-	s->current = "config_multiplier_null";
-	if (parse_cfg(s, "{\"block_ff_dim\": 256, \"block_multiple_of\": 32, \"block_ffn_dim_multiplier\": null}", &c)) {
-		CHECK_INT(s, c.ff, 170);
-		CHECK(s, !c.ff_has_multiplier, "has multiplier");
+	check_case = "config_block_ff_dim_wins";
+	if (parse_cfg("{\"intermediate_size\": 999, \"block_ff_dim\": 6656}", &c))
+		CHECK_INT(c.ff, 4608);
+	check_case = "config_intermediate_size_alone";
+	if (parse_cfg("{\"intermediate_size\": 10240}", &c))
+		CHECK_INT(c.ff, 6912);
+	check_case = "config_multiplier_null";
+	if (parse_cfg("{\"block_ff_dim\": 256, \"block_multiple_of\": 32, \"block_ffn_dim_multiplier\": null}", &c)) {
+		CHECK_INT(c.ff, 170);
+		CHECK(!c.ff_has_multiplier, "has multiplier");
 	}
 
-	s->current = "config_theta_precedence";
-	if (parse_cfg(s, "{\"theta\": 5000.0, \"rope_theta\": 7000.0}", &c))
-		CHECK(s, c.rope_theta == 5000.0, "theta first: %g", c.rope_theta);
-	if (parse_cfg(s, "{\"rope_theta\": 7000.0}", &c))
-		CHECK(s, c.rope_theta == 7000.0, "rope_theta: %g", c.rope_theta);
-	if (parse_cfg(s, "{\"theta\": 5000.0, \"rope_parameters\": {\"rope_theta\": 9000.0, \"rope_type\": \"default\"}}", &c))
-		CHECK(s, c.rope_theta == 9000.0, "rope_parameters first: %g", c.rope_theta);
-	if (parse_cfg(s, "{\"rope_parameters\": {\"full_attention\": {\"rope_theta\": 123.0, \"rope_type\": \"default\"}}}", &c))
-		CHECK(s, c.rope_theta == 123.0, "per-layer-type rope_parameters: %g", c.rope_theta);
-	if (parse_cfg(s, "{\"rope_parameters\": {\"rope_type\": \"default\"}, \"rope_theta\": 4.0, \"rope_scaling\": null}", &c))
-		CHECK(s, c.rope_theta == 4.0, "rope_parameters without theta: %g", c.rope_theta);
+	check_case = "config_theta_precedence";
+	if (parse_cfg("{\"theta\": 5000.0, \"rope_theta\": 7000.0}", &c))
+		CHECK(c.rope_theta == 5000.0, "theta first: %g", c.rope_theta);
+	if (parse_cfg("{\"rope_theta\": 7000.0}", &c))
+		CHECK(c.rope_theta == 7000.0, "rope_theta: %g", c.rope_theta);
+	if (parse_cfg("{\"theta\": 5000.0, \"rope_parameters\": {\"rope_theta\": 9000.0, \"rope_type\": \"default\"}}", &c))
+		CHECK(c.rope_theta == 9000.0, "rope_parameters first: %g", c.rope_theta);
+	if (parse_cfg("{\"rope_parameters\": {\"full_attention\": {\"rope_theta\": 123.0, \"rope_type\": \"default\"}}}", &c))
+		CHECK(c.rope_theta == 123.0, "per-layer-type rope_parameters: %g", c.rope_theta);
+	if (parse_cfg("{\"rope_parameters\": {\"rope_type\": \"default\"}, \"rope_theta\": 4.0, \"rope_scaling\": null}", &c))
+		CHECK(c.rope_theta == 4.0, "rope_parameters without theta: %g", c.rope_theta);
 
-	s->current = "config_tie_precedence";
-	if (parse_cfg(s, "{\"tie_embedding\": false, \"tie_word_embeddings\": true}", &c))
-		CHECK(s, !c.tie_embeddings, "tie_embedding wins");
-	if (parse_cfg(s, "{\"tie_embedding\": true, \"tie_word_embeddings\": false}", &c))
-		CHECK(s, c.tie_embeddings, "tie_embedding wins");
-	if (parse_cfg(s, "{\"tie_word_embeddings\": false}", &c))
-		CHECK(s, !c.tie_embeddings, "tie_word_embeddings");
+	check_case = "config_tie_precedence";
+	if (parse_cfg("{\"tie_embedding\": false, \"tie_word_embeddings\": true}", &c))
+		CHECK(!c.tie_embeddings, "tie_embedding wins");
+	if (parse_cfg("{\"tie_embedding\": true, \"tie_word_embeddings\": false}", &c))
+		CHECK(c.tie_embeddings, "tie_embedding wins");
+	if (parse_cfg("{\"tie_word_embeddings\": false}", &c))
+		CHECK(!c.tie_embeddings, "tie_word_embeddings");
 
-	s->current = "config_layer_spec";
-	if (parse_cfg(s, "{\"num_hidden_layers\": 4, \"full_attn_idxs\": [3, 1]}", &c)) {
+	check_case = "config_layer_spec";
+	if (parse_cfg("{\"num_hidden_layers\": 4, \"full_attn_idxs\": [3, 1]}", &c)) {
 		layer_pattern(&c, pat);
-		CHECK(s, !strcmp(pat, "CACA"), "%s", pat);
-		CHECK(s, !strcmp(c.layer_spec, "full_attn_idxs"), "%s", c.layer_spec);
+		CHECK(!strcmp(pat, "CACA"), "%s", pat);
+		CHECK(!strcmp(c.layer_spec, "full_attn_idxs"), "%s", c.layer_spec);
 	}
-	if (parse_cfg(s, "{\"num_hidden_layers\": 3, \"full_attn_idxs\": [0], "
+	if (parse_cfg("{\"num_hidden_layers\": 3, \"full_attn_idxs\": [0], "
 	                 "\"layer_types\": [\"conv\", \"conv\", \"full_attention\"]}", &c)) {
 		layer_pattern(&c, pat);
-		CHECK(s, !strcmp(pat, "CCA"), "layer_types wins over full_attn_idxs: %s", pat);
+		CHECK(!strcmp(pat, "CCA"), "layer_types wins over full_attn_idxs: %s", pat);
 	}
-	if (parse_cfg(s, "{\"num_hidden_layers\": 2, \"full_attn_idxs\": null, \"layer_types\": null}", &c)) {
+	if (parse_cfg("{\"num_hidden_layers\": 2, \"full_attn_idxs\": null, \"layer_types\": null}", &c)) {
 		layer_pattern(&c, pat);
-		CHECK(s, !strcmp(pat, "AA"), "neither: all attention: %s", pat);
+		CHECK(!strcmp(pat, "AA"), "neither: all attention: %s", pat);
 	}
 
-	s->current = "config_misc";
-	if (parse_cfg(s, "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"head_dim\": 32}", &c))
-		CHECK_INT(s, c.head_dim, 32);
-	if (parse_cfg(s, "{\"hidden_size\": 64, \"num_attention_heads\": 3, \"num_key_value_heads\": 1, \"head_dim\": 16}", &c))
-		CHECK_INT(s, c.head_dim, 16);   /* head_dim present: H need not divide */
-	if (parse_cfg(s, "{\"head_dim\": null, \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2}", &c))
-		CHECK_INT(s, c.head_dim, 16);
-	if (parse_cfg(s, "{\"eos_token_id\": [7, 2]}", &c))
-		CHECK_INT(s, c.eos_id, 7);
-	if (parse_cfg(s, "{\"eos_token_id\": [3], \"pad_token_id\": null}", &c)) {
-		CHECK_INT(s, c.eos_id, 3);
-		CHECK_INT(s, c.pad_id, -1);
+	check_case = "config_misc";
+	if (parse_cfg("{\"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"head_dim\": 32}", &c))
+		CHECK_INT(c.head_dim, 32);
+	if (parse_cfg("{\"hidden_size\": 64, \"num_attention_heads\": 3, \"num_key_value_heads\": 1, \"head_dim\": 16}", &c))
+		CHECK_INT(c.head_dim, 16);   /* head_dim present: H need not divide */
+	if (parse_cfg("{\"head_dim\": null, \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_key_value_heads\": 2}", &c))
+		CHECK_INT(c.head_dim, 16);
+	if (parse_cfg("{\"eos_token_id\": [7, 2]}", &c))
+		CHECK_INT(c.eos_id, 7);
+	if (parse_cfg("{\"eos_token_id\": [3], \"pad_token_id\": null}", &c)) {
+		CHECK_INT(c.eos_id, 3);
+		CHECK_INT(c.pad_id, -1);
 	}
-	if (parse_cfg(s, "{\"conv_L_cache\": 7, \"conv_bias\": true, \"hidden_size\": 16, \"hidden_size\": 64}", &c)) {
-		CHECK_INT(s, c.conv_L, 7);
-		CHECK(s, c.conv_bias, "conv_bias");
-		CHECK_INT(s, c.hidden, 64);   /* duplicate key: the last wins, as in Python */
+	if (parse_cfg("{\"conv_L_cache\": 7, \"conv_bias\": true, \"hidden_size\": 16, \"hidden_size\": 64}", &c)) {
+		CHECK_INT(c.conv_L, 7);
+		CHECK(c.conv_bias, "conv_bias");
+		CHECK_INT(c.hidden, 64);   /* duplicate key: the last wins, as in Python */
 	}
-	if (parse_cfg(s, "{\"num_hidden_layers\": 512, \"norm_eps\": 1e-6, \"model_type\": \"lfm2\"}", &c)) {
-		CHECK_INT(s, c.n_layers, LFM_MAX_LAYERS);
-		CHECK(s, c.norm_eps == 1e-6, "eps");
+	if (parse_cfg("{\"num_hidden_layers\": 512, \"norm_eps\": 1e-6, \"model_type\": \"lfm2\"}", &c)) {
+		CHECK_INT(c.n_layers, LFM_MAX_LAYERS);
+		CHECK(c.norm_eps == 1e-6, "eps");
 	}
-	if (parse_cfg(s, "{\"num_hidden_layers\": 16.0}", &c))
-		CHECK_INT(s, c.n_layers, 16);   /* an integral float is an integer (Python's int(16.0)) */
+	if (parse_cfg("{\"num_hidden_layers\": 16.0}", &c))
+		CHECK_INT(c.n_layers, 16);   /* an integral float is an integer (Python's int(16.0)) */
 
-	s->current = "config_hash_ignores_key_style";
+	check_case = "config_hash_ignores_key_style";
 	LfmConfig a, b;
-	if (parse_cfg(s, "{\"block_ff_dim\": 6656, \"full_attn_idxs\": [1], \"num_hidden_layers\": 2, \"rope_theta\": 1e6}", &a) &&
-	    parse_cfg(s, "{\"intermediate_size\": 6656, \"layer_types\": [\"conv\", \"full_attention\"], "
+	if (parse_cfg("{\"block_ff_dim\": 6656, \"full_attn_idxs\": [1], \"num_hidden_layers\": 2, \"rope_theta\": 1e6}", &a) &&
+	    parse_cfg("{\"intermediate_size\": 6656, \"layer_types\": [\"conv\", \"full_attention\"], "
 	                 "\"num_hidden_layers\": 2, \"rope_parameters\": {\"rope_theta\": 1000000}, "
 	                 "\"tie_word_embeddings\": true}", &b)) {
-		CHECK(s, lfm_config_hash(&a) == lfm_config_hash(&b), "same model, different key style: hashes differ");
+		CHECK(lfm_config_hash(&a) == lfm_config_hash(&b), "same model, different key style: hashes differ");
 		b.rope_theta = 1e4;
-		CHECK(s, lfm_config_hash(&a) != lfm_config_hash(&b), "theta not in the config hash");
+		CHECK(lfm_config_hash(&a) != lfm_config_hash(&b), "theta not in the config hash");
 		b = a;
 		b.layer_type[0] = LAYER_ATTN;
-		CHECK(s, lfm_config_hash(&a) != lfm_config_hash(&b), "layer types not in the config hash");
+		CHECK(lfm_config_hash(&a) != lfm_config_hash(&b), "layer types not in the config hash");
 	}
 
-	s->current = "config_error_message_exact";
+	check_case = "config_error_message_exact";
 	LfmError err;
 	const char *txt = "{\"hidden_size\": \"abc\"}";
-	CHECK(s, lfm_config_parse(txt, strlen(txt), "m/config.json", &c, &err) == -1, "accepted");
-	CHECK(s, !strcmp(err.msg, "m/config.json: key 'hidden_size' must be a positive integer (got \"abc\")"),
+	CHECK(lfm_config_parse(txt, strlen(txt), "m/config.json", &c, &err) == -1, "accepted");
+	CHECK(!strcmp(err.msg, "m/config.json: key 'hidden_size' must be a positive integer (got \"abc\")"),
 	      "message: %s", err.msg);
 }
 
-static void expected_list(Suite *s)
+static void expected_list(void)
 {
-	s->current = "expected_tensors";
+	check_case = "expected_tensors";
 	LfmConfig c;
-	if (!parse_cfg(s, BASE_CONFIG, &c))
+	if (!parse_cfg(BASE_CONFIG, &c))
 		return;
 	ExpectedTensor e[64];
 	int n = lfm_expected_tensors(&c, e, 64);
 	Model m;
 	small_model(&m, "F32", true, false);
-	CHECK_INT(s, n, m.n);
+	CHECK_INT(n, m.n);
 	for (int i = 1; i < n; i++)
-		CHECK(s, strcmp(e[i - 1].name, e[i].name) < 0, "not sorted at %d", i);
+		CHECK(strcmp(e[i - 1].name, e[i].name) < 0, "not sorted at %d", i);
 	for (int i = 0; i < n && i < m.n; i++) {
 		int k = 0;
 		while (k < m.n && strcmp(m.t[k].name, e[i].name))
 			k++;
-		CHECK(s, k < m.n, "unexpected name %s", e[i].name);
+		CHECK(k < m.n, "unexpected name %s", e[i].name);
 		if (k < m.n) {
-			CHECK_INT(s, e[i].ndim, m.t[k].ndim);
+			CHECK_INT(e[i].ndim, m.t[k].ndim);
 			for (int d = 0; d < e[i].ndim; d++)
-				CHECK(s, e[i].shape[d] == m.t[k].shape[d], "%s dim %d", e[i].name, d);
+				CHECK(e[i].shape[d] == m.t[k].shape[d], "%s dim %d", e[i].name, d);
 		}
 	}
-	CHECK_INT(s, lfm_expected_tensors(&c, e, 10), -1);
+	CHECK_INT(lfm_expected_tensors(&c, e, 10), -1);
 }
 
 /* -------------------------------------------------- oracle fixtures */
 
 static void oracle_fixture(Suite *s, const char *rel, uint64_t *hash_out)
 {
-	s->current = rel;
+	check_case = rel;
 	char *dir = path_of(s->repo, rel);
 	char *mpath = path_of(dir, "MANIFEST.json");
 	char *mtext = read_text(mpath);
@@ -1427,31 +1401,31 @@ static void oracle_fixture(Suite *s, const char *rel, uint64_t *hash_out)
 	LfmError err;
 	FILE *warn = tmpfile();
 	if (lfm_checkpoint_open(dir, &ck, warn, &err)) {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	} else {
-		CHECK(s, warn && ftell(warn) == 0, "warnings for a clean oracle checkpoint");
-		CHECK_INT(s, ck.n_unexpected, 0);
+		CHECK(warn && ftell(warn) == 0, "warnings for a clean oracle checkpoint");
+		CHECK_INT(ck.n_unexpected, 0);
 		if (hash_out)
 			*hash_out = ck.model_hash;
 		const cJSON *res = cJSON_GetObjectItem(man, "resolved");
-		CHECK(s, man && res, "no MANIFEST.json resolved values");
+		CHECK(man && res, "no MANIFEST.json resolved values");
 		if (res) {
-			CHECK_INT(s, ck.n_params, cJSON_GetObjectItem(man, "params")->valuedouble);
-			CHECK_INT(s, ck.cfg.ff, cJSON_GetObjectItem(res, "ff")->valuedouble);
-			CHECK_INT(s, ck.cfg.head_dim, cJSON_GetObjectItem(res, "head_dim")->valuedouble);
-			CHECK(s, ck.cfg.rope_theta == cJSON_GetObjectItem(res, "rope_theta")->valuedouble, "theta");
-			CHECK(s, ck.cfg.tie_embeddings == cJSON_IsTrue(cJSON_GetObjectItem(res, "tied")), "tied");
+			CHECK_INT(ck.n_params, cJSON_GetObjectItem(man, "params")->valuedouble);
+			CHECK_INT(ck.cfg.ff, cJSON_GetObjectItem(res, "ff")->valuedouble);
+			CHECK_INT(ck.cfg.head_dim, cJSON_GetObjectItem(res, "head_dim")->valuedouble);
+			CHECK(ck.cfg.rope_theta == cJSON_GetObjectItem(res, "rope_theta")->valuedouble, "theta");
+			CHECK(ck.cfg.tie_embeddings == cJSON_IsTrue(cJSON_GetObjectItem(res, "tied")), "tied");
 			const cJSON *lt = cJSON_GetObjectItem(res, "layer_types");
-			CHECK_INT(s, cJSON_GetArraySize(lt), ck.cfg.n_layers);
+			CHECK_INT(cJSON_GetArraySize(lt), ck.cfg.n_layers);
 			int i = 0;
 			const cJSON *it;
 			cJSON_ArrayForEach(it, lt) {
 				LayerType want = !strcmp(it->valuestring, "full_attention") ? LAYER_ATTN : LAYER_CONV;
-				CHECK(s, i < ck.cfg.n_layers && ck.cfg.layer_type[i] == want, "layer %d type", i);
+				CHECK(i < ck.cfg.n_layers && ck.cfg.layer_type[i] == want, "layer %d type", i);
 				i++;
 			}
 			/* bytes of the file = 8 + header + tensor bytes */
-			CHECK(s, ck.n_bytes < ck.files[0].size && ck.files[0].size - ck.n_bytes < 16384,
+			CHECK(ck.n_bytes < ck.files[0].size && ck.files[0].size - ck.n_bytes < 16384,
 			      "n_bytes %llu vs file %zu", (unsigned long long)ck.n_bytes, ck.files[0].size);
 		}
 		lfm_checkpoint_close(&ck);
@@ -1476,26 +1450,26 @@ static void oracle_fixtures(Suite *s)
 		snprintf(rel, sizeof rel, "tests/fixtures/%s", variants[i]);
 		oracle_fixture(s, rel, &h[i]);
 	}
-	s->current = "oracle_fixture_hashes";
+	check_case = "oracle_fixture_hashes";
 	/* tiny, full_attn_idxs and hf5 are the same model (same seed, same
 	 * bytes) written with three config key styles. */
-	CHECK(s, h[0] && h[0] == h[9] && h[0] == h[10], "tiny/full_attn_idxs/hf5 hashes differ");
+	CHECK(h[0] && h[0] == h[9] && h[0] == h[10], "tiny/full_attn_idxs/hf5 hashes differ");
 	for (size_t i = 1; i < sizeof variants / sizeof variants[0]; i++)
 		if (i != 9 && i != 10)
-			CHECK(s, h[i] != h[0], "%s has tiny's model hash", variants[i]);
+			CHECK(h[i] != h[0], "%s has tiny's model hash", variants[i]);
 
-	s->current = "examples/trained-tiny";
+	check_case = "examples/trained-tiny";
 	char *dir = path_of(s->repo, "examples/trained-tiny");
 	Checkpoint ck;
 	LfmError err;
 	if (lfm_checkpoint_open(dir, &ck, NULL, &err) == 0) {
-		CHECK_INT(s, ck.cfg.ff, 576);
-		CHECK_INT(s, ck.cfg.head_dim, 48);
-		CHECK_INT(s, ck.cfg.vocab_size, 2048);
-		CHECK(s, ck.tensors[0].dtype == ST_BF16, "bf16");
+		CHECK_INT(ck.cfg.ff, 576);
+		CHECK_INT(ck.cfg.head_dim, 48);
+		CHECK_INT(ck.cfg.vocab_size, 2048);
+		CHECK(ck.tensors[0].dtype == ST_BF16, "bf16");
 		lfm_checkpoint_close(&ck);
 	} else {
-		CHECK(s, false, "open failed: %s", err.msg);
+		CHECK(false, "open failed: %s", err.msg);
 	}
 	free(dir);
 }
@@ -1503,11 +1477,11 @@ static void oracle_fixtures(Suite *s)
 /* fixtures/values.txt: decoded values from numpy vs ours. */
 static void decoded_values(Suite *s)
 {
-	s->current = "decoded_values_vs_numpy";
+	check_case = "decoded_values_vs_numpy";
 	char *p = path_of(s->repo, "tests/frontend/fixtures/values.txt");
 	char *text = read_text(p);
 	free(p);
-	CHECK(s, text != NULL, "no values.txt");
+	CHECK(text != NULL, "no values.txt");
 	if (!text)
 		return;
 	int lines = 0;
@@ -1523,26 +1497,26 @@ static void decoded_values(Suite *s)
 		Checkpoint ck;
 		LfmError err;
 		if (lfm_checkpoint_open(dir, &ck, NULL, &err)) {
-			CHECK(s, false, "open %s: %s", model, err.msg);
+			CHECK(false, "open %s: %s", model, err.msg);
 			free(dir);
 			continue;
 		}
 		const StTensor *t = lfm_checkpoint_find(&ck, name);
-		CHECK(s, t && t->numel == numel, "%s %s numel", model, name);
+		CHECK(t && t->numel == numel, "%s %s numel", model, name);
 		if (t && t->numel == numel) {
 			double *v = malloc((size_t)numel * sizeof *v);
 			lfm_tensor_to_f64(t, v);
 			double mysum = 0;
 			for (long long i = 0; i < numel; i++)
 				mysum += v[i];
-			CHECK(s, fabs(mysum - sum) <= 1e-9 * (1 + fabs(sum)), "%s %s sum %.17g vs numpy %.17g", model, name,
+			CHECK(fabs(mysum - sum) <= 1e-9 * (1 + fabs(sum)), "%s %s sum %.17g vs numpy %.17g", model, name,
 			      mysum, sum);
 			const char *q = line + used;
 			long long idx;
 			double want;
 			int k;
 			while (sscanf(q, " %lld:%lf%n", &idx, &want, &k) == 2) {
-				CHECK(s, idx < numel && v[idx] == want, "%s %s[%lld] = %.17g, numpy %.17g", model, name, idx,
+				CHECK(idx < numel && v[idx] == want, "%s %s[%lld] = %.17g, numpy %.17g", model, name, idx,
 				      idx < numel ? v[idx] : NAN, want);
 				q += k;
 			}
@@ -1552,7 +1526,7 @@ static void decoded_values(Suite *s)
 		free(dir);
 		lines++;
 	}
-	CHECK(s, lines >= 20, "only %d value lines", lines);
+	CHECK(lines >= 20, "only %d value lines", lines);
 	free(text);
 }
 
@@ -1572,9 +1546,9 @@ static float from_bits(uint32_t u)
 	return f;
 }
 
-static void conversions(Suite *s)
+static void conversions(void)
 {
-	s->current = "f16_to_f32";
+	check_case = "f16_to_f32";
 	static const struct { uint16_t h; uint32_t f; } f16[] = {
 		{0x0000, 0x00000000}, {0x8000, 0x80000000}, {0x3c00, 0x3f800000}, {0xbc00, 0xbf800000},
 		{0x3555, 0x3eaaa000}, {0x7bff, 0x477fe000},  /* 65504 */
@@ -1587,16 +1561,16 @@ static void conversions(Suite *s)
 		{0x4248, 0x40490000},                        /* 3.140625 */
 	};
 	for (size_t i = 0; i < sizeof f16 / sizeof f16[0]; i++)
-		CHECK(s, bits(lfm_f16_to_f32(f16[i].h)) == f16[i].f, "f16 %04x -> %08x, want %08x", f16[i].h,
+		CHECK(bits(lfm_f16_to_f32(f16[i].h)) == f16[i].f, "f16 %04x -> %08x, want %08x", f16[i].h,
 		      bits(lfm_f16_to_f32(f16[i].h)), f16[i].f);
 	/* every finite half round-trips exactly through f32 */
 	int bad = 0;
 	for (uint32_t h = 0; h < 0x10000; h++)
 		if ((h & 0x7c00) != 0x7c00 && lfm_f32_to_f16(lfm_f16_to_f32((uint16_t)h)) != h)
 			bad++;
-	CHECK(s, bad == 0, "%d halves do not round-trip", bad);
+	CHECK(bad == 0, "%d halves do not round-trip", bad);
 
-	s->current = "f32_to_f16";
+	check_case = "f32_to_f16";
 	static const struct { uint32_t f; uint16_t h; } to16[] = {
 		{0x3f800000, 0x3c00},
 		{0x3f801000, 0x3c00},  /* 1 + 2^-11: tie -> even (down) */
@@ -1616,14 +1590,14 @@ static void conversions(Suite *s)
 		{0x3eaaaaab, 0x3555},  /* 1/3 */
 	};
 	for (size_t i = 0; i < sizeof to16 / sizeof to16[0]; i++)
-		CHECK(s, lfm_f32_to_f16(from_bits(to16[i].f)) == to16[i].h, "f32 %08x -> f16 %04x, want %04x", to16[i].f,
+		CHECK(lfm_f32_to_f16(from_bits(to16[i].f)) == to16[i].h, "f32 %08x -> f16 %04x, want %04x", to16[i].f,
 		      lfm_f32_to_f16(from_bits(to16[i].f)), to16[i].h);
 	uint16_t nan16 = lfm_f32_to_f16(from_bits(0x7fc00000));
-	CHECK(s, (nan16 & 0x7c00) == 0x7c00 && (nan16 & 0x3ff), "NaN -> %04x", nan16);
+	CHECK((nan16 & 0x7c00) == 0x7c00 && (nan16 & 0x3ff), "NaN -> %04x", nan16);
 	nan16 = lfm_f32_to_f16(from_bits(0x7f800001));   /* signalling NaN with a low payload */
-	CHECK(s, (nan16 & 0x7c00) == 0x7c00 && (nan16 & 0x3ff), "sNaN -> %04x (must stay NaN)", nan16);
+	CHECK((nan16 & 0x7c00) == 0x7c00 && (nan16 & 0x3ff), "sNaN -> %04x (must stay NaN)", nan16);
 
-	s->current = "bf16";
+	check_case = "bf16";
 	static const struct { uint32_t f; uint16_t b; } tob[] = {
 		{0x3f800000, 0x3f80}, {0x3f808000, 0x3f80},  /* tie -> even (down) */
 		{0x3f818000, 0x3f82},                        /* tie -> even (up) */
@@ -1634,37 +1608,37 @@ static void conversions(Suite *s)
 		{0xc0490fdb, 0xc049},                        /* -pi */
 	};
 	for (size_t i = 0; i < sizeof tob / sizeof tob[0]; i++)
-		CHECK(s, lfm_f32_to_bf16(from_bits(tob[i].f)) == tob[i].b, "f32 %08x -> bf16 %04x, want %04x", tob[i].f,
+		CHECK(lfm_f32_to_bf16(from_bits(tob[i].f)) == tob[i].b, "f32 %08x -> bf16 %04x, want %04x", tob[i].f,
 		      lfm_f32_to_bf16(from_bits(tob[i].f)), tob[i].b);
 	uint16_t nanb = lfm_f32_to_bf16(from_bits(0xff800001));
-	CHECK(s, (nanb & 0x7f80) == 0x7f80 && (nanb & 0x7f) && (nanb & 0x8000), "NaN -> %04x", nanb);
-	CHECK(s, bits(lfm_bf16_to_f32(0xc049)) == 0xc0490000, "bf16 widen");
-	CHECK(s, bits(lfm_bf16_to_f32(0x0001)) == 0x00010000, "bf16 subnormal widen");
+	CHECK((nanb & 0x7f80) == 0x7f80 && (nanb & 0x7f) && (nanb & 0x8000), "NaN -> %04x", nanb);
+	CHECK(bits(lfm_bf16_to_f32(0xc049)) == 0xc0490000, "bf16 widen");
+	CHECK(bits(lfm_bf16_to_f32(0x0001)) == 0x00010000, "bf16 subnormal widen");
 	bad = 0;
 	for (uint32_t b = 0; b < 0x10000; b++)
 		if ((b & 0x7f80) != 0x7f80 && lfm_f32_to_bf16(lfm_bf16_to_f32((uint16_t)b)) != b)
 			bad++;
-	CHECK(s, bad == 0, "%d bf16 values do not round-trip", bad);
+	CHECK(bad == 0, "%d bf16 values do not round-trip", bad);
 
-	s->current = "dtype_names";
-	CHECK(s, !strcmp(lfm_dtype_name(ST_F32), "F32") && !strcmp(lfm_dtype_name(ST_F16), "F16") &&
+	check_case = "dtype_names";
+	CHECK(!strcmp(lfm_dtype_name(ST_F32), "F32") && !strcmp(lfm_dtype_name(ST_F16), "F16") &&
 	         !strcmp(lfm_dtype_name(ST_BF16), "BF16"), "names");
-	CHECK(s, lfm_dtype_size(ST_F32) == 4 && lfm_dtype_size(ST_F16) == 2 && lfm_dtype_size(ST_BF16) == 2, "sizes");
+	CHECK(lfm_dtype_size(ST_F32) == 4 && lfm_dtype_size(ST_F16) == 2 && lfm_dtype_size(ST_BF16) == 2, "sizes");
 }
 
-static void error_format(Suite *s)
+static void error_format(void)
 {
-	s->current = "lfm_error";
+	check_case = "lfm_error";
 	LfmError e;
-	CHECK_INT(s, lfm_error(&e, "a/b.json", "x %d", 3), -1);
-	CHECK(s, !strcmp(e.msg, "a/b.json: x 3"), "%s", e.msg);
+	CHECK_INT(lfm_error(&e, "a/b.json", "x %d", 3), -1);
+	CHECK(!strcmp(e.msg, "a/b.json: x 3"), "%s", e.msg);
 	lfm_error(&e, NULL, "tensor '%s'", "bad\nname");
-	CHECK(s, !strcmp(e.msg, "tensor 'bad?name'"), "control characters: %s", e.msg);
+	CHECK(!strcmp(e.msg, "tensor 'bad?name'"), "control characters: %s", e.msg);
 	char longname[3000];
 	memset(longname, 'x', sizeof longname - 1);
 	longname[sizeof longname - 1] = '\0';
 	lfm_error(&e, longname, "%s", longname);
-	CHECK(s, strlen(e.msg) == sizeof e.msg - 1, "long message truncated to the buffer");
+	CHECK(strlen(e.msg) == sizeof e.msg - 1, "long message truncated to the buffer");
 }
 
 int main(int argc, char **argv)
@@ -1676,12 +1650,12 @@ int main(int argc, char **argv)
 	Suite s = {.tmp = argv[1], .repo = argv[2]};
 	mkdir(s.tmp, 0755);
 
-	conversions(&s);
-	error_format(&s);
-	ff_rule_examples(&s);
-	config_resolution(&s);
+	conversions();
+	error_format();
+	ff_rule_examples();
+	config_resolution();
 	real_configs(&s);
-	expected_list(&s);
+	expected_list();
 	check_small_model(&s, "F32", ST_F32, false);
 	check_small_model(&s, "BF16", ST_BF16, false);
 	check_small_model(&s, "F16", ST_F16, false);
@@ -1697,7 +1671,7 @@ int main(int argc, char **argv)
 	sharded_cases(&s);
 	not_regular_files(&s);
 
-	printf("test_frontend: %d checks, %d failed (%d table-driven bad-input cases, plus file/dir and sharded cases)\n",
-	       s.checks, s.failures, n_bad);
-	return s.failures ? 1 : 0;
+	check_case = NULL;
+	printf("test_frontend: %d table-driven bad-input cases, plus file/dir and sharded cases\n", n_bad);
+	return check_finish("test_frontend");
 }

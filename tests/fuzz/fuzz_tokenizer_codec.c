@@ -1,7 +1,8 @@
 /*
  * fuzz_tokenizer_codec.c — encoding and decoding with LFM2's real
- * tokenizer on arbitrary text and ids (runtime_stub/tokenizer.c), and the
- * chat renderer with its tools-JSON reader.
+ * tokenizer on arbitrary text and ids (runtime_stub/tokenizer_encode.c,
+ * tokenizer_decode.c), and the chat renderer with its tools-JSON reader
+ * (tokenizer_chat.c).
  *
  * The table is built once, on the first input, from the tokenizer of the
  * test suite (tests/tokenizer/data/tiny: LFM2's pipeline, a 2048-token

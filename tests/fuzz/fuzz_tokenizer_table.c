@@ -1,6 +1,6 @@
 /*
  * fuzz_tokenizer_table.c — the runtime's tokenizer table from arbitrary
- * bytes (runtime_stub/tokenizer.c: lfm2_tokenizer_open).
+ * bytes (runtime_stub/tokenizer_table.c: lfm2_tokenizer_open).
  *
  * The input is a table as lfm2c writes it (tokenizer.bin, format in
  * lfm2_tokenizer.h).  lfm2-run reads that file from disk, so everything in

@@ -57,7 +57,7 @@ build "$out/llvm" "$@"
 
 # shellcheck disable=SC2086
 "$lfm2c" interp "$model" --tokens "$tokens" --logits "$out/ref.npy" -q "$fmt" $fuse --act-q8 2>"$out/interp.err" \
-	|| { cat "$out/interp.err"; die "interp exited with status $?"; }
+	|| { st=$?; cat "$out/interp.err"; die "interp exited with status $st"; }
 cat "$out/interp.err"
 tie=$(sed -n 's/.*rounding tie at position \([0-9]*\).*/\1/p' "$out/interp.err")
 [ -n "$tie" ] || tie=$n

@@ -20,20 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "pack.h"
 #include "formats.h"
 
-static int failures;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			failures++; \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__); \
-			fprintf(stderr, "\n"); \
-		} \
-	} while (0)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static double uniform(void)
@@ -181,10 +171,6 @@ int main(void)
 		CHECK(!memcmp(e1, e2, (size_t)quant_bytes_per_row(ff[i], 8)), "%s packed as plain", quant_format_name(ff[i]));
 		CHECK(!unpack_row(ff[i], e1, 8, zz), "float unpack");
 	}
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("pack: ok (3 block formats x 21 row lengths x 3 value kinds, errors, float formats)\n");
-	return 0;
+	printf("pack: 3 block formats x 21 row lengths x 3 value kinds, errors, float formats\n");
+	return check_finish("pack");
 }

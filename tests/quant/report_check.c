@@ -21,17 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                                   \
-		if (!(cond)) {                                                     \
-			failures++;                                                    \
-			printf("FAIL: ");                                              \
-			printf(__VA_ARGS__);                                           \
-			printf("\n");                                                  \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 static double num(const cJSON *o, const char *k)
 {
@@ -123,6 +113,5 @@ int main(int argc, char **argv)
 	CHECK(num(q40, "top1_percent") >= 80 && num(q41, "top1_percent") >= 80, "4-bit top-1");
 	printf("q8_0 KLD %.3e, q4_0 %.3e, q4_1 %.3e\n", k8, k40, k41);
 	cJSON_Delete(root);
-	printf(failures ? "report_check: FAILED\n" : "report_check: passed\n");
-	return failures ? 1 : 0;
+	return check_finish("report_check");
 }

@@ -1,5 +1,5 @@
 /*
- * test_quant.c — the weight formats of passes/quant.c against values
+ * test_quant.c — the weight formats of ir/formats.c against values
  * computed by hand (and, for two blocks whose scale is not an f16 value,
  * by an independent numpy emulation of llama.cpp's reference quantizers:
  * make_expected.py), plus round-trip bounds, the activation quantizer and
@@ -14,26 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "formats.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                                   \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                    \
-			printf(__VA_ARGS__);                                           \
-			printf("\n");                                                  \
-		}                                                                  \
-	} while (0)
 
 static void check_bytes(const char *what, const uint8_t *got, const uint8_t *want, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (got[i] != want[i]) {
-			CHECK(0, "%s: byte %d is 0x%02x, want 0x%02x", what, i, got[i], want[i]);
+			CHECK_FAIL("%s: byte %d is 0x%02x, want 0x%02x", what, i, got[i], want[i]);
 			return;
 		}
 	CHECK(1, "%s", what);
@@ -450,6 +439,5 @@ int main(void)
 	test_activations();
 	test_dot_hand();
 	test_dot_random();
-	printf("%d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_finish("test_quant");
 }

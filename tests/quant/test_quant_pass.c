@@ -13,22 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "passes.h"
 #include "schedule.h"
 #include "formats.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                                   \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                    \
-			printf(__VA_ARGS__);                                           \
-			printf("\n");                                                  \
-		}                                                                  \
-	} while (0)
 
 typedef struct Model {
 	Checkpoint ck;
@@ -39,11 +28,11 @@ static int open_model(Model *m, const char *dir)
 {
 	LfmError err = {{0}};
 	if (lfm_checkpoint_open(dir, &m->ck, NULL, &err)) {
-		printf("FAIL %s\n", err.msg);
+		CHECK_FAIL("%s", err.msg);
 		return -1;
 	}
 	if (ir_build(&m->g, &m->ck, &err)) {
-		printf("FAIL %s\n", err.msg);
+		CHECK_FAIL("%s", err.msg);
 		lfm_checkpoint_close(&m->ck);
 		return -1;
 	}
@@ -90,10 +79,8 @@ static void check_run(const char *what, const char *dir, DType def, const QuantO
                       FILE *warn)
 {
 	Model m;
-	if (open_model(&m, dir)) {
-		failures++;
-		return;
-	}
+	if (open_model(&m, dir))
+		return;   /* a failed check already */
 	Schedule sch = formats_only(def, ov, n);
 	PassOptions o = {.schedule = &sch, .warn = warn};
 	LfmError err = {{0}};
@@ -134,10 +121,8 @@ static const Weight *weight(const Graph *g, const char *name)
 static void check_by_hand(const char *dir)
 {
 	Model m;
-	if (open_model(&m, dir)) {
-		failures++;
-		return;
-	}
+	if (open_model(&m, dir))
+		return;   /* a failed check already */
 	QuantOverride ov[] = {{"model.embed_tokens.weight", DT_Q8_0}, {"*.feed_forward.*", DT_Q4_1},
 	                      {"model.layers.1.*", DT_F16}, {"*norm*", DT_Q8_0}};
 	char *buf = NULL;
@@ -220,6 +205,5 @@ int main(int argc, char **argv)
 		CHECK(passes_run(&m.g, &o, &err) == -1 && strstr(err.msg, "not a weight format"), "i32: %s", err.msg);
 		close_model(&m);
 	}
-	printf("%d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_finish("test_quant_pass");
 }

@@ -21,7 +21,7 @@
 
 #include "fake_model.h"
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 static const char *exe, *tmp;
 static char blob_path[1024];
@@ -114,12 +114,12 @@ static void test_generate(void)
 	static const int32_t prompt[] = {3, 9, 4, 22};
 	char expect[4096];
 	expected_ids(prompt, 4, 12, greedy(), expect, sizeof expect);
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", NULL), 0);
+	CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", NULL), 0);
 	CHECK(!strcmp(out, expect));
 	CHECK_CONTAINS(errtxt, "prefill 4 tokens");
 	CHECK_CONTAINS(errtxt, "tok/s");
 	CHECK_CONTAINS(errtxt, "(read)");
-	CHECK_EQ_INT(count_lines(errtxt), 1);
+	CHECK_INT(count_lines(errtxt), 1);
 
 	const char *variants[][8] = {
 		{"--mmap", NULL},
@@ -130,16 +130,13 @@ static void test_generate(void)
 	};
 	for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
 		const char **a = variants[v];
-		CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", a[0], a[1], a[2], a[3],
+		CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", a[0], a[1], a[2], a[3],
 		                 a[4], a[5], NULL), 0);
-		if (strcmp(out, expect)) {
-			fprintf(stderr, "variant %zu: got '%s', expected '%s'\n", v, out, expect);
-			test_failures++;
-		}
+		CHECK(!strcmp(out, expect), "variant %zu: got '%s', expected '%s'", v, out, expect);
 	}
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--mmap", NULL), 0);
+	CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--mmap", NULL), 0);
 	CHECK_CONTAINS(errtxt, "(mmap)");
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--no-hugepages", NULL), 0);
+	CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "12", "--no-hugepages", NULL), 0);
 	CHECK_CONTAINS(errtxt, "(read-4k)");
 
 	/* sampling: same seed, same ids as the library; the defaults top-k 40 etc. apply */
@@ -147,7 +144,7 @@ static void test_generate(void)
 	p.temperature = 1.5f;
 	p.seed = 77;
 	expected_ids(prompt, 4, 20, p, expect, sizeof expect);
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "20", "--temp", "1.5", "-s", "77", NULL), 0);
+	CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "20", "--temp", "1.5", "-s", "77", NULL), 0);
 	CHECK(!strcmp(out, expect));
 	CHECK_CONTAINS(errtxt, "seed 77");
 	p.temperature = 0.9f;
@@ -158,12 +155,12 @@ static void test_generate(void)
 	p.repeat_last_n = 4;
 	p.seed = 3;
 	expected_ids(prompt, 4, 20, p, expect, sizeof expect);
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "20", "--temp", "0.9", "--top-k", "5",
+	CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22", "-n", "20", "--temp", "0.9", "--top-k", "5",
 	                 "--top-p", "0.8", "--min-p", "0.1", "--repeat-penalty", "1.5", "--repeat-last-n", "4",
 	                 "-s", "3", "-t", "2", NULL), 0);
 	CHECK(!strcmp(out, expect));
 
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "5", "-n", "0", NULL), 0);
+	CHECK_INT(run("-m", blob_path, "--tokens", "5", "-n", "0", NULL), 0);
 	CHECK(!strcmp(out, "\n"));
 }
 
@@ -190,7 +187,7 @@ static void test_eos(void)
 	CHECK_OR_DIE(p.seed < 500);
 	char seed[32];
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)p.seed);
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "1,2", "-n", "60", "--temp", "50", "--top-k", "0",
+	CHECK_INT(run("-m", blob_path, "--tokens", "1,2", "-n", "60", "--temp", "50", "--top-k", "0",
 	                 "--top-p", "1", "--min-p", "0", "-s", seed, NULL), 0);
 	CHECK(!strcmp(out, expect));
 	size_t len = strlen(out);
@@ -209,7 +206,7 @@ static void test_logits(void)
 	const char *chunks[] = {"1", "4", "100"};
 	for (int c = 0; c < 3; c++) {
 		unlink(path);
-		CHECK_EQ_INT(run("-m", blob_path, "--tokens", "3,9,4,22,0,49,7,7,13", "--logits", path, "--chunk",
+		CHECK_INT(run("-m", blob_path, "--tokens", "3,9,4,22,0,49,7,7,13", "--logits", path, "--chunk",
 		                 chunks[c], "-t", c == 1 ? "2" : "1", NULL), 0);
 		CHECK(!strcmp(out, ""));
 		CHECK_CONTAINS(errtxt, "forward 9 tokens");
@@ -223,9 +220,9 @@ static void test_logits(void)
 	/* unwritable output: exit 1, message names it, nothing left */
 	char bad[1200];
 	snprintf(bad, sizeof bad, "%s/no-dir/x.npy", tmp);
-	CHECK_EQ_INT(run("-m", blob_path, "--tokens", "1,2", "--logits", bad, NULL), 1);
+	CHECK_INT(run("-m", blob_path, "--tokens", "1,2", "--logits", bad, NULL), 1);
 	CHECK_CONTAINS(errtxt, bad);
-	CHECK_EQ_INT(count_lines(errtxt), 1);
+	CHECK_INT(count_lines(errtxt), 1);
 }
 
 static void test_default_weights(void)
@@ -237,11 +234,11 @@ static void test_default_weights(void)
 	*slash = 0;
 	snprintf(path, sizeof path, "%s/weights.bin", dir);
 	unlink(path);
-	CHECK_EQ_INT(run("--tokens", "1,2", "-n", "3", NULL), 1);
+	CHECK_INT(run("--tokens", "1,2", "-n", "3", NULL), 1);
 	CHECK_CONTAINS(errtxt, path);
-	CHECK_EQ_INT(count_lines(errtxt), 1);
+	CHECK_INT(count_lines(errtxt), 1);
 	CHECK_OR_DIE(fake_model_write_blob(path) == 0);
-	CHECK_EQ_INT(run("--tokens", "1,2", "-n", "3", NULL), 0);
+	CHECK_INT(run("--tokens", "1,2", "-n", "3", NULL), 0);
 	char expect[256];
 	expected_ids((const int32_t[]){1, 2}, 2, 3, greedy(), expect, sizeof expect);
 	CHECK(!strcmp(out, expect));
@@ -254,9 +251,8 @@ static void expect_usage_error(int status, const char *needle, const char *a0, c
 	int rc = run("-m", blob_path, a0, a1, a2, a3, a4, a5, NULL);
 	if (rc != status || !strstr(errtxt, needle) || count_lines(errtxt) != 1 || out[0] ||
 	    strncmp(errtxt, "lfm2-run: ", 10) != 0) {
-		fprintf(stderr, "args %s %s %s ...: exit %d (want %d), stdout '%s', stderr '%s' (want '%s')\n", a0,
-		        a1 ? a1 : "", a2 ? a2 : "", rc, status, out, errtxt, needle);
-		test_failures++;
+		CHECK_FAIL("args %s %s %s ...: exit %d (want %d), stdout '%s', stderr '%s' (want '%s')", a0,
+		           a1 ? a1 : "", a2 ? a2 : "", rc, status, out, errtxt, needle);
 	}
 }
 
@@ -301,12 +297,12 @@ static void test_errors(void)
 	snprintf(bad, sizeof bad, "%s/bad.bin", tmp);
 	FILE *f = fopen(bad, "wb");
 	CHECK_OR_DIE(f && fputs("LFM2BLOB but not really", f) >= 0 && fclose(f) == 0);
-	CHECK_EQ_INT(run("-m", bad, "--tokens", "1", NULL), 1);
+	CHECK_INT(run("-m", bad, "--tokens", "1", NULL), 1);
 	CHECK_CONTAINS(errtxt, bad);
-	CHECK_EQ_INT(count_lines(errtxt), 1);
+	CHECK_INT(count_lines(errtxt), 1);
 	CHECK(out[0] == 0);
 
-	CHECK_EQ_INT(run("--help", NULL), 0);
+	CHECK_INT(run("--help", NULL), 0);
 	CHECK_CONTAINS(out, "usage: lfm2-run");
 	CHECK_CONTAINS(out, "fake test model");
 }
@@ -327,5 +323,5 @@ int main(int argc, char **argv)
 	test_default_weights();
 	test_errors();
 	lfm2_weights_close(weights);
-	return test_finish("test_cli");
+	return check_finish("test_cli");
 }

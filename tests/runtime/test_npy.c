@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 static const char *data_dir, *tmp_dir;
 
@@ -51,7 +51,7 @@ static void test_matches_numpy_bytes(void)
 	CHECK_OR_DIE(lfm2_npy_write(mine, a, 2, 3, &err) == 0);
 	size_t n1, n2;
 	unsigned char *x = slurp(mine, &n1), *y = slurp(path_in(data_dir, "numpy_2x3.npy"), &n2);
-	CHECK_EQ_INT(n1, 152);
+	CHECK_INT(n1, 152);
 	CHECK(n1 == n2 && memcmp(x, y, n1) == 0);
 	free(x);
 	free(y);
@@ -74,7 +74,7 @@ static void test_header_3x4(void)
 	CHECK_OR_DIE(lfm2_npy_write(p, z, 3, 4, NULL) == 0);
 	size_t n;
 	unsigned char *b = slurp(p, &n);
-	CHECK_EQ_INT(n, 128 + 48);
+	CHECK_INT(n, 128 + 48);
 	CHECK(memcmp(b, expect, 128) == 0);
 	CHECK(memcmp(b + 128, "\x00\x00\x80\x3f", 4) == 0);            /* 1.0f LE */
 	CHECK(memcmp(b + 128 + 44, "\x00\x00\x20\xc0", 4) == 0);       /* -2.5f LE */
@@ -102,8 +102,8 @@ static void test_roundtrip(void)
 		int64_t rr = -1, cc = -1;
 		float *b = lfm2_npy_read(p, &rr, &cc, &err);
 		CHECK_OR_DIE(b);
-		CHECK_EQ_INT(rr, r);
-		CHECK_EQ_INT(cc, c);
+		CHECK_INT(rr, r);
+		CHECK_INT(cc, c);
 		CHECK(memcmp(a, b, (size_t)n * 4) == 0);
 		struct stat sb;
 		CHECK(stat(p, &sb) == 0 && sb.st_size % 64 == (int64_t)((size_t)n * 4 % 64));
@@ -118,8 +118,8 @@ static void test_read_numpy_files(void)
 	int64_t r, c;
 	float *a = lfm2_npy_read(path_in(data_dir, "numpy_1d.npy"), &r, &c, &err);
 	CHECK_OR_DIE(a);
-	CHECK_EQ_INT(r, 1);
-	CHECK_EQ_INT(c, 5);
+	CHECK_INT(r, 1);
+	CHECK_INT(c, 5);
 	CHECK(a[0] == 3.25f && a[1] == -1e-3f && a[2] == 7e30f && a[3] == 0 && a[4] == -2);
 	free(a);
 	a = lfm2_npy_read(path_in(data_dir, "numpy_2x3.npy"), &r, &c, &err);
@@ -177,10 +177,8 @@ static void test_write_failure(void)
 	CHECK_OR_DIE(dir);
 	struct dirent *e;
 	while ((e = readdir(dir)))
-		if (strstr(e->d_name, ".tmp.")) {
-			fprintf(stderr, "left behind: %s\n", e->d_name);
-			test_failures++;
-		}
+		if (strstr(e->d_name, ".tmp."))
+			CHECK_FAIL("left behind: %s", e->d_name);
 	closedir(dir);
 }
 
@@ -195,5 +193,5 @@ int main(int argc, char **argv)
 	test_roundtrip();
 	test_read_numpy_files();
 	test_write_failure();
-	return test_finish("test_npy");
+	return check_finish("test_npy");
 }

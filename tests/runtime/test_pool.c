@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 #define MAX_CALLS 64
 #define CHUNKS_PER_THREAD 4   /* pool.c */
@@ -45,9 +45,8 @@ static void check_cover(lfm2_pool *pool, int T, int64_t n)
 	lfm2_parallel_for(pool, n, visit, &j);
 	for (int64_t i = 0; i < n; i++)
 		if (atomic_load(&j.hits[i]) != 1) {
-			fprintf(stderr, "T=%d n=%lld: index %lld visited %d times\n", T, (long long)n,
-			        (long long)i, atomic_load(&j.hits[i]));
-			test_failures++;
+			CHECK_FAIL("T=%d n=%lld: index %lld visited %d times", T, (long long)n, (long long)i,
+			           atomic_load(&j.hits[i]));
 			break;
 		}
 	/* Every range is one of the chunks, each exactly once; none is empty. */
@@ -55,7 +54,7 @@ static void check_cover(lfm2_pool *pool, int T, int64_t n)
 	int64_t C = n < (int64_t)T * CHUNKS_PER_THREAD ? n : (int64_t)T * CHUNKS_PER_THREAD;
 	if (n == 1 || T == 1 || !pool)
 		C = n > 0;   /* run inline as one range */
-	CHECK_EQ_INT(calls, C);
+	CHECK_INT(calls, C);
 	for (int c = 0; c < calls && c < MAX_CALLS; c++) {
 		CHECK(j.begin[c] < j.end[c]);
 		if (pool && T > 1 && n > 1) {
@@ -89,14 +88,14 @@ int main(void)
 
 	CHECK(lfm2_pool_create(0, &err) == NULL);
 	CHECK_CONTAINS(err.msg, "at least 1 thread");
-	CHECK_EQ_INT(lfm2_pool_threads(NULL), 1);
+	CHECK_INT(lfm2_pool_threads(NULL), 1);
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
 		check_cover(NULL, 1, sizes[s]);
 
 	for (int T = 1; T <= 4; T++) {
 		lfm2_pool *pool = lfm2_pool_create(T, &err);
 		CHECK_OR_DIE(pool);
-		CHECK_EQ_INT(lfm2_pool_threads(pool), T);
+		CHECK_INT(lfm2_pool_threads(pool), T);
 		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
 			check_cover(pool, T, sizes[s]);
 
@@ -107,7 +106,7 @@ int main(void)
 		long long expect = 0;
 		for (int rep = 0; rep < 3000; rep++)
 			expect += 10 + rep % 7;
-		CHECK_EQ_INT(atomic_load(&total), expect);
+		CHECK_INT(atomic_load(&total), expect);
 
 		/* Idle: the workers must sleep, not spin. */
 		if (T > 1) {
@@ -115,13 +114,10 @@ int main(void)
 			struct timespec nap = {0, 300 * 1000 * 1000};
 			nanosleep(&nap, NULL);
 			double used = cpu_seconds() - c0;
-			if (used > 0.05) {
-				fprintf(stderr, "T=%d: idle pool used %.3f s of CPU in 0.3 s\n", T, used);
-				test_failures++;
-			}
+			CHECK(used <= 0.05, "T=%d: idle pool used %.3f s of CPU in 0.3 s", T, used);
 		}
 		lfm2_pool_destroy(pool);
 	}
 	lfm2_pool_destroy(NULL);
-	return test_finish("test_pool");
+	return check_finish("test_pool");
 }

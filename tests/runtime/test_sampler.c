@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 static const float L6[6] = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f, 0.5f};
 
@@ -45,11 +45,10 @@ static void expect_set(const char *what, lfm2_sampler_params p, const float *log
 		sum += c[i].p;
 	ok &= got < 1 || fabs(sum - 1) < 1e-12;
 	if (!ok) {
-		fprintf(stderr, "%s: got %d candidates:", what, (int)got);
+		CHECK_FAIL("%s: got %d candidates, listed below", what, (int)got);
 		for (int i = 0; i < got; i++)
 			fprintf(stderr, " %d(%.6f)", (int)c[i].id, c[i].p);
 		fprintf(stderr, "\n");
-		test_failures++;
 	}
 }
 
@@ -97,21 +96,21 @@ static void test_penalty(void)
 	p.repeat_penalty = 2.0f;
 	/* 0 and 3 appear twice: penalized once.  0: 1 -> .5, 4: -1 -> -2, 3: 3 -> 1.5 */
 	const int32_t hist[5] = {0, 4, 0, 3, 3};
-	CHECK_EQ_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
+	CHECK_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
 	static const int32_t order[6] = {1, 2, 3, 0, 5, 4};
 	static const float pen[6] = {3.0f, 2.0f, 1.5f, 0.5f, 0.5f, -2.0f};
 	for (int i = 0; i < 6; i++) {
-		CHECK_EQ_INT(c[i].id, order[i]);
+		CHECK_INT(c[i].id, order[i]);
 		CHECK(c[i].logit == pen[i]);
 	}
 	/* window of the last 2 tokens: only 3 */
 	p.repeat_last_n = 2;
 	expect_set("window 2", p, L6, 6, hist, 5, IDS(1, 2, 3, 0, 5, 4), NULL);
-	CHECK_EQ_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
+	CHECK_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
 	CHECK(c[2].id == 3 && c[2].logit == 1.5f && c[3].id == 0 && c[3].logit == 1.0f);
 	/* window 3 = {0, 3}: 4 untouched */
 	p.repeat_last_n = 3;
-	CHECK_EQ_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
+	CHECK_INT(lfm2_sample_filter(&p, L6, 6, hist, 5, c), 6);
 	CHECK(c[5].id == 4 && c[5].logit == -1.0f && c[3].id == 0 && c[3].logit == 0.5f);
 	/* off: window 0 or penalty 1 */
 	p.repeat_last_n = 0;
@@ -141,7 +140,7 @@ static void test_greedy(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		lfm2_sampler *s = lfm2_sampler_create(&p, cases[i].n, NULL);
 		CHECK_OR_DIE(s);
-		CHECK_EQ_INT(lfm2_sampler_sample(s, cases[i].l), cases[i].expect);
+		CHECK_INT(lfm2_sampler_sample(s, cases[i].l), cases[i].expect);
 		lfm2_sampler_free(s);
 	}
 	/* random logits: greedy == a plain argmax loop */
@@ -157,7 +156,7 @@ static void test_greedy(void)
 		for (int i = 1; i < 1000; i++)
 			if (l[i] > l[best])
 				best = i;
-		CHECK_EQ_INT(lfm2_sampler_sample(s, l), best);
+		CHECK_INT(lfm2_sampler_sample(s, l), best);
 	}
 	lfm2_sampler_free(s);
 }
@@ -175,9 +174,7 @@ static void run_golden(const char *what, lfm2_sampler_params p, const int32_t *e
 		for (int i = 0; i < 40; i++) {
 			int32_t t = lfm2_sampler_sample(s, L20);
 			if (t != expect[i]) {
-				fprintf(stderr, "%s pass %d: draw %d is %d, expected %d\n", what, pass, i, (int)t,
-				        (int)expect[i]);
-				test_failures++;
+				CHECK_FAIL("%s pass %d: draw %d is %d, expected %d", what, pass, i, (int)t, (int)expect[i]);
 				break;
 			}
 			lfm2_sampler_accept(s, t);
@@ -236,10 +233,8 @@ static void check_frequencies(lfm2_sampler_params p, const float *l, int n, cons
 		count[lfm2_sampler_sample(s, l)]++;
 	for (int i = 0; i < n; i++) {
 		double f = (double)count[i] / DRAWS, sd = sqrt(expect[i] * (1 - expect[i]) / DRAWS);
-		if (fabs(f - expect[i]) > 5 * sd + 1e-12) {
-			fprintf(stderr, "token %d: frequency %.5f, expected %.5f (sd %.5f)\n", i, f, expect[i], sd);
-			test_failures++;
-		}
+		CHECK(!(fabs(f - expect[i]) > 5 * sd + 1e-12), "token %d: frequency %.5f, expected %.5f (sd %.5f)", i, f,
+		      expect[i], sd);
 	}
 	lfm2_sampler_free(s);
 }
@@ -276,7 +271,7 @@ static void test_bad_params(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CHECK(lfm2_sampler_create(&bad[i], 6, &err) == NULL);
 		CHECK_CONTAINS(err.msg, "sampler");
-		CHECK_EQ_INT(lfm2_sample_filter(&bad[i], L6, 6, NULL, 0, c), -1);
+		CHECK_INT(lfm2_sample_filter(&bad[i], L6, 6, NULL, 0, c), -1);
 	}
 	lfm2_sampler_params p = params(1, 0, 1, 0);
 	p.repeat_penalty = 0;
@@ -300,7 +295,7 @@ static void test_penalty_range(void)
 		p.repeat_penalty = refused[i];
 		CHECK(lfm2_sampler_create(&p, 6, &err) == NULL);
 		CHECK_CONTAINS(err.msg, "0.01 <= repeat_penalty <= 100");
-		CHECK_EQ_INT(lfm2_sample_filter(&p, L6, 6, NULL, 0, c), -1);
+		CHECK_INT(lfm2_sample_filter(&p, L6, 6, NULL, 0, c), -1);
 	}
 	static const float accepted[] = {LFM2_REPEAT_PENALTY_MIN, 1.0f, LFM2_REPEAT_PENALTY_MAX};
 	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
@@ -328,11 +323,10 @@ static int check_distribution(const char *what, const lfm2_candidate *c, int32_t
 	}
 	ok &= fabs(sum - 1) < 1e-9;
 	if (!ok) {
-		fprintf(stderr, "%s: not a distribution (n %d, sum %g):", what, (int)n, sum);
+		CHECK_FAIL("%s: not a distribution (n %d, sum %g), the first 8 below", what, (int)n, sum);
 		for (int32_t i = 0; i < n && i < 8; i++)
 			fprintf(stderr, " %d(%g, p %g)", (int)c[i].id, (double)c[i].logit, c[i].p);
 		fprintf(stderr, "\n");
-		test_failures++;
 	}
 	return !ok;
 }
@@ -381,8 +375,7 @@ static void test_extremes_never_nan(void)
 							for (int d = 0; d < 8; d++) {
 								int32_t id = lfm2_sampler_sample(smp, logit_sets[L]);
 								if (id < 0 || id >= V) {
-									fprintf(stderr, "%s: sampled id %d\n", what, (int)id);
-									test_failures++;
+									CHECK_FAIL("%s: sampled id %d", what, (int)id);
 									bad++;
 									break;
 								}
@@ -400,13 +393,13 @@ static void test_extreme_values(void)
 	static const float big[3] = {3e38f, 1.0f, 2.0f};
 	lfm2_sampler_params p = params(1, 0, 1, 0);
 	p.repeat_penalty = LFM2_REPEAT_PENALTY_MIN;
-	CHECK_EQ_INT(lfm2_sample_filter(&p, big, 3, IDS(0), c), 3);
+	CHECK_INT(lfm2_sample_filter(&p, big, 3, IDS(0), c), 3);
 	CHECK(c[0].id == 0 && c[0].logit == FLT_MAX && c[0].p == 1.0);
 	CHECK(c[1].id == 2 && c[1].p == 0.0 && c[2].id == 1 && c[2].p == 0.0);
 	/* penalty 100 on -3e38: l * 100 saturates at -FLT_MAX */
 	static const float neg[2] = {-3e38f, 1.0f};
 	p.repeat_penalty = LFM2_REPEAT_PENALTY_MAX;
-	CHECK_EQ_INT(lfm2_sample_filter(&p, neg, 2, IDS(0), c), 2);
+	CHECK_INT(lfm2_sample_filter(&p, neg, 2, IDS(0), c), 2);
 	CHECK(c[0].id == 1 && c[1].id == 0 && c[1].logit == -FLT_MAX && c[1].p == 0.0 && c[0].p == 1.0);
 	/* two +inf logits share the probability; finite ones get none */
 	static const float infs[4] = {1.0f, INFINITY, 2.0f, INFINITY};
@@ -451,8 +444,7 @@ static void test_long_history(void)
 	for (int i = 0; i < 5000; i++) {
 		int32_t t = lfm2_sampler_sample(s, L6);
 		if (t != cycle[i % 4]) {
-			fprintf(stderr, "long history: draw %d is %d, expected %d\n", i, (int)t, (int)cycle[i % 4]);
-			test_failures++;
+			CHECK_FAIL("long history: draw %d is %d, expected %d", i, (int)t, (int)cycle[i % 4]);
 			break;
 		}
 		lfm2_sampler_accept(s, t);
@@ -472,5 +464,5 @@ int main(void)
 	test_extremes_never_nan();
 	test_extreme_values();
 	test_long_history();
-	return test_finish("test_sampler");
+	return check_finish("test_sampler");
 }

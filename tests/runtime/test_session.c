@@ -18,7 +18,7 @@
 
 #include "fake_model.h"
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 #define N 40
 #define VOC 50
@@ -59,7 +59,7 @@ static void reference(const int32_t *tokens, int n, float (*out)[VOC])
 	lfm2_session *s = new_session(N + 8, 1, NULL);
 	for (int i = 0; i < n; i++)
 		eval_ok(s, tokens + i, 1, out[i], 0);
-	CHECK_EQ_INT(lfm2_session_pos(s), n);
+	CHECK_INT(lfm2_session_pos(s), n);
 	lfm2_session_free(s);
 }
 
@@ -98,10 +98,10 @@ static void test_chunkings(void)
 					eval_ok(t, seq + done, len, NULL, 0);
 				}
 				done += len;
-				CHECK_EQ_INT(lfm2_session_pos(t), done);
+				CHECK_INT(lfm2_session_pos(t), done);
 			}
 			lfm2_session_reset(t);
-			CHECK_EQ_INT(lfm2_session_pos(t), 0);
+			CHECK_INT(lfm2_session_pos(t), 0);
 			eval_ok(t, seq, N, &got[0][0], 1);
 			CHECK(same_rows(&got[0][0], &ref[0][0], N));
 			lfm2_session_free(t);
@@ -116,7 +116,7 @@ static void *take_snapshot(lfm2_session *s, size_t *size)
 	void *buf = malloc(*size);
 	CHECK_OR_DIE(buf);
 	lfm2_err err;
-	CHECK_EQ_INT(lfm2_session_snapshot(s, buf, *size, &err), *size);
+	CHECK_INT(lfm2_session_snapshot(s, buf, *size, &err), *size);
 	return buf;
 }
 
@@ -132,7 +132,7 @@ static void restore_ok(lfm2_session *s, const void *snap, size_t size)
 /* Feeds seq[from..N) in pieces of 3 and checks every row against ref. */
 static void check_continues(lfm2_session *s, const int32_t *tokens, float (*expect)[VOC], int from)
 {
-	CHECK_EQ_INT(lfm2_session_pos(s), from);
+	CHECK_INT(lfm2_session_pos(s), from);
 	static float got[N][VOC];
 	for (int i = from; i < N; i += 3) {
 		int len = N - i < 3 ? N - i : 3;
@@ -149,7 +149,7 @@ static void test_snapshots(void)
 	size_t size;
 	unsigned char *snap = take_snapshot(a, &size);
 	/* 64-byte header + conv state + K positions of KV. */
-	CHECK_EQ_INT(size, 64 + fake_model.conv_state_floats * 4 + (size_t)K * fake_model.kv_floats_per_pos * 4);
+	CHECK_INT(size, 64 + fake_model.conv_state_floats * 4 + (size_t)K * fake_model.kv_floats_per_pos * 4);
 	check_continues(a, seq, ref, K);
 
 	/* Same session, which has moved on to the end: back to K. */
@@ -180,13 +180,13 @@ static void test_snapshots(void)
 	lfm2_session_reset(c);
 	free(snap);
 	snap = take_snapshot(c, &size);
-	CHECK_EQ_INT(size, 64 + fake_model.conv_state_floats * 4);
+	CHECK_INT(size, 64 + fake_model.conv_state_floats * 4);
 	restore_ok(d, snap, size);
 	check_continues(d, seq, ref, 0);
 	free(snap);
 	snap = take_snapshot(d, &size);     /* pos == ctx == N */
 	restore_ok(b, snap, size);
-	CHECK_EQ_INT(lfm2_session_pos(b), N);
+	CHECK_INT(lfm2_session_pos(b), N);
 	free(snap);
 
 	lfm2_session_free(a);
@@ -207,7 +207,7 @@ static void test_restore_rejects(void)
 	unsigned char *bad = malloc(size + 8);
 	CHECK_OR_DIE(bad);
 
-	CHECK_EQ_INT(lfm2_session_snapshot(a, bad, size - 1, &err), 0);
+	CHECK_INT(lfm2_session_snapshot(a, bad, size - 1, &err), 0);
 	CHECK_CONTAINS(err.msg, "buffer");
 
 	/* b is at position 20 of seq; every failed restore must leave it there. */
@@ -273,7 +273,7 @@ static void test_errors(void)
 	CHECK(lfm2_session_eval(s, seq, 5, logits, 0, &err) == -1);
 	CHECK_CONTAINS(err.msg, "context full");
 	CHECK_CONTAINS(err.msg, "ctx 10");
-	CHECK_EQ_INT(lfm2_session_pos(s), 6);
+	CHECK_INT(lfm2_session_pos(s), 6);
 	int32_t bad[3] = {1, 50, 2};
 	CHECK(lfm2_session_eval(s, bad, 3, logits, 0, &err) == -1);
 	CHECK_CONTAINS(err.msg, "token 1 (value 50)");
@@ -281,13 +281,13 @@ static void test_errors(void)
 	CHECK(lfm2_session_eval(s, bad, 3, logits, 0, &err) == -1);
 	CHECK_CONTAINS(err.msg, "token 1 (value -3)");
 	CHECK(lfm2_session_eval(s, seq, -1, logits, 0, &err) == -1);
-	CHECK_EQ_INT(lfm2_session_eval(s, seq, 0, logits, 0, &err), 0);
-	CHECK_EQ_INT(lfm2_session_pos(s), 6);
+	CHECK_INT(lfm2_session_eval(s, seq, 0, logits, 0, &err), 0);
+	CHECK_INT(lfm2_session_pos(s), 6);
 	/* Nothing was changed by the failures: the last 4 slots still fill exactly. */
 	eval_ok(s, seq + 6, 4, logits, 0);
 	CHECK(same_rows(logits, ref[9], 1));
 	CHECK(lfm2_session_eval(s, seq, 1, logits, 0, &err) == -1);
-	CHECK_EQ_INT(lfm2_session_ctx(s), 10);
+	CHECK_INT(lfm2_session_ctx(s), 10);
 	CHECK(lfm2_session_model(s) == &fake_model);
 	lfm2_session_free(s);
 	lfm2_session_free(NULL);
@@ -356,5 +356,5 @@ int main(void)
 
 	lfm2_weights_close(weights);
 	free(blob);
-	return test_finish("test_session");
+	return check_finish("test_session");
 }

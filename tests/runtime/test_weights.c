@@ -15,7 +15,7 @@
 
 #include "fake_model.h"
 #include "lfm2rt.h"
-#include "test_util.h"
+#include "check.h"
 
 static const char *tmp_dir;
 static unsigned char *good;
@@ -35,8 +35,8 @@ static void write_file(const char *path, const unsigned char *b, size_t n)
 
 static void check_payload(const lfm2_weights *w)
 {
-	CHECK_EQ_INT(lfm2_weights_bytes(w), fake_model.blob_bytes);
-	CHECK_EQ_INT((uintptr_t)lfm2_weights_data(w) % 64, 0);
+	CHECK_INT(lfm2_weights_bytes(w), fake_model.blob_bytes);
+	CHECK_INT((uintptr_t)lfm2_weights_data(w) % 64, 0);
 	CHECK(memcmp(lfm2_weights_data(w), good + LFM2_BLOB_HEADER, (size_t)fake_model.blob_bytes) == 0);
 }
 
@@ -50,8 +50,7 @@ static void test_good(void)
 	for (int mode = 0; mode < 3; mode++) {
 		lfm2_weights *w = lfm2_weights_open(path, &fake_model, mode, &err);
 		if (!w) {
-			fprintf(stderr, "good blob refused: %s\n", err.msg);
-			test_failures++;
+			CHECK_FAIL("good blob refused: %s", err.msg);
 			continue;
 		}
 		CHECK(!strcmp(lfm2_weights_mode_name(w), names[mode]));
@@ -166,9 +165,9 @@ int main(int argc, char **argv)
 	mkdir(tmp_dir, 0755);
 	good = fake_model_blob(&good_size);
 	CHECK_OR_DIE(good);
-	CHECK_EQ_INT(good_size, LFM2_BLOB_HEADER + fake_model.blob_bytes);
+	CHECK_INT(good_size, LFM2_BLOB_HEADER + fake_model.blob_bytes);
 	test_good();
 	test_bad();
 	free(good);
-	return test_finish("test_weights");
+	return check_finish("test_weights");
 }

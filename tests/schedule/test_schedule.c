@@ -14,20 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "schedule.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                                   \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                    \
-			printf(__VA_ARGS__);                                           \
-			printf("\n");                                                  \
-		}                                                                  \
-	} while (0)
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -62,7 +51,7 @@ static void test_bad(const char *dir, bool print)
 	snprintf(path, sizeof path, "%s/bad/expected.txt", dir);
 	FILE *f = fopen(path, "r");
 	if (!f && !print) {
-		CHECK(0, "cannot open %s", path);
+		CHECK_FAIL("cannot open %s", path);
 		return;
 	}
 	static char names[256][128], msgs[256][512];
@@ -84,7 +73,7 @@ static void test_bad(const char *dir, bool print)
 	snprintf(path, sizeof path, "%s/bad", dir);
 	int n = list_json(path, &files);
 	if (n < 0) {
-		CHECK(0, "cannot list %s", path);
+		CHECK_FAIL("cannot list %s", path);
 		return;
 	}
 	CHECK(n >= 12, "at least 12 bad schedules, found %d", n);
@@ -209,6 +198,5 @@ int main(int argc, char **argv)
 	test_bad(argv[1], print);
 	if (!print)
 		test_good(argv[1]);
-	printf("%d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_finish("test_schedule");
 }

@@ -16,12 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "lfm2rt.h"
 #include "npyio.h"
 
 extern const lfm2_model_info lfm2_model;
-
-static int failures;
 
 static double rel_err(const float *got, const float *want, size_t n)
 {
@@ -38,7 +37,7 @@ static void expect_close(const char *what, const float *got, const float *want, 
 	double e = rel_err(got, want, n);
 	int ok = e <= bound && !isnan(e);
 	printf("%s %-44s rel err %.3e (bound %.0e)\n", ok ? "ok  " : "FAIL", what, e, bound);
-	failures += !ok;
+	CHECK(ok, "%s: rel err %.3e, bound %.0e", what, e, bound);
 }
 
 static int read_tokens(const char *path, int32_t *out, int cap)
@@ -164,6 +163,5 @@ int main(int argc, char **argv)
 	lfm2_session_free(s2);
 	lfm2_pool_destroy(pool2);
 	lfm2_weights_close(w);
-	printf("%s\n", failures ? "FAILED" : "all session checks passed");
-	return failures ? 1 : 0;
+	return check_finish("test_session");
 }

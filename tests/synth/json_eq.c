@@ -3,7 +3,8 @@
  *
  *   json_eq GOT.json WANT.json
  *
- * `lfm2c synth` must write the same config.json as make_model.py.  Besides
+ * `lfm2c synth` must write the config.json of specs/lfm2.md §12 (the files in
+ * expected/ come from the reference checkpoint generator).  Besides
  * the byte comparison the tests also run, this gives a readable answer when
  * they differ: every missing, extra or different key is printed with its
  * path (e.g. "$.layer_types[3]: got "conv", want "full_attention"").

@@ -7,7 +7,7 @@
  * bytes: the header text (compact JSON, sorted names, offsets, space
  * padding to 8), the little-endian F32 data, round-to-nearest-even BF16
  * and F16 conversion (values and expected bit patterns worked out by hand;
- * the BF16 ones are those of lfm2_ref.py's selftest), an empty tensor, and
+ * the BF16 ones are those of the f64 oracle's selftest), an empty tensor, and
  * values pushed in uneven pieces across tensor boundaries.  Then the error
  * paths: unsorted or duplicate names, too many values, an incomplete file,
  * abort, and an unwritable location — each must fail with a message and
@@ -18,19 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "st_write.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (!(cond)) {                            \
-			printf("FAIL line %d: ", __LINE__); \
-			printf(__VA_ARGS__);              \
-			printf("\n");                     \
-			failures++;                       \
-		}                                         \
-	} while (0)
 
 static char dir[2048];
 
@@ -198,6 +188,5 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof dir, "%s", argv[1]);
 	test_exact_file();
 	test_errors();
-	printf("st_write_test: %d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	return check_finish("st_write_test");
 }

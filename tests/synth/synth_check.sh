@@ -4,11 +4,11 @@
 #   synth_check.sh config LFM2C JSON_EQ EXPECTED_DIR OUT NAME PRESET [ARGS...]
 #       lfm2c synth PRESET ARGS --config-only -o OUT, then both JSON files
 #       must equal expected/NAME.* as parsed JSON (json_eq, key by key) and
-#       byte for byte (make_model.py's json.dump formatting).
+#       byte for byte (Python json.dump formatting, specs/lfm2.md §12).
 #   synth_check.sh stats LFM2C SYNTH_STATS OUT DTYPE LIKE [ARGS...]
 #       lfm2c synth ARGS --dtype DTYPE -o OUT, then synth_stats OUT (init
 #       rule statistics, read back through lfm_checkpoint_open); LIKE is a
-#       make_model.py checkpoint with the same tensor list and header, or -.
+#       tests/fixtures checkpoint with the same tensor list and header, or -.
 #   synth_check.sh seed LFM2C OUT
 #       same --seed twice => identical bytes; another seed => same size and
 #       header, different data.

@@ -5,7 +5,7 @@
  *
  * Opens DIR with the frontend (lfm_checkpoint_open: config resolution, every
  * tensor name/shape/dtype validated) and, for every tensor, compares the
- * sample mean, standard deviation and kurtosis with what make_model.py's
+ * sample mean, standard deviation and kurtosis with what specs/lfm2.md §12's
  * "sane" init prescribes, restated here independently of synth.c:
  *   *norm.weight          1 + 0.1 N(0,1)
  *   *.bias                0.1 N(0,1)
@@ -19,7 +19,7 @@
  * kurtosis and the fraction beyond 3 sigma (0.27 % for a normal) must match
  * too — that catches a wrong generator (uniform, truncated, bad tail).
  *
- * --like DIR2 (a make_model.py checkpoint of the same config and dtype)
+ * --like DIR2 (a tests/fixtures checkpoint of the same config and dtype)
  * requires the same tensor list and a byte-identical safetensors header.
  * Prints one line per problem and a summary; exit 0 if none, 1 otherwise.
  */

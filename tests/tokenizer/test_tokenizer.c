@@ -48,28 +48,9 @@
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
 
+#include "check.h"
 #include "lfm2_tokenizer.h"
 #include "tokenizer.h"
-
-static int failures;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("FAIL: ", stdout);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	failures++;
-}
-
-#define CHECK(cond, ...)                  \
-	do {                              \
-		if (!(cond))              \
-			fail(__VA_ARGS__); \
-	} while (0)
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -775,12 +756,12 @@ static void test_chat(const char *tiny_dir, const char *b_dir, const char *exp)
 			char *out, err[256];
 			size_t ol;
 			if (lfm2_tokenizer_chat_render(by, m, nm, tj, gen, &out, &ol, err, sizeof err)) {
-				fail("chat %s/%s: %s", name, r->string, err);
+				CHECK_FAIL("chat %s/%s: %s", name, r->string, err);
 				continue;
 			}
 			renders++;
 			if (ol != strlen(r->valuestring) || memcmp(out, r->valuestring, ol)) {
-				fail("chat %s/%s differs from @huggingface/jinja", name, r->string);
+				CHECK_FAIL("chat %s/%s differs from @huggingface/jinja", name, r->string);
 				printf("  C:    ");
 				show_text(out, ol);
 				printf("  jinja: ");
@@ -869,7 +850,7 @@ static void test_table(const char *dir)
 	for (size_t k = 0; k < n; k++) {
 		memcpy(b, good, k);
 		if (lfm2_tokenizer_open(b, k, &t, err, sizeof err) == 0) {
-			fail("truncated table (%zu of %zu bytes) opened", k, n);
+			CHECK_FAIL("truncated table (%zu of %zu bytes) opened", k, n);
 			lfm2_tokenizer_close(t);
 		} else
 			trunc_ok++;
@@ -884,7 +865,7 @@ static void test_table(const char *dir)
 		size_t at = 32 + (size_t)(x % (n - 32));
 		b[at] ^= (uint8_t)(1u << (x >> 40) % 8);
 		if (lfm2_tokenizer_open(b, n, &t, err, sizeof err) == 0) {
-			fail("corrupt table (bit flip at %zu) opened", at);
+			CHECK_FAIL("corrupt table (bit flip at %zu) opened", at);
 			lfm2_tokenizer_close(t);
 		} else
 			flips += strstr(err, "checksum") != NULL;
@@ -1193,7 +1174,7 @@ static void test_badjson(const char *dir, const char *tmp)
 		      "chat without a known template must fail");
 		lfm2_tokenizer_close(t);
 	} else
-		fail("open: %s", err);
+		CHECK_FAIL("open: %s", err);
 	free(bytes);
 	/* directories: none, broken */
 	mkdir(tmp, 0777);
@@ -1252,6 +1233,5 @@ int main(int argc, char **argv)
 	}
 	else
 		die("bad mode or arguments: %s", mode);
-	printf("%s: %s\n", mode, failures ? "FAILED" : "ok");
-	return failures ? 1 : 0;
+	return check_finish(mode);
 }

@@ -1,10 +1,11 @@
 /*
  * tok_portable.c — the runtime tokenizer alone, for a foreign target.
  *
- * cross_build.sh compiles this file with runtime_stub/tokenizer.c and
- * nothing else (strict C11, libc only) for aarch64 and runs it under qemu:
- * the table written on the build machine must give, on the target, the
- * same ids as tokenizers.js for the whole parity corpus, and decode back.
+ * cross_build.sh compiles this file with runtime_stub/tokenizer_*.c (table,
+ * encode, decode, chat) and nothing else (strict C11, libc only) for
+ * aarch64 and runs it under qemu: the table written on the build machine
+ * must give, on the target, the same ids as tokenizers.js for the whole
+ * parity corpus, and decode back.
  *
  *   tok_portable TABLE CORPUS EXPECTED_IDS
  */
