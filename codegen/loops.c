@@ -527,13 +527,18 @@ LE le_agg(LModule *m, LType type, const LE *items, int n, const char *comment)
 	return put_args(m, e, items, n) ? 0 : e;
 }
 
-LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s)
+LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s, int u8_max)
 {
 	LType ta = T(m, acc), tb = T(m, u8s), tc = T(m, i8s);
 	if (ta.kind != LK_I32 || tb.kind != LK_U8 || tc.kind != LK_I8 || tb.lanes != 4 * ta.lanes
 	    || tc.lanes != tb.lanes)
 		bug("DOT4_I8 needs i32 x n, u8 x 4n, i8 x 4n");
-	return expr(m, LE_DOT4_I8, ta, acc, u8s, i8s);
+	if (u8_max < 1 || u8_max > 255)
+		bug("DOT4_I8: u8_max must be 1..255");
+	LE e = expr(m, LE_DOT4_I8, ta, acc, u8s, i8s);
+	if (e)
+		m->e[e].i = u8_max;
+	return e;
 }
 
 LE le_dot4_s8(LModule *m, LE acc, LE a, LE b)

@@ -114,8 +114,8 @@ typedef int32_t LStr;    /* struct */
 	X(GLOBAL,     "address of global i (arrays: of element 0)") \
 	X(STR,        "string literal s") \
 	X(AGG,        "aggregate constant (struct fields or array elements) from args; s: comment") \
-	X(DOT4_I8,    "a (i32 x n) + per lane j: sum_{q<4} b[4j+q] * c[4j+q]; b u8 x 4n, c i8 x 4n") \
-	X(DOT4_S8,    "DOT4_I8 with b signed too: i8 x 4n times i8 x 4n (int8 weights x int8 activations)") \
+	X(DOT4_I8,    "a (i32 x n) + per lane j: sum_{q<4} b[4j+q] * c[4j+q]; b u8 x 4n, c i8 x 4n; i: no byte of b exceeds i (0: 255)") \
+	X(DOT4_S8,    "DOT4_I8 with b signed too: i8 x 4n times i8 x 4n (int8 weights x int8 activations); no byte of c is -128") \
 	X(DOT2_BF16,  "a (f32 x n) + per lane j: sum_{q<2} b[2j+q] * c[2j+q]; b, c bf16 (as i16) x 2n") \
 	X(BAND,       "a & b  (integers, lane-wise)") \
 	X(BOR,        "a | b  (integers)") \
@@ -329,7 +329,15 @@ LE le_func(LModule *m, LF f);
 LE le_global(LModule *m, LG g);
 LE le_str(LModule *m, const char *s);
 LE le_agg(LModule *m, LType type, const LE *items, int n, const char *comment);
-LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s);
+/* The dot products promise a printer facts about their operands that let
+ * it pick an instruction which is exact only for them: DOT4_I8's u8_max
+ * bounds b's bytes (15 for 4-bit codes, 255 for any byte), DOT4_S8's
+ * second operand never holds -128 (activation codes are in -127..127).
+ * x86 without VNNI multiplies with vpmaddubsw, whose 16-bit pair sums
+ * saturate beyond 32767: exact when u8_max <= 127 (DOT4_I8), or with the
+ * sign moved from the first operand onto the second (DOT4_S8: |a| <= 128,
+ * |b| <= 127). */
+LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s, int u8_max);
 LE le_dot4_s8(LModule *m, LE acc, LE a, LE b);
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b);
 /* BAND, BOR, BXOR, SHL, SHR go through le_bin (integer operands). */

@@ -41,7 +41,12 @@
  * -128 sum_a; q4_0 codes (0..15, value code - 8) start at -8 sum_a; q4_1
  * codes are used as they are and its minimum adds m_w (d_a sum_a).
  * aarch64's sdot multiplies signed bytes: q8_0 bytes get their 128 back
- * (a wrapping add) and q4 codes are small positive i8s.
+ * (a wrapping add) and q4 codes are small positive i8s.  x86 without
+ * VNNI multiplies with vpmaddubsw, which sums two u8 x i8 products in a
+ * saturating i16: exact for q4 codes (2 x 15 x 128 < 2^15), so they stay
+ * unsigned, but not for q8_0's stored bytes (up to 255): q8_0 takes the
+ * signed route there too, and the printer moves each weight's sign onto
+ * the activation (vpsignb), |w| <= 128 times |a| <= 127 (loops.h).
  *
  * Row ends: groups of 8 and 4 blocks use vectors of 8 / 4 lanes, single
  * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.  The
@@ -98,7 +103,7 @@ typedef struct QM {
 	int bpb, qb;        /* bytes per block; quant bytes per block (32 or 16) */
 	int64_t rowb;       /* packed weight bytes per row */
 	int nd;             /* lanes of the dot instruction */
-	int sdot;           /* aarch64: signed x signed (DOT4_S8) */
+	int sdot;           /* signed weight bytes, DOT4_S8: aarch64, and q8_0 on x86 without VNNI */
 	MatEpi epi;
 	int uid;            /* unique variable names */
 	LE y, ldy, w, qx;   /* inside the task */
@@ -132,8 +137,8 @@ static LE f16_decode(LModule *m, LE h, int n)
 static LE qdot(QM *q, LE acc, LE wv, LE av, int n)
 {
 	LModule *m = q->m;
-	if (!q->sdot)
-		return le_dot4_i8(m, acc, wv, av);
+	if (!q->sdot)   /* q8_0 stored + 128 (any byte), q4 codes 0..15 */
+		return le_dot4_i8(m, acc, wv, av, q->wt == DT_Q8_0 ? 255 : 15);
 	if (q->wt == DT_Q8_0)   /* stored q + 128: add 128 back (mod 256), read signed */
 		wv = le_add(m, wv, le_splat(m, le_int(m, LK_U8, 128), 4 * n));
 	return le_dot4_s8(m, acc, le_convert(m, wv, lt_vec(LK_I8, 4 * n)), av);
@@ -546,7 +551,7 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.qb = wt == DT_Q8_0 ? 32 : 16;
 	q.rowb = quant_bytes_per_row(wt, K);
 	q.nd = s->q_lanes == 4 || s->q_lanes == 8 || s->q_lanes == 16 ? s->q_lanes : 4;
-	q.sdot = L->t->arch == ARCH_AARCH64;
+	q.sdot = L->t->arch == ARCH_AARCH64 || (wt == DT_Q8_0 && !(L->t->feat & (TF_AVX512VNNI | TF_AVXVNNI)));
 	q.epi = epi;
 	int MR = s->mm_mr < MAX_QT ? s->mm_mr : MAX_QT, NR = s->mm_nr < MAX_QT ? s->mm_nr : MAX_QT;
 	int GNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;

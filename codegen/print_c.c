@@ -436,7 +436,8 @@ static void pe(CP *p, LE e, int min)
 	case LE_DOT4_I8:
 	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
-		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? "dot4_i8" : x->op == LE_DOT4_S8 ? "dot4_s8" : "dot2_bf16",
+		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? (x->i <= 127 ? "dot4_u7i8" : "dot4_i8")
+		                 : x->op == LE_DOT4_S8 ? "dot4_s8" : "dot2_bf16",
 		    ctype(p, x->type, tb, sizeof tb));
 		pe(p, x->a, 0);
 		out(p, ", ");
@@ -826,14 +827,51 @@ static void f16_helpers(CP *p)
 	}
 }
 
-/* DOT4_I8 / DOT2_BF16: the target's instruction when the C compiler is
- * told it may use it (its feature macro), the lane loop otherwise. */
+/* The x86 dot helpers without VNNI (vpmaddubsw): u8 x i8 pairs into i16,
+ * pairs of those into i32 — exact while no pair leaves i16, which the
+ * callers guarantee (print_llvm.c says how). */
+static const char *const x86_maddubs_c[17] = {
+	[4] = "\treturn acc + (i32x4)_mm_madd_epi16(_mm_maddubs_epi16(ua, sb), _mm_set1_epi16(1));\n",
+	[8] = "\treturn acc + (i32x8)_mm256_madd_epi16(_mm256_maddubs_epi16(ua, sb), _mm256_set1_epi16(1));\n",
+	[16] = "\treturn acc + (i32x16)_mm512_madd_epi16(_mm512_maddubs_epi16(ua, sb), _mm512_set1_epi16(1));\n",
+};
+static const char *const x86_vec_c[17] = {[4] = "__m128i", [8] = "__m256i", [16] = "__m512i"};
+static const char *const x86_maddubs_isa[17] = {[4] = "__SSSE3__", [8] = "__AVX2__", [16] = "__AVX512BW__"};
+
+/* The VNNI lines of dot4_i8 / dot4_u7i8 for n lanes (vpdpbusd is exact for
+ * any bytes); "" when there is no such width. */
+static void vnni_branch(CP *p, int n)
+{
+	if (n == 16)
+		out(p, "#if defined(__AVX512VNNI__)\n"
+		       "\treturn (i32x16)_mm512_dpbusd_epi32((__m512i)acc, (__m512i)a, (__m512i)b);\n");
+	else
+		out(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
+		       "\treturn (i32x%d)_mm%s_dpbusd_epi32((__m%di)acc, (__m%di)a, (__m%di)b);\n"
+		       "#elif defined(__AVXVNNI__)\n"
+		       "\treturn (i32x%d)_mm%s_dpbusd_avx_epi32((__m%di)acc, (__m%di)a, (__m%di)b);\n",
+		    n, n == 8 ? "256" : "", 32 * n, 32 * n, 32 * n, n, n == 8 ? "256" : "", 32 * n, 32 * n, 32 * n);
+}
+
+static void lane_loop(CP *p, int n)
+{
+	out(p, "\tfor (int j = 0; j < %d; j++)\n"
+	       "\t\tfor (int q = 0; q < 4; q++)\n"
+	       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
+	       "\treturn acc;\n", n);
+}
+
+/* DOT4_I8 / DOT4_S8 / DOT2_BF16: the target's instruction when the C
+ * compiler is told it may use it (its feature macro), the lane loop
+ * otherwise — the same choices as print_llvm.c's dot_product. */
 static void dot_helpers(CP *p)
 {
 	const LModule *m = p->m;
-	int dot4[65] = {0}, dot4s[65] = {0}, dot2[65] = {0}, any = 0;
+	int dot4[65] = {0}, dot4u7[65] = {0}, dot4s[65] = {0}, dot2[65] = {0}, any = 0;
 	for (LE e = 1; e < m->ne; e++) {
-		if (m->e[e].op == LE_DOT4_I8)
+		if (m->e[e].op == LE_DOT4_I8 && m->e[e].i <= 127)
+			any = dot4u7[m->e[e].type.lanes] = 1;
+		else if (m->e[e].op == LE_DOT4_I8)
 			any = dot4[m->e[e].type.lanes] = 1;
 		if (m->e[e].op == LE_DOT4_S8)
 			any = dot4s[m->e[e].type.lanes] = 1;
@@ -849,42 +887,69 @@ static void dot_helpers(CP *p)
 			continue;
 		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: a unsigned, b signed bytes */\n"
 		       "static inline i32x%d dot4_i8_i32x%d(i32x%d acc, u8x%d a, i8x%d b)\n{\n", n, n, n, 4 * n, 4 * n);
-		if (n == 16)
-			out(p, "#if defined(__AVX512VNNI__)\n"
-			       "\treturn (i32x16)_mm512_dpbusd_epi32((__m512i)acc, (__m512i)a, (__m512i)b);\n#else\n");
-		else if (n == 8)
-			out(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
-			       "\treturn (i32x8)_mm256_dpbusd_epi32((__m256i)acc, (__m256i)a, (__m256i)b);\n"
-			       "#elif defined(__AVXVNNI__)\n"
-			       "\treturn (i32x8)_mm256_dpbusd_avx_epi32((__m256i)acc, (__m256i)a, (__m256i)b);\n#else\n");
-		else
-			out(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
-			       "\treturn (i32x4)_mm_dpbusd_epi32((__m128i)acc, (__m128i)a, (__m128i)b);\n"
-			       "#elif defined(__AVXVNNI__)\n"
-			       "\treturn (i32x4)_mm_dpbusd_avx_epi32((__m128i)acc, (__m128i)a, (__m128i)b);\n"
-			       "#elif defined(__ARM_FEATURE_DOTPROD)\n"
+		vnni_branch(p, n);
+		if (n == 4)
+			out(p, "#elif defined(__ARM_FEATURE_DOTPROD)\n"
 			       "\t/* sdot is signed x signed: a = (a ^ 0x80) + 128 */\n"
 			       "\tint8x16_t flip = veorq_s8((int8x16_t)a, vdupq_n_s8(-128));\n"
 			       "\tint32x4_t s = vdotq_s32((int32x4_t)acc, flip, (int8x16_t)b);\n"
 			       "\tint32x4_t c = vdotq_s32(vdupq_n_s32(0), vdupq_n_s8(1), (int8x16_t)b);\n"
-			       "\treturn (i32x4)vaddq_s32(s, vshlq_n_s32(c, 7));\n#else\n");
-		out(p, "\tfor (int j = 0; j < %d; j++)\n"
-		       "\t\tfor (int q = 0; q < 4; q++)\n"
-		       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
-		       "\treturn acc;\n#endif\n}\n\n", n);
+			       "\treturn (i32x4)vaddq_s32(s, vshlq_n_s32(c, 7));\n");
+		out(p, "#else\n");
+		lane_loop(p, n);
+		out(p, "#endif\n}\n\n");
+	}
+	for (int n = 4; n <= 16; n *= 2) {
+		if (!dot4u7[n])
+			continue;
+		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: a unsigned bytes below 128, b signed */\n"
+		       "static inline i32x%d dot4_u7i8_i32x%d(i32x%d acc, u8x%d a, i8x%d b)\n{\n", n, n, n, 4 * n, 4 * n);
+		vnni_branch(p, n);
+		out(p, "#elif defined(%s)\n\t%s ua = (%s)a, sb = (%s)b;\n%s", x86_maddubs_isa[n], x86_vec_c[n],
+		    x86_vec_c[n], x86_vec_c[n], x86_maddubs_c[n]);
+		if (n == 4)
+			out(p, "#elif defined(__ARM_FEATURE_DOTPROD)\n"
+			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n"
+			       "#elif defined(__aarch64__)\n"
+			       "\tint16x8_t lo = vmull_s8(vget_low_s8((int8x16_t)a), vget_low_s8((int8x16_t)b));\n"
+			       "\tint16x8_t hi = vmull_high_s8((int8x16_t)a, (int8x16_t)b);\n"
+			       "\treturn (i32x4)vpadalq_s16((int32x4_t)acc, vpaddq_s16(lo, hi));\n");
+		out(p, "#else\n");
+		lane_loop(p, n);
+		out(p, "#endif\n}\n\n");
 	}
 	for (int n = 4; n <= 16; n *= 2) {
 		if (!dot4s[n])
 			continue;
-		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: signed bytes */\n"
+		out(p, "/* acc[j] += sum_q a[4j+q] * b[4j+q]: signed bytes, b never -128 */\n"
 		       "static inline i32x%d dot4_s8_i32x%d(i32x%d acc, i8x%d a, i8x%d b)\n{\n", n, n, n, 4 * n, 4 * n);
 		if (n == 4)
 			out(p, "#if defined(__ARM_FEATURE_DOTPROD)\n"
-			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n#else\n");
-		out(p, "\tfor (int j = 0; j < %d; j++)\n"
-		       "\t\tfor (int q = 0; q < 4; q++)\n"
-		       "\t\t\tacc[j] += (int32_t)a[4 * j + q] * (int32_t)b[4 * j + q];\n"
-		       "\treturn acc;\n%s}\n\n", n, n == 4 ? "#endif\n" : "");
+			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n"
+			       "#elif defined(__aarch64__)\n"
+			       "\t/* i8 x i8 -> i16, pairs (|p + p'| <= 2 x 128 x 127), pairs again into acc */\n"
+			       "\tint16x8_t lo = vmull_s8(vget_low_s8((int8x16_t)a), vget_low_s8((int8x16_t)b));\n"
+			       "\tint16x8_t hi = vmull_high_s8((int8x16_t)a, (int8x16_t)b);\n"
+			       "\treturn (i32x4)vpadalq_s16((int32x4_t)acc, vpaddq_s16(lo, hi));\n"
+			       "#elif defined(__SSSE3__)\n"
+			       "\t/* |a| (<= 128, unsigned) times b with a's sign (|.| <= 127) */\n"
+			       "\t__m128i ua = _mm_sign_epi8((__m128i)a, (__m128i)a), sb = _mm_sign_epi8((__m128i)b, (__m128i)a);\n%s",
+			    x86_maddubs_c[4]);
+		else if (n == 8)
+			out(p, "#if defined(__AVX2__)\n"
+			       "\t/* |a| (<= 128, unsigned) times b with a's sign (|.| <= 127) */\n"
+			       "\t__m256i ua = _mm256_sign_epi8((__m256i)a, (__m256i)a), sb = _mm256_sign_epi8((__m256i)b, (__m256i)a);\n%s",
+			    x86_maddubs_c[8]);
+		else
+			out(p, "#if defined(__AVX512BW__)\n"
+			       "\t/* |a| (<= 128, unsigned) times b with a's sign (|.| <= 127) */\n"
+			       "\t__mmask64 neg = _mm512_movepi8_mask((__m512i)a);\n"
+			       "\t__m512i ua = _mm512_abs_epi8((__m512i)a);\n"
+			       "\t__m512i sb = _mm512_mask_sub_epi8((__m512i)b, neg, _mm512_setzero_si512(), (__m512i)b);\n%s",
+			    x86_maddubs_c[16]);
+		out(p, "#else\n");
+		lane_loop(p, n);
+		out(p, "#endif\n}\n\n");
 	}
 	if (dot2[4] || dot2[8] || dot2[16])
 		out(p, "static inline float bf16_f32(int16_t h)\n{\n\tuint32_t u = (uint32_t)(uint16_t)h << 16;\n"

@@ -321,10 +321,21 @@ static LLVMValueRef ex(LP *p, LE e)
  *   otherwise: widen to i32, multiply, add the four products of each lane
  *       with shuffles (LLVM's own vectorizer code for this is as good as
  *       a hand pattern and it is target-independent).
- * DOT4_S8: the same with a signed (int8 weights x int8 activations):
+ *   x86 without VNNI, when the u8 bytes are at most 127 (x->i; q4 codes):
+ *       vpmaddubsw (u8 x i8 pairs into i16, exact: 2 x 127 x 128 < 2^15),
+ *       vpmaddwd with ones (pairs of i16 into i32), add (avx2: n = 8, 4;
+ *       avx512bw: n = 16); larger bytes would saturate: portable.
+ * DOT4_S8: the same with a signed (int8 weights x int8 activations), b
+ *   never -128:
  *   aarch64 +dotprod: sdot directly;
+ *   aarch64 without it (cortex-a53): smull / smull2 (i8 x i8 -> i16), addp
+ *       of the two (pairs: |p + p'| <= 2 x 128 x 127 < 2^15), saddlp and
+ *       add (LLVM fuses them into sadalp);
  *   x86 vnni: vpdpbusd(acc, a ^ 0x80, b) - 128 * vpdpbusd(0, 1, b)
  *       (a ^ 0x80 read as unsigned is a + 128);
+ *   x86 avx2 / avx512bw: the sign of a moves onto b — |a| (u8, <= 128)
+ *       times sign(a) b (|.| <= 127) — then as above; avx2 has vpsignb,
+ *       avx512 a select on a < 0;
  *   otherwise as DOT4_I8 with a sign-extended.
  * DOT2_BF16: acc (f32 x n) + per lane j: a[2j] b[2j] + a[2j+1] b[2j+1],
  *   a, b bf16 held as i16:
@@ -337,6 +348,63 @@ static LLVMValueRef shuffle_stride(LP *p, LLVMValueRef v, int n, int stride, int
 	for (int j = 0; j < n; j++)
 		idx[j] = LLVMConstInt(LLVMInt32TypeInContext(p->ctx), (unsigned long long)(j * stride + off), 0);
 	return LLVMBuildShuffleVector(p->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
+}
+
+/* acc + the u8 x i8 dot (n i32 lanes) by vpmaddubsw + vpmaddwd: ua's bytes
+ * times sb's, exact while no pair of products leaves i16. */
+static LLVMValueRef x86_maddubs(LP *p, int n, LLVMValueRef acc, LLVMValueRef ua, LLVMValueRef sb)
+{
+	LLVMTypeRef i16 = LLVMInt16TypeInContext(p->ctx);
+	const char *mubs = n == 16 ? "llvm.x86.avx512.pmaddubs.w.512"
+	                   : n == 8 ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128";
+	const char *mwd = n == 16 ? "llvm.x86.avx512.pmaddw.d.512"
+	                  : n == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd";
+	LLVMValueRef args[2] = {ua, sb};
+	LLVMValueRef pairs = call_intrinsic(p, mubs, NULL, args, 2);
+	LLVMValueRef wargs[2] = {pairs, splat(p, LLVMConstInt(i16, 1, 0), 2 * n)};
+	return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mwd, NULL, wargs, 2), "");
+}
+
+/* DOT4_S8 on x86 without VNNI: |a| times b with a's sign. */
+static LLVMValueRef x86_dot4_s8(LP *p, int n, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b)
+{
+	LLVMTypeRef i8 = LLVMInt8TypeInContext(p->ctx), v = LLVMVectorType(i8, (unsigned)(4 * n));
+	LLVMValueRef ua, sb;
+	if (n == 16) {   /* no vpsignb on zmm */
+		LLVMValueRef zero = LLVMConstNull(v);
+		LLVMValueRef neg = LLVMBuildICmp(p->b, LLVMIntSLT, a, zero, "");
+		ua = LLVMBuildSelect(p->b, neg, LLVMBuildSub(p->b, zero, a, ""), a, "");
+		sb = LLVMBuildSelect(p->b, neg, LLVMBuildSub(p->b, zero, b, ""), b, "");
+	} else {
+		const char *sign = n == 8 ? "llvm.x86.avx2.psign.b" : "llvm.x86.ssse3.psign.b.128";
+		LLVMValueRef aa[2] = {a, a}, ba[2] = {b, a};
+		ua = call_intrinsic(p, sign, NULL, aa, 2);
+		sb = call_intrinsic(p, sign, NULL, ba, 2);
+	}
+	return x86_maddubs(p, n, acc, ua, sb);
+}
+
+/* DOT4_S8, n = 4, on aarch64 without sdot: smull, smull2, addp, sadalp. */
+static LLVMValueRef neon_dot4_s8(LP *p, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b)
+{
+	LLVMTypeRef i16 = LLVMInt16TypeInContext(p->ctx), i32 = LLVMInt32TypeInContext(p->ctx);
+	LLVMTypeRef w8 = LLVMVectorType(i16, 8), v4 = LLVMVectorType(i32, 4);
+	LLVMValueRef lo[2], hi[2];
+	for (int h = 0; h < 2; h++) {
+		lo[h] = shuffle_stride(p, h ? b : a, 8, 1, 0);
+		hi[h] = shuffle_stride(p, h ? b : a, 8, 1, 8);
+	}
+	LLVMTypeRef fty;
+	LLVMValueRef smull = intrinsic(p, "llvm.aarch64.neon.smull", &w8, 1, &fty);
+	LLVMValueRef pl = LLVMBuildCall2(p->b, fty, smull, lo, 2, "");
+	LLVMValueRef ph = LLVMBuildCall2(p->b, fty, smull, hi, 2, "");
+	LLVMTypeRef pfty;
+	LLVMValueRef addp = intrinsic(p, "llvm.aarch64.neon.addp", &w8, 1, &pfty);
+	LLVMValueRef pargs[2] = {pl, ph};
+	LLVMValueRef pairs = LLVMBuildCall2(p->b, pfty, addp, pargs, 2, "");
+	LLVMTypeRef over[2] = {v4, w8}, lfty;
+	LLVMValueRef saddlp = intrinsic(p, "llvm.aarch64.neon.saddlp", over, 2, &lfty);
+	return LLVMBuildAdd(p->b, acc, LLVMBuildCall2(p->b, lfty, saddlp, &pairs, 1, ""), "");
 }
 
 static LLVMValueRef dot_product(LP *p, const LExpr *x)
@@ -388,6 +456,14 @@ static LLVMValueRef dot_product(LP *p, const LExpr *x)
 			LLVMValueRef corr = LLVMBuildShl(p->b, sb, splat(p, LLVMConstInt(i32, 7, 0), 4), "");
 			return LLVMBuildAdd(p->b, s, corr, "");
 		}
+		if (p->t->arch == ARCH_X86_64 && ((n == 16 && (f & TF_AVX512)) || (n <= 8 && (f & TF_AVX2)))) {
+			if (sa)
+				return x86_dot4_s8(p, n, acc, a, b);
+			if (x->i >= 1 && x->i <= 127)
+				return x86_maddubs(p, n, acc, a, b);
+		}
+		if (p->t->arch == ARCH_AARCH64 && n == 4 && (sa || (x->i >= 1 && x->i <= 127)))
+			return neon_dot4_s8(p, acc, a, b);   /* bytes <= 127 read the same signed */
 		LLVMTypeRef w = LLVMVectorType(i32, (unsigned)(4 * n));
 		LLVMValueRef wa = sa ? LLVMBuildSExt(p->b, a, w, "") : LLVMBuildZExt(p->b, a, w, "");
 		LLVMValueRef prod = LLVMBuildMul(p->b, wa, LLVMBuildSExt(p->b, b, w, ""), "");

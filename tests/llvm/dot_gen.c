@@ -10,8 +10,11 @@
  * Kernels, for n in 4, 8, 16:
  *   void dot4_x{n}(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks)
  *       acc[j] += sum over blocks of sum_q a[4j+q] * b[4j+q]   (4n bytes a block)
+ *   void dot4u7_x{n}(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks)
+ *       the same with a's bytes promised below 128 (DOT4_I8, u8_max 127:
+ *       vpmaddubsw on x86 without VNNI)
  *   void dot4s_x{n}(int32_t *acc, const int8_t *a, const int8_t *b, int64_t blocks)
- *       the same, a signed (DOT4_S8)
+ *       the same, a signed, b never -128 (DOT4_S8)
  *   void dot2_x{n}(float *acc, const int16_t *a, const int16_t *b, int64_t blocks)
  *       acc[j] += sum over blocks of a[2j] b[2j] + a[2j+1] b[2j+1]   (bf16 as int16)
  */
@@ -20,14 +23,14 @@
 
 #include "lower.h"
 
-/* kind 0: DOT2_BF16, 1: DOT4_I8, 2: DOT4_S8 */
+/* kind 0: DOT2_BF16, 1: DOT4_I8 (any u8), 2: DOT4_S8, 3: DOT4_I8 (u8 < 128) */
 static void kernel(LModule *m, int kind, int n)
 {
 	int dot4 = kind > 0;
-	LKind acck = dot4 ? LK_I32 : LK_F32, ak = kind == 1 ? LK_U8 : kind == 2 ? LK_I8 : LK_I16;
+	LKind acck = dot4 ? LK_I32 : LK_F32, ak = kind == 1 || kind == 3 ? LK_U8 : kind == 2 ? LK_I8 : LK_I16;
 	LKind bk = dot4 ? LK_I8 : LK_I16;
 	int per = dot4 ? 4 : 2;
-	static const char *const names[] = {"dot2", "dot4", "dot4s"};
+	static const char *const names[] = {"dot2", "dot4", "dot4s", "dot4u7"};
 	LF f = lm_func(m, lm_fmt(m, "%s_x%d", names[kind], n), lt_scalar(LK_VOID), LL_EXPORT, NULL);
 	LV acc = lm_param(m, f, "acc", lt_ptr(acck, 0));
 	LV a = lm_param(m, f, "a", lt_ptr(ak, 1));
@@ -40,7 +43,8 @@ static void kernel(LModule *m, int kind, int n)
 	LE off = le_mul(m, le_var(m, i), le_i64(m, (int64_t)per * n));
 	LE av = le_load(m, le_at(m, le_var(m, a), off), per * n);
 	LE bv = le_load(m, le_at(m, le_var(m, b), off), per * n);
-	lb_assign(m, s, kind == 1 ? le_dot4_i8(m, le_var(m, s), av, bv)
+	lb_assign(m, s, kind == 1 ? le_dot4_i8(m, le_var(m, s), av, bv, 255)
+	                : kind == 3 ? le_dot4_i8(m, le_var(m, s), av, bv, 127)
 	                : kind == 2 ? le_dot4_s8(m, le_var(m, s), av, bv) : le_dot2_bf16(m, le_var(m, s), av, bv));
 	lb_end(m);
 	lb_store(m, le_var(m, acc), le_var(m, s));
@@ -64,7 +68,7 @@ int main(int argc, char **argv)
 		return 1;
 	m->comment = "dot-product kernels for tests/llvm/dot.sh";
 	for (int n = 4; n <= 16; n *= 2)
-		for (int kind = 0; kind < 3; kind++)
+		for (int kind = 0; kind < 4; kind++)
 			kernel(m, kind, n);
 	char msg[256];
 	int rc = lm_verify(m, msg, sizeof msg);

@@ -3,8 +3,9 @@
 # A block-format model end to end against the reference that quantizes
 # activations as the int8 kernels do:
 #   1. lfm2c compile MODEL -q FORMAT [OPTIONS] (TARGET "host", or "c": also
-#      the C backend, or an aarch64 CPU name: cross-compiled, run under
-#      qemu-aarch64), then lfm2-run --tokens (line 1 of TOKENS_FILE) --logits;
+#      the C backend, or an x86 tier "x86-64-vN": run here, or an aarch64
+#      CPU name: cross-compiled, run under qemu-aarch64), then lfm2-run
+#      --tokens (line 1 of TOKENS_FILE) --logits;
 #   2. lfm2c interp MODEL -q FORMAT --act-q8 (same fusions: the options
 #      passed to compile that interp knows, --fuse);
 #   3. every position before the first one where the interpreter saw an
@@ -35,6 +36,8 @@ done
 runner=
 case $target in
 host | c) ;;
+x86-64-v*)   # an older x86 tier, run here (the host has at least its features)
+	set -- "$@" --target x86_64-linux-gnu --cpu "$target" ;;
 *)
 	for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
 		command -v "$tool" >/dev/null 2>&1 || { echo "qe2e: $tool not installed, skipped"; exit 77; }
