@@ -549,6 +549,28 @@ LE le_dot4_s8(LModule *m, LE acc, LE a, LE b)
 	return expr(m, LE_DOT4_S8, ta, acc, a, b);
 }
 
+LE le_dot2_i16(LModule *m, LE acc, LE u8s, LE i8s, int u8_max)
+{
+	LType ta = T(m, acc), tb = T(m, u8s), tc = T(m, i8s);
+	if (ta.kind != LK_I16 || tb.kind != LK_U8 || tc.kind != LK_I8 || tb.lanes != 2 * ta.lanes
+	    || tc.lanes != tb.lanes)
+		bug("DOT2_I16 needs i16 x m, u8 x 2m, i8 x 2m");
+	if (u8_max < 1 || u8_max > 127)
+		bug("DOT2_I16: u8_max must be 1..127");
+	LE e = expr(m, LE_DOT2_I16, ta, acc, u8s, i8s);
+	if (e)
+		m->e[e].i = u8_max;
+	return e;
+}
+
+LE le_pairs_i32(LModule *m, LE acc, LE i16s)
+{
+	LType ta = T(m, acc), tb = T(m, i16s);
+	if (ta.kind != LK_I32 || tb.kind != LK_I16 || tb.lanes != 2 * ta.lanes)
+		bug("PAIRS_I32 needs i32 x n, i16 x 2n");
+	return expr(m, LE_PAIRS_I32, ta, acc, i16s, 0);
+}
+
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b)
 {
 	LType ta = T(m, acc), tb = T(m, a), tc = T(m, b);

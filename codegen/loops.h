@@ -117,6 +117,8 @@ typedef int32_t LStr;    /* struct */
 	X(DOT4_I8,    "a (i32 x n) + per lane j: sum_{q<4} b[4j+q] * c[4j+q]; b u8 x 4n, c i8 x 4n; i: no byte of b exceeds i (0: 255)") \
 	X(DOT4_S8,    "DOT4_I8 with b signed too: i8 x 4n times i8 x 4n (int8 weights x int8 activations); no byte of c is -128") \
 	X(DOT2_BF16,  "a (f32 x n) + per lane j: sum_{q<2} b[2j+q] * c[2j+q]; b, c bf16 (as i16) x 2n") \
+	X(DOT2_I16,   "a (i16 x m) + per lane j: b[2j] * c[2j] + b[2j+1] * c[2j+1]; b u8 x 2m (bytes <= i), c i8 x 2m; no lane leaves i16 (the caller's bound)") \
+	X(PAIRS_I32,  "a (i32 x n) + per lane j: b[2j] + b[2j+1]; b i16 x 2n") \
 	X(BAND,       "a & b  (integers, lane-wise)") \
 	X(BOR,        "a | b  (integers)") \
 	X(BXOR,       "a ^ b  (integers)") \
@@ -340,6 +342,13 @@ LE le_agg(LModule *m, LType type, const LE *items, int n, const char *comment);
 LE le_dot4_i8(LModule *m, LE acc, LE u8s, LE i8s, int u8_max);
 LE le_dot4_s8(LModule *m, LE acc, LE a, LE b);
 LE le_dot2_bf16(LModule *m, LE acc, LE a, LE b);
+/* 16-bit accumulation of u8 x i8 products (vpmaddubsw + vpaddw on x86):
+ * DOT2_I16 adds pairs of products into i16 lanes — the caller guarantees
+ * no lane ever leaves i16, counting every step it accumulates (u8_max
+ * bounds the unsigned bytes, and must be <= 127 for vpmaddubsw's own
+ * pair sums) — and PAIRS_I32 widens: each i32 lane gets two i16 lanes. */
+LE le_dot2_i16(LModule *m, LE acc, LE u8s, LE i8s, int u8_max);
+LE le_pairs_i32(LModule *m, LE acc, LE i16s);
 /* BAND, BOR, BXOR, SHL, SHR go through le_bin (integer operands). */
 LE le_bitcast(LModule *m, LE a, LType to);
 LE le_round(LModule *m, LE a);

@@ -46,7 +46,10 @@
  * saturating i16: exact for q4 codes (2 x 15 x 128 < 2^15), so they stay
  * unsigned, but not for q8_0's stored bytes (up to 255): q8_0 takes the
  * signed route there too, and the printer moves each weight's sign onto
- * the activation (vpsignb), |w| <= 128 times |a| <= 127 (loops.h).
+ * the activation (vpsignb), |w| <= 128 times |a| <= 127 (loops.h).  q4
+ * there sums its vpmaddubsw pairs in i16 lanes across a block's 8 steps
+ * (vpaddw: 8 x 2 x 15 x 127 < 2^15) and widens once per block (vpmaddwd),
+ * one 16-bit add per step instead of a widening multiply and a 32-bit add.
  *
  * Row ends: groups of 8 and 4 blocks use vectors of 8 / 4 lanes, single
  * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.  The
@@ -104,6 +107,7 @@ typedef struct QM {
 	int64_t rowb;       /* packed weight bytes per row */
 	int nd;             /* lanes of the dot instruction */
 	int sdot;           /* signed weight bytes, DOT4_S8: aarch64, and q8_0 on x86 without VNNI */
+	int i16;            /* q4 on x86 without VNNI: products summed in i16 lanes over a block (DOT2_I16) */
 	MatEpi epi;
 	int uid;            /* unique variable names */
 	LE y, ldy, w, qx;   /* inside the task */
@@ -185,6 +189,17 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 				isum2[r][j] = lb_let(m, lm_fmt(m, "iz%d%d_%d", r, j, u), vi, le_splat(m, le_int(m, LK_I32, 0), n));
 		}
 	}
+	/* q->i16: each chain sums its products in i16 lanes (at most 8 steps
+	 * of 2 x 15 x 127 = 3810 per lane: 30480 < 2^15) and is widened into
+	 * the block sums after the steps */
+	LV h16[2][MAX_QT][MAX_QT];
+	LType vh = lt_vec(LK_I16, 2 * n);
+	if (q->i16)
+		for (int k = 0; k < split; k++)
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					h16[k][r][j] = lb_let(m, lm_fmt(m, "h%d%d%s_%d", r, j, k ? "z" : "", u), vh,
+					                      le_splat(m, le_int(m, LK_I16, 0), 2 * n));
 	LType vb = lt_vec(LK_U8, 4 * n), va = lt_vec(LK_I8, 4 * n);
 	/* the steps: a loop (the backend unrolls it where that pays); q8_0 loads 8
 	 * weight vectors, q4 loads 4 and takes two steps from each */
@@ -213,11 +228,20 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 			for (int r = 0; r < MR; r++) {
 				LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d_%d", r, h, k, u), va, le_load(m, le_at(m, V(L, ga[r]), aofs), 4 * n));
 				for (int j = 0; j < NR; j++)
-					lb_assign(m, acc_k[r][j], qdot(q, V(L, acc_k[r][j]), wv[j][h], V(L, a), n));
+					if (q->i16)
+						lb_assign(m, h16[k > 0][r][j], le_dot2_i16(m, V(L, h16[k > 0][r][j]), wv[j][h], V(L, a), 15));
+					else
+						lb_assign(m, acc_k[r][j], qdot(q, V(L, acc_k[r][j]), wv[j][h], V(L, a), n));
 			}
 		}
 	}
 	lb_end(m);
+	if (q->i16)
+		for (int k = 0; k < (split > 1 ? 2 : 1); k++)
+			for (int r = 0; r < MR; r++)
+				for (int j = 0; j < NR; j++)
+					lb_assign(m, k ? isum2[r][j] : isum[r][j],
+					          le_pairs_i32(m, V(L, k ? isum2[r][j] : isum[r][j]), V(L, h16[k][r][j])));
 	if (split > 1)
 		for (int r = 0; r < MR; r++)
 			for (int j = 0; j < NR; j++)
@@ -552,6 +576,8 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.rowb = quant_bytes_per_row(wt, K);
 	q.nd = s->q_lanes == 4 || s->q_lanes == 8 || s->q_lanes == 16 ? s->q_lanes : 4;
 	q.sdot = L->t->arch == ARCH_AARCH64 || (wt == DT_Q8_0 && !(L->t->feat & (TF_AVX512VNNI | TF_AVXVNNI)));
+	q.i16 = L->t->arch == ARCH_X86_64 && wt != DT_Q8_0 && (L->t->feat & TF_AVX2)
+	        && !(L->t->feat & (TF_AVX512VNNI | TF_AVXVNNI)) && (q.nd < 16 || (L->t->feat & TF_AVX512));
 	q.epi = epi;
 	int MR = s->mm_mr < MAX_QT ? s->mm_mr : MAX_QT, NR = s->mm_nr < MAX_QT ? s->mm_nr : MAX_QT;
 	int GNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;

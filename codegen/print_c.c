@@ -436,14 +436,19 @@ static void pe(CP *p, LE e, int min)
 	case LE_DOT4_I8:
 	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
+	case LE_DOT2_I16:
+	case LE_PAIRS_I32:
 		out(p, "%s_%s(", x->op == LE_DOT4_I8 ? (x->i <= 127 ? "dot4_u7i8" : "dot4_i8")
-		                 : x->op == LE_DOT4_S8 ? "dot4_s8" : "dot2_bf16",
+		                 : x->op == LE_DOT4_S8 ? "dot4_s8" : x->op == LE_DOT2_BF16 ? "dot2_bf16"
+		                 : x->op == LE_DOT2_I16 ? "dot2_i16" : "pairs_i32",
 		    ctype(p, x->type, tb, sizeof tb));
 		pe(p, x->a, 0);
 		out(p, ", ");
 		pe(p, x->b, 0);
-		out(p, ", ");
-		pe(p, x->c, 0);
+		if (x->c) {
+			out(p, ", ");
+			pe(p, x->c, 0);
+		}
 		out(p, ")");
 		break;
 	default:
@@ -867,8 +872,12 @@ static void lane_loop(CP *p, int n)
 static void dot_helpers(CP *p)
 {
 	const LModule *m = p->m;
-	int dot4[65] = {0}, dot4u7[65] = {0}, dot4s[65] = {0}, dot2[65] = {0}, any = 0;
+	int dot4[65] = {0}, dot4u7[65] = {0}, dot4s[65] = {0}, dot2[65] = {0}, d16[65] = {0}, pairs[65] = {0}, any = 0;
 	for (LE e = 1; e < m->ne; e++) {
+		if (m->e[e].op == LE_DOT2_I16)
+			any = d16[m->e[e].type.lanes] = 1;
+		if (m->e[e].op == LE_PAIRS_I32)
+			any = pairs[m->e[e].type.lanes] = 1;
 		if (m->e[e].op == LE_DOT4_I8 && m->e[e].i <= 127)
 			any = dot4u7[m->e[e].type.lanes] = 1;
 		else if (m->e[e].op == LE_DOT4_I8)
@@ -950,6 +959,42 @@ static void dot_helpers(CP *p)
 		out(p, "#else\n");
 		lane_loop(p, n);
 		out(p, "#endif\n}\n\n");
+	}
+	for (int n = 8; n <= 32; n *= 2) {
+		if (!d16[n])
+			continue;
+		static const char *const isa[33] = {[8] = "__SSSE3__", [16] = "__AVX2__", [32] = "__AVX512BW__"};
+		static const char *const fn[33] = {[8] = "_mm_maddubs_epi16", [16] = "_mm256_maddubs_epi16",
+		                                   [32] = "_mm512_maddubs_epi16"};
+		out(p, "/* acc[j] += a[2j] b[2j] + a[2j+1] b[2j+1] in i16: a unsigned bytes below 128, b\n"
+		       " * signed; the caller keeps every lane inside i16 */\n"
+		       "static inline i16x%d dot2_i16_i16x%d(i16x%d acc, u8x%d a, i8x%d b)\n{\n"
+		       "#if defined(%s)\n"
+		       "\treturn acc + (i16x%d)%s((__m%di)a, (__m%di)b);\n#else\n"
+		       "\tfor (int j = 0; j < %d; j++)\n"
+		       "\t\tacc[j] += (int16_t)(a[2 * j] * b[2 * j] + a[2 * j + 1] * b[2 * j + 1]);\n"
+		       "\treturn acc;\n#endif\n}\n\n",
+		    n, n, n, 2 * n, 2 * n, isa[n], n, fn[n], 16 * n, 16 * n, n);
+	}
+	for (int n = 4; n <= 16; n *= 2) {
+		if (!pairs[n])
+			continue;
+		static const char *const isa[17] = {[4] = "__SSE2__", [8] = "__AVX2__", [16] = "__AVX512BW__"};
+		static const char *const fn[17] = {[4] = "_mm_madd_epi16((__m128i)b, _mm_set1_epi16(1))",
+		                                   [8] = "_mm256_madd_epi16((__m256i)b, _mm256_set1_epi16(1))",
+		                                   [16] = "_mm512_madd_epi16((__m512i)b, _mm512_set1_epi16(1))"};
+		out(p, "/* acc[j] += b[2j] + b[2j+1]: pairs of i16 lanes into i32 */\n"
+		       "static inline i32x%d pairs_i32_i32x%d(i32x%d acc, i16x%d b)\n{\n"
+		       "#if defined(%s)\n"
+		       "\treturn acc + (i32x%d)%s;\n",
+		    n, n, n, 2 * n, isa[n], n, fn[n]);
+		if (n == 4)
+			out(p, "#elif defined(__aarch64__)\n"
+			       "\treturn (i32x4)vpadalq_s16((int32x4_t)acc, (int16x8_t)b);\n");
+		out(p, "#else\n"
+		       "\tfor (int j = 0; j < %d; j++)\n"
+		       "\t\tacc[j] += (int32_t)b[2 * j] + (int32_t)b[2 * j + 1];\n"
+		       "\treturn acc;\n#endif\n}\n\n", n);
 	}
 	if (dot2[4] || dot2[8] || dot2[16])
 		out(p, "static inline float bf16_f32(int16_t h)\n{\n\tuint32_t u = (uint32_t)(uint16_t)h << 16;\n"

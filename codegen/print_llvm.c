@@ -305,6 +305,8 @@ static LLVMValueRef ex(LP *p, LE e)
 	case LE_DOT4_I8:
 	case LE_DOT4_S8:
 	case LE_DOT2_BF16:
+	case LE_DOT2_I16:
+	case LE_PAIRS_I32:
 		return dot_product(p, x);
 	default:
 		abort();   /* AGG only appears where handled (constants, struct assignment) */
@@ -407,8 +409,49 @@ static LLVMValueRef neon_dot4_s8(LP *p, LLVMValueRef acc, LLVMValueRef a, LLVMVa
 	return LLVMBuildAdd(p->b, acc, LLVMBuildCall2(p->b, lfty, saddlp, &pairs, 1, ""), "");
 }
 
+/* DOT2_I16 and PAIRS_I32 (loops.h): x86 vpmaddubsw + vpaddw and vpmaddwd
+ * with ones + vpaddd where the width has them, aarch64 saddlp + add
+ * (sadalp) for PAIRS_I32, a portable expansion otherwise. */
+static LLVMValueRef narrow_dot(LP *p, const LExpr *x)
+{
+	int n = x->type.lanes;
+	unsigned f = p->t->feat;
+	int x86 = p->t->arch == ARCH_X86_64;
+	LLVMValueRef acc = ex(p, x->a), b = ex(p, x->b);
+	LLVMTypeRef i16 = LLVMInt16TypeInContext(p->ctx), i32 = LLVMInt32TypeInContext(p->ctx);
+	if (x->op == LE_DOT2_I16) {   /* n i16 lanes from 2n bytes */
+		LLVMValueRef c = ex(p, x->c);
+		if (x86 && ((n == 32 && (f & TF_AVX512)) || ((n == 16 || n == 8) && (f & TF_AVX2)))) {
+			const char *mubs = n == 32 ? "llvm.x86.avx512.pmaddubs.w.512"
+			                   : n == 16 ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128";
+			LLVMValueRef args[2] = {b, c};
+			return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mubs, NULL, args, 2), "");
+		}
+		LLVMTypeRef w = LLVMVectorType(i16, (unsigned)(2 * n));
+		LLVMValueRef prod = LLVMBuildMul(p->b, LLVMBuildZExt(p->b, b, w, ""), LLVMBuildSExt(p->b, c, w, ""), "");
+		LLVMValueRef s = LLVMBuildAdd(p->b, acc, shuffle_stride(p, prod, n, 2, 0), "");
+		return LLVMBuildAdd(p->b, s, shuffle_stride(p, prod, n, 2, 1), "");
+	}
+	/* PAIRS_I32: n i32 lanes from 2n i16 */
+	if (x86 && ((n == 16 && (f & TF_AVX512)) || ((n == 8 || n == 4) && (f & TF_AVX2)))) {
+		const char *mwd = n == 16 ? "llvm.x86.avx512.pmaddw.d.512" : n == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd";
+		LLVMValueRef args[2] = {b, splat(p, LLVMConstInt(i16, 1, 0), 2 * n)};
+		return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mwd, NULL, args, 2), "");
+	}
+	if (p->t->arch == ARCH_AARCH64 && n == 4) {
+		LLVMTypeRef over[2] = {LLVMVectorType(i32, 4), LLVMVectorType(i16, 8)}, fty;
+		LLVMValueRef saddlp = intrinsic(p, "llvm.aarch64.neon.saddlp", over, 2, &fty);
+		return LLVMBuildAdd(p->b, acc, LLVMBuildCall2(p->b, fty, saddlp, &b, 1, ""), "");
+	}
+	LLVMValueRef wide = LLVMBuildSExt(p->b, b, LLVMVectorType(i32, (unsigned)(2 * n)), "");
+	LLVMValueRef s = LLVMBuildAdd(p->b, acc, shuffle_stride(p, wide, n, 2, 0), "");
+	return LLVMBuildAdd(p->b, s, shuffle_stride(p, wide, n, 2, 1), "");
+}
+
 static LLVMValueRef dot_product(LP *p, const LExpr *x)
 {
+	if (x->op == LE_DOT2_I16 || x->op == LE_PAIRS_I32)
+		return narrow_dot(p, x);
 	const LModule *m = p->m;
 	int n = x->type.lanes;
 	LLVMValueRef acc = ex(p, x->a), a = ex(p, x->b), b = ex(p, x->c);

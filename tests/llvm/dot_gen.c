@@ -15,6 +15,10 @@
  *       vpmaddubsw on x86 without VNNI)
  *   void dot4s_x{n}(int32_t *acc, const int8_t *a, const int8_t *b, int64_t blocks)
  *       the same, a signed, b never -128 (DOT4_S8)
+ *   void dot2i16_x{n}(int32_t *acc, const uint8_t *a, const int8_t *b, int64_t blocks)
+ *       the same through 16-bit lanes: DOT2_I16 over the blocks (a's bytes
+ *       promised <= 15, at most 8 blocks: no lane leaves i16), then
+ *       PAIRS_I32 into acc
  *   void dot2_x{n}(float *acc, const int16_t *a, const int16_t *b, int64_t blocks)
  *       acc[j] += sum over blocks of a[2j] b[2j] + a[2j+1] b[2j+1]   (bf16 as int16)
  */
@@ -51,6 +55,27 @@ static void kernel(LModule *m, int kind, int n)
 	lb_finish(m);
 }
 
+/* DOT2_I16 then PAIRS_I32 (n i32 lanes, 2n i16 lanes) */
+static void kernel_i16(LModule *m, int n)
+{
+	LF f = lm_func(m, lm_fmt(m, "dot2i16_x%d", n), lt_scalar(LK_VOID), LL_EXPORT, NULL);
+	LV acc = lm_param(m, f, "acc", lt_ptr(LK_I32, 0));
+	LV a = lm_param(m, f, "a", lt_ptr(LK_U8, 1));
+	LV b = lm_param(m, f, "b", lt_ptr(LK_I8, 1));
+	LV blocks = lm_param(m, f, "blocks", lt_scalar(LK_I64));
+	lb_begin(m, f);
+	LV h = lb_let(m, "h", lt_vec(LK_I16, 2 * n), le_splat(m, le_int(m, LK_I16, 0), 2 * n));
+	LV i = lm_local(m, "i", lt_scalar(LK_I64));
+	lb_for(m, i, le_i64(m, 0), le_var(m, blocks), 1);
+	LE off = le_mul(m, le_var(m, i), le_i64(m, 4 * (int64_t)n));
+	LE av = le_load(m, le_at(m, le_var(m, a), off), 4 * n);
+	LE bv = le_load(m, le_at(m, le_var(m, b), off), 4 * n);
+	lb_assign(m, h, le_dot2_i16(m, le_var(m, h), av, bv, 15));
+	lb_end(m);
+	lb_store(m, le_var(m, acc), le_pairs_i32(m, le_load(m, le_var(m, acc), n), le_var(m, h)));
+	lb_finish(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
@@ -68,8 +93,11 @@ int main(int argc, char **argv)
 		return 1;
 	m->comment = "dot-product kernels for tests/llvm/dot.sh";
 	for (int n = 4; n <= 16; n *= 2)
+	{
 		for (int kind = 0; kind < 4; kind++)
 			kernel(m, kind, n);
+		kernel_i16(m, n);
+	}
 	char msg[256];
 	int rc = lm_verify(m, msg, sizeof msg);
 	if (rc)
