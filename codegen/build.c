@@ -2,7 +2,8 @@
  * build.c — one compile into an output directory (build.h).
  *
  * The whole pipeline in order: resolve the target (LLVM checks the triple,
- * CPU and features), plan the tiles (codegen_plan), open and hash the
+ * CPU and features), derive the machine model (machine.h) and plan the
+ * tiles from it (codegen_plan), open and hash the
  * checkpoint, build the tokenizer table, look the build up in the cache,
  * build the graph and run the passes, write the weights blob (its hash
  * is baked into the code), lower the graph and print it — as an LLVM
@@ -63,6 +64,7 @@
 #include "cache.h"
 #include "fileio.h"
 #include "fsutil.h"
+#include "machine.h"
 #include "outdir.h"
 #include "passes.h"
 #include "supervise.h"
@@ -609,8 +611,8 @@ static int emit_embedded(const BuildRequest *a, const Target *t, Stage *st, cons
 }
 
 /* Everything the outputs depend on, as text; its hash is the cache key. */
-static uint64_t compute_key(const BuildRequest *a, const Target *t, const Checkpoint *ck, const char *cc,
-                            const char *cc_version, int verbose)
+static uint64_t compute_key(const BuildRequest *a, const Target *t, const Tiling *tiling, const Checkpoint *ck,
+                            const char *cc, const char *cc_version, int verbose)
 {
 	CacheKey k = {{0}, 0};
 	unsigned maj, min, pat;
@@ -637,6 +639,9 @@ static uint64_t compute_key(const BuildRequest *a, const Target *t, const Checkp
 	cache_key_add(&k, "features", "%s", t->features);
 	char sched[8192];
 	cache_key_add(&k, "schedule", "\n%s", schedule_key_text(a->schedule, sched, sizeof sched));
+	/* the tiles as derived from the machine model (host: its cache sizes
+	 * too) and the schedule: what the generated code follows */
+	cache_key_add(&k, "tiling", "%s", tiling_key_text(tiling, sched, sizeof sched));
 	cache_key_add(&k, "LFM2C_CFLAGS", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
 	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
 	if (needs_cc) {
@@ -713,10 +718,12 @@ static int compile_to_stage(void *ctx)
 	have_stage = 1;
 	if (target_resolve(&t, a.triple, a.cpu, a.features, &err))
 		goto fail;
-	/* the tiles, checked once: a schedule the code generator cannot follow
-	 * fails before any work */
+	/* the tiles from the machine model, checked once: a schedule the code
+	 * generator cannot follow fails before any work */
+	Machine mc;
+	machine_derive(&mc, &t, a.sysfs_root);
 	Tiling tiling;
-	if (codegen_plan(a.schedule, a.schedule_path, &t, &tiling, &err))
+	if (codegen_plan(a.schedule, a.schedule_path, &mc, &tiling, &err))
 		goto fail;
 	choose_cc(&a, &t, cc, sizeof cc);
 	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
@@ -740,7 +747,7 @@ static int compile_to_stage(void *ctx)
 	if (lfm_tokenizer_build(a.model_dir, &tok_bytes, &tok_n, &err) < 0)
 		goto fail;
 	if (!a.no_cache) {
-		key = compute_key(&a, &t, &ck, cc, cc_version, a.verbose);
+		key = compute_key(&a, &t, &tiling, &ck, cc, cc_version, a.verbose);
 		int n = try_cache(key, &st, &err);
 		if (n < 0)
 			goto fail;
@@ -886,4 +893,18 @@ int build_model(const BuildRequest *r, BuildResult *res, LfmError *err)
 	outdir_end(&od);
 	supervise_release(&sv);
 	return rc;
+}
+
+int build_explain(const BuildRequest *r, FILE *out, LfmError *err)
+{
+	Target t;
+	if (target_resolve(&t, r->triple, r->cpu, r->features, err))
+		return -1;
+	Machine mc;
+	machine_derive(&mc, &t, r->sysfs_root);
+	if (codegen_explain(r->schedule, r->schedule_path, &t, &mc, out, err))
+		return -1;
+	if (fflush(out) == EOF || ferror(out))
+		return lfm_error(err, NULL, "explain: cannot write the explanation: %s", strerror(errno));
+	return 0;
 }

@@ -31,6 +31,7 @@ typedef struct BuildRequest {
 	int quiet;                /* no progress line */
 	const Schedule *schedule; /* formats, fusions, tiles; never NULL */
 	const char *schedule_path;   /* the file it came from, for messages, or NULL */
+	const char *sysfs_root;   /* where the host's cache sizes are read (machine.h); NULL: /sys */
 } BuildRequest;
 
 typedef struct BuildResult {
@@ -41,5 +42,11 @@ typedef struct BuildResult {
 /* 0 (OUT holds the new build; res filled), 1 (err says why, one line),
  * or 130 (a signal stopped it; err says which). */
 int build_model(const BuildRequest *r, BuildResult *res, LfmError *err);
+
+/* What a build of r would be tiled for, without building: the target,
+ * the machine model and the tiles (codegen_explain), to out.  Uses r's
+ * triple, cpu, features, schedule, schedule_path and sysfs_root only.
+ * 0, or -1 with one line in err. */
+int build_explain(const BuildRequest *r, FILE *out, LfmError *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include "target.h"
 
 struct Schedule;
+struct Machine;
 
 /* How the matmul and the other kernels are tiled and vectorized. */
 typedef struct Tiling {
@@ -57,16 +58,17 @@ typedef struct Tiling {
 	 *             multiple of a panel's vectors as fm_nr; 0: two panels
 	 *   fm_gku    ... with KU independent accumulators each, 1..4 (unroll)
 	 * Calls with at least fm_mr rows take the blocked GEMM; fewer (decode)
-	 * take whole-K tiles of 4, 2 and 1 rows.  gemm_default_tiling (in
-	 * lower_gemm.c) has the target defaults and the measurements behind them;
-	 * tiles.float.{nr,block,decode_nr} and the tiles.matmul keys set them. */
+	 * take whole-K tiles of 4, 2 and 1 rows.  plan.c derives the defaults
+	 * from the machine model (and keeps the measurements behind the ones
+	 * that are measured, not derived); tiles.float.{nr,block,decode_nr}
+	 * and the tiles.matmul keys set them. */
 	int fm_mr, fm_nr, fm_ku, fm_kc, fm_nb, fm_block, fm_gnr, fm_gku;
 	/* Decode (one activation row) streams every weight once: each weight
 	 * load of the int8 GEMV (lower_qmatmul.c) is followed by a prefetch of
 	 * the byte this far ahead (0: none), so the next rows are on their way
 	 * while this one is multiplied; the hardware prefetchers alone left
 	 * the q4_0 350M decode at 70% of the read bandwidth (schedule:
-	 * tiles.matmul.prefetch; target_tiling has the measurements).  The
+	 * tiles.matmul.prefetch; plan.c has the measurements).  The
 	 * float GEMV's two panel streams do better without: the same hint
 	 * there cost f32 decode 10-15% (1 thread), f16 0-5%. */
 	int prefetch;
@@ -74,13 +76,24 @@ typedef struct Tiling {
 	int par_min_flops;     /* below this, a kernel runs on the calling thread */
 } Tiling;
 
-/* The tiles for target t: the code generator's own per-target choices,
- * then every tile key schedule s gives (passes/schedule.h; s may be
- * NULL).  0, or -1 with one line in err naming the file (`path`, for the
- * message) and the key the code generator cannot follow ("s.json: key
- * 'unroll': ...").  Called once per compile, before any work; the result
- * goes into CodegenOptions. */
-int codegen_plan(const struct Schedule *s, const char *path, const Target *t, Tiling *out, LfmError *err);
+/* The tiles for machine m (machine.h): every field derived from the
+ * machine model (plan.c), then every tile key schedule s gives
+ * (passes/schedule.h; s may be NULL).  0, or -1 with one line in err
+ * naming the file (`path`, for the message) and the key the code
+ * generator cannot follow ("s.json: key 'unroll': ...").  Called once per
+ * compile, before any work; the result goes into CodegenOptions. */
+int codegen_plan(const struct Schedule *s, const char *path, const struct Machine *m, Tiling *out, LfmError *err);
+
+/* `lfm2c explain`: the target, the machine model (each number with its
+ * source), the derived tiles (each with its reason), the schedule's keys
+ * and what each changed, and the resulting Tiling, written to out.  0 or
+ * -1 (a key refused, as codegen_plan). */
+int codegen_explain(const struct Schedule *s, const char *path, const Target *t, const struct Machine *m,
+                    FILE *out, LfmError *err);
+
+/* Every Tiling field as "vw 8 mm_mr 4 ..." (into buf): the build cache
+ * key and the last line of the explanation. */
+const char *tiling_key_text(const Tiling *t, char *buf, size_t n);
 
 typedef struct CodegenOptions {
 	const char *symbol;       /* name of the lfm2_model_info symbol ("lfm2_model") */

@@ -21,9 +21,9 @@
  * (its width x T floats); slices and reshapes are views (a pointer and a
  * row stride); bias adds and residual adds work in place.
  *
- * The tiles (codegen_plan: the target's choices, then the schedule's
- * keys, each checked once) arrive in CodegenOptions; this file only
- * follows them.
+ * The tiles (codegen_plan, plan.c: derived from the machine model, then
+ * the schedule's keys, each checked once) arrive in CodegenOptions; this
+ * file only follows them.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -34,7 +34,6 @@
 #include "lower.h"
 #include "pack.h"
 #include "formats.h"
-#include "schedule.h"
 
 
 static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
@@ -67,122 +66,6 @@ static LF kernel_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 static LF kernel_row_decoder(Lower *L, DType wt, int64_t K)
 {
 	return quant_is_blocked(wt) ? kernel_qdequant_row(L, wt, K) : kernel_dequant_row(L, wt, K);
-}
-
-/* ------------------------------------------------------------ schedule */
-
-/* Lanes of the target's int8 dot instruction (i32 lanes). */
-static int dot_lanes(const Target *t)
-{
-	if (t->arch == ARCH_AARCH64)
-		return 4;
-	if ((t->feat & TF_AVX512VNNI) && t->max_vector_bits >= 512)
-		return 16;
-	return t->feat & TF_AVX2 ? 8 : 4;
-}
-
-/* Register tiles sized to the register file: MR x NR accumulators plus MR
- * + NR loaded vectors must fit (32 registers: 4x4; 16 registers: 4x2).
- * Decode streams one weight row at a time (lower_qmatmul.c says why). */
-static Tiling target_tiling(const Target *t)
-{
-	Tiling s;
-	memset(&s, 0, sizeof s);
-	s.vw = target_f32_lanes(t);
-	s.mm_mr = 4;
-	s.mm_nr = t->vector_regs >= 32 ? 4 : 2;
-	s.mm_block_floats = 32768;
-	s.q_lanes = dot_lanes(t);
-	/* One weight row per activation row in decode: a packed row is short
-	 * (1088 bytes for q8_0 at K = 1024), and reading the rows strictly in
-	 * order is what the prefetchers follow best — on the 350M shape 1 row
-	 * reached 70-94% of the measured read bandwidth, 2, 4 and 8 rows in
-	 * flight 60, 55 and 45% (the f32 kernel's 8 rows of 4 KB each do well) */
-	s.q_decode_rows = 1;
-	s.q_split_k = 0;
-	s.q_sequential = 1;
-	s.attn_block = 64;
-	/* lower.h.  350M decode, medians of 5 interleaved runs (after the SwiGLU
-	 * pair became two sequential rows): q8_0 2 threads none 85, 4 KB 106,
-	 * 8 KB 101 tok/s; 1 thread 54 / 62; q4_0 1 thread 99 / 109, 2 threads
-	 * 141 / 135 (within the noise) */
-	s.prefetch = 4096;
-	s.par_min_flops = 1 << 18;
-	gemm_default_tiling(t, &s);
-	return s;
-}
-
-/* Each tile key a schedule gives, as the code generator follows it (the
- * table of specs/formats.md); the ones it cannot follow are refused:
- *   vector_width          f32 lanes of every vector
- *   tiles.matmul.mr       rows of both matmuls' register tiles, at most 8
- *   tiles.matmul.nb       float weight rows per cache block (fm_nb)
- *   tiles.matmul.kc       K block of the float matmuls (fm_kc)
- *   tiles.matmul.prefetch bytes ahead the int8 GEMV prefetches
- *   unroll                K unroll of the float tiles, at most 4
- *   tiles.attention_block keys per online-softmax block, at most 1024 (a
- *                         stack array of that many floats per task)
- *   threads.split         "n" and "auto" (= n: output features are split);
- *                         "rows" is refused
- *   tiles.int8.*, tiles.float.*   the Tiling fields of codegen.h */
-static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s, LfmError *err)
-{
-	unsigned g = sc->given;
-	const char *f = path ? path : "schedule";
-	if (g & SCHED_GIVEN_VECTOR_WIDTH)
-		s->vw = sc->vector_width;
-	if (g & SCHED_GIVEN_MR) {
-		if (sc->matmul_mr > 8)
-			return lfm_error(err, NULL, "%s: key 'tiles.matmul.mr': this code generator's matmul tiles have at "
-			                 "most 8 rows, got %d", f, sc->matmul_mr);
-		s->mm_mr = s->fm_mr = sc->matmul_mr;
-	}
-	if (g & SCHED_GIVEN_NB)
-		s->fm_nb = sc->matmul_nb;
-	if (g & SCHED_GIVEN_UNROLL) {
-		if (sc->unroll > 4)
-			return lfm_error(err, NULL, "%s: key 'unroll': this code generator unrolls the matmul's K loop at "
-			                 "most 4 times, got %d", f, sc->unroll);
-		s->fm_ku = s->fm_gku = sc->unroll;
-	}
-	if (g & SCHED_GIVEN_ATTENTION_BLOCK) {
-		if (sc->attention_block > 1024)
-			return lfm_error(err, NULL, "%s: key 'tiles.attention_block': at most 1024 keys per block, got %d", f,
-			                 sc->attention_block);
-		s->attn_block = sc->attention_block;
-	}
-	if (g & SCHED_GIVEN_KC)
-		s->fm_kc = sc->matmul_kc;   /* the float matmuls' K block (the int8 ones keep whole rows) */
-	if (g & SCHED_GIVEN_PREFETCH)
-		s->prefetch = sc->matmul_prefetch;
-	if ((g & SCHED_GIVEN_SPLIT) && sc->split == SPLIT_ROWS)
-		return lfm_error(err, NULL, "%s: key 'threads.split': \"rows\" is not supported by this code generator "
-		                 "(\"n\" or \"auto\")", f);
-	if (g & SCHED_GIVEN_INT8_NR)
-		s->mm_nr = sc->int8_nr;
-	if (g & SCHED_GIVEN_INT8_BLOCK)
-		s->mm_block_floats = sc->int8_block;
-	if (g & SCHED_GIVEN_INT8_LANES)
-		s->q_lanes = sc->int8_lanes;
-	if (g & SCHED_GIVEN_INT8_DECODE_ROWS)
-		s->q_decode_rows = sc->int8_decode_rows;
-	if (g & SCHED_GIVEN_INT8_SPLIT_K)
-		s->q_split_k = sc->int8_split_k;
-	if (g & SCHED_GIVEN_INT8_SEQUENTIAL)
-		s->q_sequential = sc->int8_sequential;
-	if (g & SCHED_GIVEN_FLOAT_NR)
-		s->fm_nr = sc->float_nr;
-	if (g & SCHED_GIVEN_FLOAT_BLOCK)
-		s->fm_block = sc->float_block;
-	if (g & SCHED_GIVEN_FLOAT_DECODE_NR)
-		s->fm_gnr = sc->float_decode_nr;
-	return 0;
-}
-
-int codegen_plan(const Schedule *sc, const char *path, const Target *t, Tiling *out, LfmError *err)
-{
-	*out = target_tiling(t);
-	return sc ? tiling_from_schedule(sc, path, out, err) : 0;
 }
 
 /* ------------------------------------------------------------ ABI types

@@ -7,8 +7,8 @@
  * files for the per-shape kernels those call; the kernel files build them
  * from lower_util.c's helpers.  Dependencies run one way:
  * lower.c -> lower_{kernels,gemm,qmatmul,fused}.c -> lower_util.c.  Every schedule decision lives
- * in a Tiling value chosen from the Target here, so a search (or a
- * person with a benchmark) changes numbers, not code.
+ * in a Tiling value (derived from the machine model in plan.c), so a
+ * search (or a person with a benchmark) changes numbers, not code.
  */
 #ifndef LFM2C_LOWER_H
 #define LFM2C_LOWER_H
@@ -103,8 +103,6 @@ LE lower_exp(Lower *L, LE x, int lanes);
  * y[rows][N] (N/2 for EPI_SWIGLU) = x[rows][K] . w[N][K]^T with w packed
  * in panels (pack.h).  Entry: (c, y, ldy, x, w, rows). */
 LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
-/* The float matmuls' knobs (fm_*) for target t. */
-void gemm_default_tiling(const Target *t, Tiling *s);
 /* (float *y, const void *w, int64_t row): row `row` of an [N][K] float-format
  * weight packed in panels (PACK_PANELS, pack.h), as K floats: the embedding
  * lookup of a tied embedding. */

@@ -325,31 +325,6 @@ static void choose(Gemm *g)
 	g->ncv1 = imax(g->ncv1 / g->nr * g->nr, g->nr);
 }
 
-/* ------------------------------------------------------------ defaults
- * Measured on the 350M shape (Zen 4, 2 cores, f32; prefill as CPU time of
- * one thread, since the shared machine's wall clock is noisy):
- *   - prefill: 6x4 tiles of 8-lane vectors reach ~186 tok/s per core, about
- *     90% of the core's FMA peak (117 GFLOP/s measured) with the rest of
- *     the forward pass; 4x6, 8x3 and 16-lane (zmm) tiles, K blocks of 128,
- *     256 or 512, K unrolled twice: all within +-3%, noise.  12x2 loses
- *     20% (twelve broadcasts per step).
- *   - decode: two panels streamed at once with two accumulators each beat
- *     one panel by ~15% (1 thread), and four panels by ~5%.
- * On 16 vector registers (AVX2) the tile is 6x2 vectors: 12 accumulators,
- * 2 weight vectors, a broadcast. */
-void gemm_default_tiling(const Target *t, Tiling *s)
-{
-	int wide = t->vector_regs >= 32;
-	s->fm_mr = 6;
-	s->fm_nr = wide ? 4 : 2;
-	s->fm_ku = 1;
-	s->fm_kc = 256;
-	s->fm_nb = 0;
-	s->fm_block = 65536;
-	s->fm_gnr = 0;   /* two panels: two sequential streams per thread */
-	s->fm_gku = 2;
-}
-
 /* ------------------------------------------------------------ kernels */
 
 /* The task: units [i0, i1), unit `units` being the plain tail rows. */

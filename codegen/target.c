@@ -8,13 +8,14 @@
  * the target machine; so we build one with stderr sent to a temporary file
  * and turn any such report into one clear error line.
  *
- * What a CPU implies (vector width, FMA, dot-product instructions) the C
- * API cannot tell us either, except for the host, whose full feature list
- * LLVM gives.  For named CPUs a short table below covers the x86 presets
- * (x86-64, x86-64-v2/v3/v4) and common CPUs; any other CPU LLVM accepts
- * gets its architecture's baseline, adjusted by --features.  These facts
- * only steer the lowering's choices (vector width, which intrinsics to
- * use): LLVM legalizes whatever it is given for the CPU it was told.
+ * What a CPU implies (FMA, the widest vectors, dot-product instructions)
+ * the C API cannot tell us either, except for the host, whose full feature
+ * list LLVM gives.  For named CPUs the machine model's table (machine.c)
+ * covers the x86 presets (x86-64, x86-64-v2/v3/v4) and common CPUs; any
+ * other CPU LLVM accepts gets its architecture's baseline, adjusted by
+ * --features.  These facts only steer the lowering's choices (which
+ * intrinsics to use; the machine model picks the widths and tiles): LLVM
+ * legalizes whatever it is given for the CPU it was told.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,62 +27,12 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 
+#include "machine.h"
 #include "target.h"
 
-/* ------------------------------------------------------------ CPU table */
+/* ------------------------------------------------------------ features */
 
-typedef struct CpuInfo {
-	const char *name;
-	TargetArch arch;
-	unsigned feat;
-} CpuInfo;
-
-#define X86_V3 (TF_FMA | TF_AVX2)
-#define X86_V4 (X86_V3 | TF_AVX512)
 #define A64 (TF_NEON | TF_FMA)
-
-static const CpuInfo cpus[] = {
-	{"x86-64", ARCH_X86_64, 0},
-	{"x86-64-v2", ARCH_X86_64, 0},
-	{"x86-64-v3", ARCH_X86_64, X86_V3},
-	{"x86-64-v4", ARCH_X86_64, X86_V4},
-	{"haswell", ARCH_X86_64, X86_V3},
-	{"broadwell", ARCH_X86_64, X86_V3},
-	{"skylake", ARCH_X86_64, X86_V3},
-	{"alderlake", ARCH_X86_64, X86_V3 | TF_AVXVNNI},
-	{"raptorlake", ARCH_X86_64, X86_V3 | TF_AVXVNNI},
-	{"skylake-avx512", ARCH_X86_64, X86_V4},
-	{"cascadelake", ARCH_X86_64, X86_V4 | TF_AVX512VNNI},
-	{"cooperlake", ARCH_X86_64, X86_V4 | TF_AVX512VNNI | TF_AVX512BF16},
-	{"icelake-server", ARCH_X86_64, X86_V4 | TF_AVX512VNNI},
-	{"icelake-client", ARCH_X86_64, X86_V4 | TF_AVX512VNNI},
-	{"sapphirerapids", ARCH_X86_64, X86_V4 | TF_AVX512VNNI | TF_AVX512BF16 | TF_AVXVNNI},
-	{"znver1", ARCH_X86_64, X86_V3},
-	{"znver2", ARCH_X86_64, X86_V3},
-	{"znver3", ARCH_X86_64, X86_V3},
-	{"znver4", ARCH_X86_64, X86_V4 | TF_AVX512VNNI | TF_AVX512BF16},
-	{"znver5", ARCH_X86_64, X86_V4 | TF_AVX512VNNI | TF_AVX512BF16 | TF_AVXVNNI},
-	{"generic", ARCH_AARCH64, A64},
-	{"cortex-a53", ARCH_AARCH64, A64},
-	{"cortex-a57", ARCH_AARCH64, A64},
-	{"cortex-a72", ARCH_AARCH64, A64},
-	{"cortex-a73", ARCH_AARCH64, A64},
-	{"cortex-a55", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"cortex-a75", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"cortex-a76", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"cortex-a77", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"cortex-a78", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"cortex-x1", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"neoverse-n1", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"neoverse-v1", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"neoverse-n2", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"neoverse-v2", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"cortex-a510", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"cortex-a710", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"cortex-x2", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-	{"apple-m1", ARCH_AARCH64, A64 | TF_DOTPROD},
-	{"apple-m2", ARCH_AARCH64, A64 | TF_DOTPROD | TF_BF16 | TF_I8MM},
-};
 
 /* LLVM feature names and the TF_* bits they give (+) or take away (-). */
 static const struct {
@@ -203,14 +154,6 @@ static int same_machine(const char *a, const char *b)
 
 /* ------------------------------------------------------------ resolve */
 
-static const CpuInfo *find_cpu(const char *name, TargetArch arch)
-{
-	for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++)
-		if (cpus[i].arch == arch && !strcmp(cpus[i].name, name))
-			return &cpus[i];
-	return NULL;
-}
-
 static int check_feature_syntax(const char *f, LfmError *err)
 {
 	const char *p = f;
@@ -279,8 +222,8 @@ int target_resolve(Target *t, const char *triple, const char *cpu, const char *f
 		const char *def = t->arch == ARCH_X86_64 ? "x86-64" : "generic";
 		snprintf(t->cpu, sizeof t->cpu, "%s", want_host_cpu ? def : cpu);
 		snprintf(t->features, sizeof t->features, "%s", t->user_features);
-		const CpuInfo *ci = find_cpu(t->cpu, t->arch);
-		bits = ci ? ci->feat : t->arch == ARCH_AARCH64 ? A64 : 0;
+		if (machine_cpu_features(t->cpu, t->arch, &bits))
+			bits = t->arch == ARCH_AARCH64 ? A64 : 0;
 		apply_features(t->arch, t->features, &bits);
 	}
 	t->feat = bits;
@@ -296,10 +239,8 @@ int target_resolve(Target *t, const char *triple, const char *cpu, const char *f
 	if (said[0])
 		return lfm_error(err, NULL, "target %s, cpu %s: %s", t->triple, t->cpu, said);
 
-	/* AVX-512 machines get 256-bit vectors but all 32 registers (as LLVM's and
-	 * GCC's own default, prefer-vector-width=256): on Zen 4 512-bit ops are
-	 * split in two anyway and measured slower here; a schedule's vector_width
-	 * asks for other widths. */
+	/* what the ISA has; how wide the code's vectors are is the machine
+	 * model's choice (machine.c) */
 	if (t->arch == ARCH_X86_64) {
 		t->max_vector_bits = bits & TF_AVX512 ? 512 : bits & TF_AVX2 ? 256 : 128;
 		t->vector_regs = bits & TF_AVX512 ? 32 : 16;
@@ -307,11 +248,8 @@ int target_resolve(Target *t, const char *triple, const char *cpu, const char *f
 		t->max_vector_bits = 128;
 		t->vector_regs = 32;
 	}
-	t->vector_bits = t->max_vector_bits > 256 ? 256 : t->max_vector_bits;
 	return 0;
 }
-
-int target_f32_lanes(const Target *t) { return t->vector_bits / 32; }
 
 void target_describe(const Target *t, char *buf, size_t n)
 {

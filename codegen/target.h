@@ -4,9 +4,11 @@
  * A Target is resolved once from --target / --cpu / --features: the LLVM
  * triple, CPU name and feature string (validated by asking LLVM to build a
  * target machine for them), and the few facts the lowering needs to make
- * its choices — preferred vector width, number of vector registers, and
- * the instruction-set features that select intrinsics (FMA, the int8 and
- * bf16 dot products).  Both backends use the same Target.
+ * its choices — the widest vectors, number of vector registers, and the
+ * instruction-set features that select intrinsics (FMA, the int8 and bf16
+ * dot products).  Both backends use the same Target.  How fast those
+ * instructions are, and so how wide and how tiled the code is, is the
+ * machine model's business (machine.h).
  */
 #ifndef LFM2C_TARGET_H
 #define LFM2C_TARGET_H
@@ -39,8 +41,7 @@ typedef struct Target {
 	TargetArch arch;
 	int host;                 /* the triple is the machine lfm2c runs on */
 	int cpu_is_host;          /* --cpu host (or default on the host) */
-	int vector_bits;          /* SIMD width the lowering uses: 128, 256 or 512 */
-	int max_vector_bits;      /* widest the target has */
+	int max_vector_bits;      /* widest the target has (the width used: machine.h) */
 	int vector_regs;          /* architectural vector registers: 16 or 32 */
 	unsigned feat;            /* TF_* */
 } Target;
@@ -50,9 +51,6 @@ typedef struct Target {
  * "--cpu foo: not a CPU LLVM knows for x86_64-unknown-linux-gnu". */
 int target_resolve(Target *t, const char *triple, const char *cpu, const char *features,
                    LfmError *err);
-
-/* The vector width in f32 lanes (vector_bits / 32). */
-int target_f32_lanes(const Target *t);
 
 /* "x86_64-unknown-linux-gnu,znver4" plus ",+feat,..." when features were given. */
 void target_describe(const Target *t, char *buf, size_t n);

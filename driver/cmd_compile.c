@@ -5,12 +5,15 @@
  *         [--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops]
  *         [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]
  *         [-q FORMAT] [--quant-override P=F]... [--schedule FILE] [--fuse LIST]
+ *         [--explain]
  *
  * The flags become one BuildRequest (codegen/build.h) with the command's
  * one Schedule (cli_schedule.h), and build_model does the rest: the
  * pipeline, the cache, the output directory as a transaction.  What is
  * printed: a progress line on a terminal, then the one result line, or
- * one error line (exit 1; 130 when a signal stopped it).
+ * one error line (exit 1; 130 when a signal stopped it).  --explain first
+ * prints what `lfm2c explain` prints for the same flags (the machine model
+ * and the tiles derived from it) on stdout, then compiles.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 typedef struct CompileArgs {
 	BuildRequest r;
 	int backend_given;
+	int explain;           /* --explain */
 	CliSchedule cs;        /* -q, --quant-override, --schedule, --fuse: the one Schedule */
 	PassOptions po;        /* points at cs.schedule once it is made */
 } CompileArgs;
@@ -49,7 +53,11 @@ static const char help_text[] =
 	"                        vector width, thread split; -q, --quant-override and --fuse apply on top\n"
 	"  --fuse LIST           fusions: all, none, default, NAME, +NAME, -NAME, comma-separated\n"
 	"                        (the fusions are listed below)\n"
-	"  -v                    print the commands and the cache key\n";
+	"  --explain             print the machine model and the tiles derived from it (each with its\n"
+	"                        source or reason) and the schedule's overrides, then compile\n"
+	"                        (lfm2c explain: the same without compiling)\n"
+	"  -v                    print the commands and the cache key\n"
+	"environment: LFM2C_SYSFS_ROOT  where the host's caches are read (default /sys)\n";
 
 /* --help: the text above, then the fusions from their table. */
 static void print_help(void)
@@ -66,7 +74,8 @@ static int usage(void)
 {
 	return lfm_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
 	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
-	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [-v] (--help)");
+	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [--explain] [-v] "
+	                   "(--help)");
 }
 
 static int parse_args(int argc, char **argv, CompileArgs *a)
@@ -115,6 +124,8 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 			a->r.no_cache = 1;
 		else if (!strcmp(s, "-v"))
 			a->r.verbose = 1;
+		else if (!strcmp(s, "--explain"))
+			a->explain = 1;
 		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			print_help();
 			exit(0);
@@ -156,8 +167,14 @@ int cmd_compile(int argc, char **argv)
 	}
 	a.r.schedule = a.po.schedule;
 	a.r.schedule_path = a.cs.schedule_path;
+	a.r.sysfs_root = cli_sysfs_root();
 	BuildResult res;
 	LfmError err = {{0}};
+	if (a.explain && build_explain(&a.r, stdout, &err)) {
+		lfm_fail("%s", err.msg);
+		cli_schedule_free(&a.cs);
+		return 1;
+	}
 	int rc = build_model(&a.r, &res, &err);
 	if (rc)
 		lfm_fail("%s", err.msg);

@@ -12,9 +12,14 @@
 
 int cmd_compile(int argc, char **argv);
 int cmd_dequant(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_interp(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+
+/* $LFM2C_SYSFS_ROOT (where the host's cache sizes are read, machine.h),
+ * or NULL for /sys: the one place the variable is read (cmd_explain.c). */
+const char *cli_sysfs_root(void);
 
 #endif

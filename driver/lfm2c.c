@@ -19,6 +19,7 @@ static const struct {
 } commands[] = {
 	{"compile", cmd_compile, "MODEL_DIR -o OUT_DIR   emit C + weights, build OUT_DIR/lfm2-run"},
 	{"dequant", cmd_dequant, "MODEL_DIR -q FORMAT -o OUT_DIR   checkpoint of quantize-dequantized weights"},
+	{"explain", cmd_explain, "[--cpu NAME] [--schedule S]   machine model and the tiles derived from it"},
 	{"inspect", cmd_inspect, "MODEL_DIR              resolved config, layers, tensors, hashes"},
 	{"ir", cmd_ir, "MODEL_DIR [-d PASSES]  print the IR (after the passes)"},
 	{"interp", cmd_interp, "MODEL_DIR --tokens IDS --logits F.npy   reference interpreter"},

@@ -77,6 +77,7 @@
 
 #include "cache.h"
 #include "codegen.h"
+#include "machine.h"
 #include "tools.h"
 #include "fileio.h"
 #include "measure.h"
@@ -200,6 +201,7 @@ typedef struct Tune {
 	MeasureOpts mo;
 	ModelInfo mi;
 	Target target;          /* the host, to ask the code generator what it follows */
+	Machine machine;        /* its model (machine.h), from which the tiles are derived */
 	const char *out, *start_path, *work_arg;
 	int budget, beam;
 	Objective obj;
@@ -350,7 +352,7 @@ static int format_kind(DType d)
  * prints it canonically.  Returns NULL if the schedule is invalid; formats
  * and *kind describe its formats, *fref_canon (malloc'd) is its format
  * reference's schedule. */
-static char *canonical_candidate(const Target *t, const char *text, char *formats, size_t fcap, int *kind,
+static char *canonical_candidate(const Machine *mc, const char *text, char *formats, size_t fcap, int *kind,
                                  bool *bf16, DType *fmt, char **fref_canon)
 {
 	Schedule s;
@@ -358,7 +360,7 @@ static char *canonical_candidate(const Target *t, const char *text, char *format
 	if (schedule_parse(text, strlen(text), "candidate", &s, &err))
 		return NULL;
 	Tiling plan;
-	if (codegen_plan(&s, "candidate", t, &plan, &err)) {
+	if (codegen_plan(&s, "candidate", mc, &plan, &err)) {
 		schedule_free(&s);
 		return NULL;
 	}
@@ -876,7 +878,7 @@ static int evaluate(Tune *t, const char *text, LfmError *err)
 	c.same_as = -1;
 	DType fmt;
 	char *fcanon = NULL;
-	c.canon = canonical_candidate(&t->target, text, c.formats, sizeof c.formats, &c.kind, &c.bf16, &fmt, &fcanon);
+	c.canon = canonical_candidate(&t->machine, text, c.formats, sizeof c.formats, &c.kind, &c.bf16, &fmt, &fcanon);
 	if (!c.canon)
 		return -1;
 	bool fresh = t->formats_allowed[fmt] && t->n < MAX_CANDS;
@@ -1016,8 +1018,12 @@ static int setup(Tune *t, char **start_text, LfmError *err)
 	}
 	/* the start must be a schedule the code generator follows */
 	Tiling plan;
-	if (target_resolve(&t->target, NULL, NULL, NULL, err)
-	    || codegen_plan(&s, t->start_path ? t->start_path : "the default schedule", &t->target, &plan, err)) {
+	if (target_resolve(&t->target, NULL, NULL, NULL, err)) {
+		schedule_free(&s);
+		return -1;
+	}
+	machine_derive(&t->machine, &t->target, NULL);   /* builds read /sys too (measure.c) */
+	if (codegen_plan(&s, t->start_path ? t->start_path : "the default schedule", &t->machine, &plan, err)) {
 		schedule_free(&s);
 		return -1;
 	}

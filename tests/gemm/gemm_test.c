@@ -33,6 +33,7 @@
 
 #include "lfm2rt.h"
 #include "lower.h"
+#include "machine.h"
 #include "pack.h"
 #include "formats.h"
 
@@ -65,9 +66,13 @@ static const DType row_formats[] = {DT_F32, DT_F16, DT_BF16};
 static Tiling tilings(const Target *t, int which)
 {
 	Tiling s;
-	memset(&s, 0, sizeof s);
-	s.vw = target_f32_lanes(t);
-	gemm_default_tiling(t, &s);
+	Machine mc;
+	machine_derive(&mc, t, NULL);
+	LfmError err;
+	if (codegen_plan(NULL, NULL, &mc, &s, &err)) {   /* cannot fail without a schedule */
+		fprintf(stderr, "gemm_test: %s\n", err.msg);
+		exit(1);
+	}
 	s.par_min_flops = 0;   /* always through the pool */
 	if (which == 1) {
 		s.fm_mr = 3, s.fm_nr = 3, s.fm_ku = 2, s.fm_kc = 40, s.fm_block = 1024;

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "machine.h"
 #include "pack.h"
 #include "formats.h"
 
@@ -314,7 +315,9 @@ int main(int argc, char **argv)
 	L.m = m;
 	L.t = &t;
 	L.err = &err;
-	if (codegen_plan(NULL, NULL, &t, &L.sch, &err))   /* the target's own tiles, then this test's */
+	Machine mc;
+	machine_derive(&mc, &t, NULL);
+	if (codegen_plan(NULL, NULL, &mc, &L.sch, &err))   /* the target's own tiles, then this test's */
 		die(err.msg);
 	int step = argc > 6 && !strcmp(argv[6], "short") ? 3 : 1;
 	L.sch.mm_mr = argc > 8 ? atoi(argv[7]) : 4;
