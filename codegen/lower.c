@@ -119,6 +119,7 @@ static void declare_abi(Lower *L)
 	lm_field(m, c, "ctx", T_I32(), "KV capacity");
 	lm_field(m, c, "pool", lt_struct_ptr(L->s_pool, 0), NULL);
 	lm_field(m, c, "qx", lt_ptr(LK_U8, 0), "int8 activation rows of the block-format matmuls");
+	lm_field(m, c, "wf", T_PF(), "per worker, WF_FLOATS: a 16-bit weight block in f32 (GEMMs)");
 
 	LStr mm = L->s_mm_args = lm_struct(m, "matmul_args", "Arguments of a matmul task.", 0);
 	lm_field(m, mm, "y", T_PF(), NULL);
@@ -126,6 +127,7 @@ static void declare_abi(Lower *L)
 	lm_field(m, mm, "x", T_CPF(), NULL);
 	lm_field(m, mm, "w", T_CPF(), NULL);
 	lm_field(m, mm, "rows", T_I64(), NULL);
+	lm_field(m, mm, "wf", T_PF(), NULL);
 
 	if (L->cfg->n_attn_layers) {
 		LStr at = L->s_attn_args = lm_struct(m, "attn_args", "Arguments of the attention task.", 0);
@@ -612,13 +614,18 @@ static void lower_scratch_bytes(Lower *L)
 {
 	LModule *m = L->m;
 	LF f = lm_func(m, "scratch_bytes", lt_scalar(LK_U64), LL_STATIC,
-	               "Scratch one forward call needs: the arena for up to max_tokens tokens.");
+	               "Scratch one forward call needs: the arena for up to max_tokens tokens\n"
+	               "(and each thread's f32 weight block when the GEMMs convert 16-bit weights).");
 	LV mt = lm_param(m, f, "max_tokens", T_I32());
 	lm_param(m, f, "ctx", T_I32());
-	lm_param(m, f, "n_threads", T_I32());
+	LV nt = lm_param(m, f, "n_threads", T_I32());
 	lb_begin(m, f);
 	LE n = le_convert(m, le_bin(m, LE_MAX, V(L, mt), le_int(m, LK_I32, 1)), T_I64());
 	LE bytes = le_add(m, le_mul(m, le_mul(m, n, le_named(m, "ARENA_FLOATS_PER_TOKEN")), I(L, 4)), I(L, 64));
+	if (L->wf_floats) {   /* after the arena: each worker's f32 weight block */
+		LE workers = le_convert(m, le_bin(m, LE_MAX, V(L, nt), le_int(m, LK_I32, 1)), T_I64());
+		bytes = le_add(m, bytes, le_mul(m, workers, I(L, 4 * L->wf_floats)));
+	}
 	lb_return(m, le_convert(m, bytes, lt_scalar(LK_U64)));
 	lb_finish(m);
 }
@@ -739,13 +746,15 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 		rope_sin = V(L, sn);
 	}
 	int64_t qx_off = base_off - align16(qmatmul_scratch_floats(g));   /* just below the layer values */
-	LE fields[9] = {
+	LE fields[10] = {
 		le_field(m, A, "weights"),
 		le_at(m, V(L, h), le_mul(m, V(L, T), I(L, base_off))),
 		rope_cos, rope_sin, V(L, T), V(L, pos), le_field(m, A, "ctx"), le_field(m, A, "pool"),
 		le_ptr_cast(m, le_at(m, V(L, h), le_mul(m, V(L, T), I(L, qx_off))), lt_ptr(LK_U8, 0)),
 	};
-	LV call_v = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 9, NULL));
+	fields[9] = L->wf_floats ? le_at(m, V(L, h), le_mul(m, V(L, T), le_named(m, "ARENA_FLOATS_PER_TOKEN")))
+	                         : V(L, h);   /* unused */
+	LV call_v = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 10, NULL));
 	LE cp = le_addr(m, call_v);
 
 	if (lower_embedding(L, cp, V(L, h), V(L, T), le_field(m, A, "tokens")))
@@ -909,6 +918,9 @@ LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint
 	define_constants(&L);
 	define_tables(&L);
 	kernel_helpers(&L);
+	L.wf_floats = gemm_wf_floats(&L);
+	if (L.wf_floats)
+		define_i(&L, "WF_FLOATS", L.wf_floats, "per worker: one 16-bit weight block of a GEMM, in f32");
 	int64_t conv = lower_layer_function(&L, LAYER_CONV);
 	int64_t attn = conv < 0 ? -1 : lower_layer_function(&L, LAYER_ATTN);
 	if (conv < 0 || attn < 0) {

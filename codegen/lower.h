@@ -30,6 +30,7 @@ typedef struct Lower {
 	LStr s_call, s_fwd_args, s_info, s_pool, s_task_fn, s_mm_args, s_attn_args;
 	LStr s_layer_w[2];        /* struct conv_weights / attn_weights */
 	LF f_parallel_for, f_run, f_W;
+	int64_t wf_floats;        /* per worker: the f16/bf16 GEMMs' f32 weight block (0: none) */
 } Lower;
 
 /* Shorthands for an i64 constant and a variable's value. */
@@ -103,6 +104,12 @@ LE lower_exp(Lower *L, LE x, int lanes);
  * y[rows][N] (N/2 for EPI_SWIGLU) = x[rows][K] . w[N][K]^T with w packed
  * in panels (pack.h).  Entry: (c, y, ldy, x, w, rows). */
 LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
+/* Floats each worker's f32 block of a 16-bit weight needs (the largest
+ * over the graph's f16/bf16 matrices; 0: none): L->wf_floats, asked
+ * before any kernel is built, so every GEMM's block fits WF_FLOATS. */
+int64_t gemm_wf_floats(Lower *L);
+/* ... and of one matmul's (0 when it does not convert: f32, or no panels). */
+int64_t gemm_block_floats(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
 /* (float *y, const void *w, int64_t row): row `row` of an [N][K] float-format
  * weight packed in panels (PACK_PANELS, pack.h), as K floats: the embedding
  * lookup of a tied embedding. */

@@ -40,6 +40,15 @@
  * ascending in every lane, K blocks in order), so results do not depend
  * on the split.
  *
+ * 16-bit weights (f16, bf16) in the GEMM: each weight block is converted
+ * to f32 once, into this worker's slot of the scratch (c->wf + worker *
+ * WF_FLOATS; the pool says which worker runs a range), in the same panel
+ * layout with the block's K extent, and every row tile reads it from
+ * there as f32: the conversion is paid once per block instead of once per
+ * row tile (a 512-token prompt has ~85 of them), and the tile's inner
+ * loop is the f32 one.  The few-rows path converts as it loads (each
+ * weight is read once there anyway).
+ *
  * Tiles always start on a panel, so a tile reads the weight through one
  * pointer and the activations through another, every load at a constant
  * offset, and each row's broadcast is emitted right before its FMAs: C
@@ -72,7 +81,13 @@ typedef struct Gemm {
 	int64_t ncv;        /* weight block, vectors of columns */
 	int gnr, gku;       /* GEMV tile */
 	int64_t ncv1;       /* weight block of the few-rows path */
+	int cvt;            /* 16-bit weights: the GEMM's blocks are converted to f32 once (wf) */
 	LE y, ldy, x, w;    /* the task's locals */
+	/* where tiles read the weight: w itself (KS = K, from = 0), or this
+	 * worker's converted block wf (KS = kc, columns from cb, k from k0) */
+	LE src, src_c0, src_k0;
+	int64_t KS;
+	DType src_t;
 } Gemm;
 
 /* ------------------------------------------------------------ addressing */
@@ -82,15 +97,17 @@ typedef struct Gemm {
 static LE panel_base(Gemm *g, LE c)
 {
 	LModule *m = g->m;
+	if (g->src_c0)
+		c = le_sub(m, c, g->src_c0);
 	LE panel = g->vpp > 1 ? le_div(m, c, I(g->L, g->vpp)) : c;
-	return le_mul(m, panel, I(g->L, g->G * g->K));
+	return le_mul(m, panel, I(g->L, g->G * g->KS));
 }
 
 /* ... and of vector v of a tile, part 0 (w1 rows, or the only part) or 1
  * (w3 rows), from that base: a constant, so a tile needs one pointer. */
 static int64_t vec_offset(Gemm *g, int v, int part)
 {
-	return (int64_t)(v / g->vpp) * g->G * g->K + (int64_t)part * PACK_PANEL * g->K + (int64_t)(v % g->vpp) * g->vw;
+	return (int64_t)(v / g->vpp) * g->G * g->KS + (int64_t)part * PACK_PANEL * g->KS + (int64_t)(v % g->vpp) * g->vw;
 }
 
 /* y[t][n..n+vw) of vector-column c */
@@ -127,7 +144,7 @@ static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k
 	/* one pointer into the weight and one into the activations: every
 	 * load of the K loop is at a constant offset from them (+ k) */
 	lb_comment(m, "tile %dx%d%s", mr, nr, g->pairs ? " (w1, w3 pairs)" : "");
-	LV wb = lb_let(m, "wb", weight_ptr_type(g->wt), le_at(m, g->w, panel_base(g, c)));
+	LV wb = lb_let(m, "wb", weight_ptr_type(g->src_t), le_at(m, g->src, panel_base(g, c)));
 	LV xb = lb_let(m, "xb", T_CPF(), le_at(m, g->x, le_mul(m, t, I(L, g->K))));
 	LE zero = le_splat(m, le_f32(m, 0), vw);
 	for (int s = 0; s < nacc; s++)
@@ -149,12 +166,12 @@ static void tile(Gemm *g, int mr, int nr, int nacc, int unroll, LE t, LE c, LE k
 		for (int u = 0; u < steps; u++) {
 			int s = pass ? 0 : u % nacc;
 			LE ku = le_add(m, V(L, k), I(L, u));
-			LE wo = le_mul(m, ku, I(L, PACK_PANEL));
+			LE wo = le_mul(m, g->src_k0 ? le_sub(m, ku, g->src_k0) : ku, I(L, PACK_PANEL));
 			LV wv[MAX_NR][2];
 			for (int v = 0; v < nr; v++)
 				for (int p = 0; p < parts; p++)
 					wv[v][p] = lb_let(m, lm_fmt(m, "wv%d%s_%d", v, parts > 1 ? (p ? "b" : "a") : "", u), vt,
-					                  load_weight_f32(L, g->wt, le_at(m, V(L, wb), le_add(m, wo, I(L, vec_offset(g, v, p)))), vw));
+					                  load_weight_f32(L, g->src_t, le_at(m, V(L, wb), le_add(m, wo, I(L, vec_offset(g, v, p)))), vw));
 			/* a row's broadcast right before its FMAs: one live at a time
 			 * (a C compiler keeps this order; MR broadcasts up front spill) */
 			for (int r = 0; r < mr; r++) {
@@ -327,6 +344,35 @@ static void choose(Gemm *g)
 
 /* ------------------------------------------------------------ kernels */
 
+/* dst (this worker's wf) = the weight's vector-columns [cb, ce) (whole
+ * panels), k in [k0, k1), as f32 in the same panel layout with K extent
+ * kc: panel u of the block at u * G * kc, step k at (k - k0) * P.  Each
+ * panel's (part's) steps are one contiguous run in both. */
+static void convert_block(Gemm *g, LE dst, LE cb, LE ce, LE k0, LE k1)
+{
+	Lower *L = g->L;
+	LModule *m = g->m;
+	int vw = g->vw, parts = g->pairs ? 2 : 1;
+	lb_comment(m, "the block's %s weights in f32, once for all the row tiles", dtype_name(g->wt));
+	LV u = lm_local(m, "u", T_I64());
+	LE units = le_div(m, le_sub(m, ce, cb), I(L, g->vpp));
+	LV run = lb_let(m, "run", T_I64(), le_mul(m, le_sub(m, k1, k0), I(L, PACK_PANEL)));
+	lb_for(m, u, I(L, 0), units, 1);
+	LE panel = le_add(m, le_div(m, cb, I(L, g->vpp)), V(L, u));
+	for (int p = 0; p < parts; p++) {
+		LE so = le_add(m, le_add(m, le_mul(m, panel, I(L, g->G * g->K)), I(L, (int64_t)p * PACK_PANEL * g->K)),
+		               le_mul(m, k0, I(L, PACK_PANEL)));
+		LE dofs = le_add(m, le_mul(m, V(L, u), I(L, g->G * g->kc)), I(L, (int64_t)p * PACK_PANEL * g->kc));
+		LV sp = lb_let(m, lm_fmt(m, "cs%d", p), weight_ptr_type(g->wt), le_at(m, g->w, so));
+		LV dp = lb_let(m, lm_fmt(m, "cd%d", p), T_PF(), le_at(m, dst, dofs));
+		LV i = lm_local(m, "i", T_I64());
+		lb_for(m, i, I(L, 0), V(L, run), vw);   /* run is a multiple of P, so of vw */
+		lb_store(m, le_at(m, V(L, dp), V(L, i)), load_weight_f32(L, g->wt, le_at(m, V(L, sp), V(L, i)), vw));
+		lb_end(m);
+	}
+	lb_end(m);
+}
+
 /* The task: units [i0, i1), unit `units` being the plain tail rows. */
 static LF gemm_task(Gemm *g, const char *name)
 {
@@ -343,11 +389,14 @@ static LF gemm_task(Gemm *g, const char *name)
 	                         (long long)K, (long long)g->N, (long long)K, PACK_PANEL,
 	                         g->pairs ? " in w1, w3 pairs, stored silu(w1 x) * w3 x" : "", (long long)g->units,
 	                         g->mr, (long long)g->kc, (long long)g->ncv, g->mr, g->nr, g->ku, g->gnr, g->gku,
-	                         g->vw, g->wt == DT_F16 ? "; f16 weights converted as loaded"
+	                         g->vw, g->cvt ? (g->wt == DT_F16 ? "; f16 weight blocks converted to f32 once per block (wf), as loaded in the few-rows path"
+	                                                          : "; bf16 weight blocks widened to f32 once per block (wf), as loaded in the few-rows path")
+	                                : g->wt == DT_F16 ? "; f16 weights converted as loaded"
 	                                : g->wt == DT_BF16 ? "; bf16 weights widened as loaded" : ""));
 	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, task, "i0", T_I64());
 	LV i1 = lm_param(m, task, "i1", T_I64());
+	LV worker = lm_param(m, task, "worker", T_I32());
 	lb_begin(m, task);
 	LV a = lb_let(m, "a", lt_struct_ptr(L->s_mm_args, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_mm_args, 1)));
 	g->y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));
@@ -357,6 +406,14 @@ static LF gemm_task(Gemm *g, const char *name)
 	g->w = V(L, lb_let(m, "w", weight_ptr_type(g->wt), g->wt == DT_F32 ? wf : le_ptr_cast(m, wf, weight_ptr_type(g->wt))));
 	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
 	LE R = V(L, rows);
+	g->src = g->w;
+	g->src_t = g->wt;
+	g->KS = K;
+	g->src_c0 = g->src_k0 = 0;
+	LE wfb = g->cvt ? V(L, lb_let(m, "wf", T_PF(), le_at(m, le_field(m, V(L, a), "wf"),
+	                                                      le_mul(m, le_convert(m, V(L, worker), T_I64()),
+	                                                             le_named(m, "WF_FLOATS")))))
+	               : 0;
 	LV c0 = lb_let(m, "c0", T_I64(), le_mul(m, V(L, i0), I(L, g->vpp)));
 	LV c1 = lb_let(m, "c1", T_I64(), le_mul(m, le_bin(m, LE_MIN, V(L, i1), I(L, g->units)), I(L, g->vpp)));
 	LV t = lb_let(m, "t", T_I64(), I(L, 0));
@@ -377,12 +434,24 @@ static LF gemm_task(Gemm *g, const char *name)
 		int64_t klen = K % g->kc ? -1 : g->kc;
 		lb_for(m, cb, V(L, c0), V(L, c1), g->ncv);
 		LE ce = V(L, lb_let(m, "ce", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, cb), I(L, g->ncv)), V(L, c1))));
+		if (g->cvt) {   /* this block in f32, once for all the row tiles */
+			convert_block(g, wfb, V(L, cb), ce, k0, k1);
+			g->src = wfb;
+			g->src_t = DT_F32;
+			g->KS = g->kc;
+			g->src_c0 = V(L, cb);
+			g->src_k0 = k0;
+		}
 		lb_assign(m, t, I(L, 0));
 		lb_for(m, t, 0, le_sub(m, R, I(L, g->mr - 1)), g->mr);
 		columns(g, g->mr, g->nr, 1, g->ku, V(L, t), V(L, cb), ce, k0, k1, klen, first);
 		lb_end(m);
 		if (g->mr > 1)
 			leftover_rows(g, g->mr, t, R, V(L, cb), ce, k0, k1, klen, first, 0);
+		g->src = g->w;
+		g->src_t = g->wt;
+		g->KS = K;
+		g->src_c0 = g->src_k0 = 0;
 		lb_end(m);
 		if (blocked)
 			lb_end(m);
@@ -404,6 +473,62 @@ static LF gemm_task(Gemm *g, const char *name)
 	return task;
 }
 
+/* g for this matmul, its tiles chosen. */
+static void setup(Gemm *g, Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	memset(g, 0, sizeof *g);
+	g->L = L;
+	g->m = L->m;
+	g->wt = wt;
+	g->N = N;
+	g->K = K;
+	g->epi = epi;
+	g->pairs = epi == EPI_SWIGLU;
+	g->vw = L->sch.vw < PACK_PANEL ? L->sch.vw : PACK_PANEL;
+	if (g->vw < 1)
+		g->vw = 1;
+	g->vpp = PACK_PANEL / g->vw;
+	g->G = (int64_t)PACK_PANEL * (g->pairs ? 2 : 1);
+	g->units = N / g->G;
+	g->N0 = g->units * g->G;
+	choose(g);
+}
+
+/* Floats of one weight block in f32 (ncv vectors of columns x kc), when
+ * the GEMM converts its 16-bit weight blocks; 0 when it does not. */
+static int64_t block_floats(const Gemm *g)
+{
+	if ((g->wt != DT_F16 && g->wt != DT_BF16) || !g->units)
+		return 0;
+	return g->ncv * g->vw * (g->pairs ? 2 : 1) * g->kc;
+}
+
+int64_t gemm_wf_floats(Lower *L)
+{
+	const Graph *gr = L->g;
+	int64_t most = 0;
+	for (Ref r = 1; r < gr->n_nodes; r++) {
+		const Node *nd = &gr->nodes[r];
+		if (nd->op != OP_WEIGHT || nd->shape.ndim != 2)
+			continue;
+		DType wt = gr->weights[nd->aux].dtype;
+		PackLayout lay = pack_weight_layout(gr, nd->aux);
+		if (lay != PACK_PANELS && lay != PACK_PAIRS)
+			continue;
+		int64_t b = gemm_block_floats(L, wt, nd->shape.d[0], nd->shape.d[1],
+		                              lay == PACK_PAIRS ? EPI_SWIGLU : EPI_STORE);
+		most = b > most ? b : most;
+	}
+	return most;
+}
+
+int64_t gemm_block_floats(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
+{
+	Gemm g;
+	setup(&g, L, wt, N, K, epi);
+	return block_floats(&g);
+}
+
 LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 {
 	LModule *m = L->m;
@@ -415,22 +540,8 @@ LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	if (f)
 		return f;
 	Gemm g;
-	memset(&g, 0, sizeof g);
-	g.L = L;
-	g.m = m;
-	g.wt = wt;
-	g.N = N;
-	g.K = K;
-	g.epi = epi;
-	g.pairs = epi == EPI_SWIGLU;
-	g.vw = L->sch.vw < PACK_PANEL ? L->sch.vw : PACK_PANEL;
-	if (g.vw < 1)
-		g.vw = 1;
-	g.vpp = PACK_PANEL / g.vw;
-	g.G = (int64_t)PACK_PANEL * (g.pairs ? 2 : 1);
-	g.units = N / g.G;
-	g.N0 = g.units * g.G;
-	choose(&g);
+	setup(&g, L, wt, N, K, epi);
+	g.cvt = block_floats(&g) > 0 && block_floats(&g) <= L->wf_floats;
 	LF task = gemm_task(&g, name);
 	int64_t n_units = g.units + (g.N0 < N);
 
@@ -446,8 +557,8 @@ LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	LV r = lm_param(m, f, "rows", T_I64());
 	lb_begin(m, f);
 	LE wa = wt == DT_F32 ? V(L, w) : le_ptr_cast(m, V(L, w), T_CPF());
-	LE fields[5] = {V(L, y), V(L, ldy), V(L, x), wa, V(L, r)};
-	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 5, NULL));
+	LE fields[6] = {V(L, y), V(L, ldy), V(L, x), wa, V(L, r), le_field(m, V(L, c), "wf")};
+	LV args = lb_let(m, "a", lt_struct(L->s_mm_args), le_agg(m, lt_struct(L->s_mm_args), fields, 6, NULL));
 	LE call[5] = {V(L, c), I(L, n_units), le_mul(m, V(L, r), I(L, N * K)), le_func(m, task), le_addr(m, args)};
 	lb_eval(m, le_call(m, L->f_run, call, 5));
 	lb_finish(m);

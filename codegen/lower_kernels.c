@@ -191,6 +191,7 @@ LF kernel_attention(Lower *L)
 	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, f, "i0", T_I64());
 	LV i1 = lm_param(m, f, "i1", T_I64());
+	lm_param(m, f, "worker", T_I32());
 	lb_begin(m, f);
 	LV a = lb_let(m, "a", lt_struct_ptr(L->s_attn_args, 1),
 	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_attn_args, 1)));

@@ -514,6 +514,7 @@ static LF kernel_qact(Lower *L, int64_t K)
 	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, f, "i0", T_I64());
 	LV i1 = lm_param(m, f, "i1", T_I64());
+	lm_param(m, f, "worker", T_I32());
 	lb_begin(m, f);
 	LStr st = qmatmul_args(L);
 	LV a = lb_let(m, "a", lt_struct_ptr(st, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(st, 1)));
@@ -605,6 +606,7 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, task, "i0", T_I64());
 	LV i1 = lm_param(m, task, "i1", T_I64());
+	lm_param(m, task, "worker", T_I32());
 	lb_begin(m, task);
 	LV a = lb_let(m, "a", lt_struct_ptr(st, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(st, 1)));
 	q.y = V(L, lb_let(m, "y", T_PF(), le_field(m, V(L, a), "y")));

@@ -72,8 +72,8 @@ void kernel_helpers(Lower *L)
 	LV arg = lm_param(m, run, "arg", lt_ptr(LK_VOID, 0));
 	lb_begin(m, run);
 	lb_if(m, le_bin(m, LE_LT, V(L, flops), I(L, L->sch.par_min_flops)));
-	LE direct[3] = {V(L, arg), I(L, 0), V(L, n)};
-	lb_eval(m, le_callp(m, V(L, fn), direct, 3));
+	LE direct[4] = {V(L, arg), I(L, 0), V(L, n), le_int(m, LK_I32, 0)};   /* the caller is worker 0 */
+	lb_eval(m, le_callp(m, V(L, fn), direct, 4));
 	lb_else(m);
 	LE pool = le_field(m, V(L, c), "pool");
 	LE par[4] = {pool, V(L, n), V(L, fn), V(L, arg)};

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LFM2_ABI_VERSION 1
+#define LFM2_ABI_VERSION 2
 
 /* ------------------------------------------------------------------ blob
  * The weights blob file, written by lfm2c:
@@ -42,12 +42,15 @@
 
 /* ------------------------------------------------------------ threading
  * The runtime's thread pool, opaque to generated code.  lfm2_parallel_for
- * runs fn(arg, begin, end) over disjoint ranges covering [0, n) on the
- * pool's threads (the caller's thread included) and returns when all are
- * done.  With pool == NULL it runs fn(arg, 0, n) on the caller's thread.
+ * runs fn(arg, begin, end, worker) over disjoint ranges covering [0, n) on
+ * the pool's threads (the caller's thread included) and returns when all
+ * are done.  worker is the index of the thread running the range, 0 (the
+ * caller) .. lfm2_pool_threads(pool) - 1: ranges that run at the same time
+ * never share it, so it picks a per-thread scratch slot.  With pool ==
+ * NULL it runs fn(arg, 0, n, 0) on the caller's thread.
  */
 typedef struct lfm2_pool lfm2_pool;
-typedef void (*lfm2_task_fn)(void *arg, int64_t begin, int64_t end);
+typedef void (*lfm2_task_fn)(void *arg, int64_t begin, int64_t end, int32_t worker);
 void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg);
 int lfm2_pool_threads(const lfm2_pool *pool);   /* 1 when pool == NULL */
 

@@ -67,8 +67,9 @@ typedef struct lfm2_err {
  * calls lfm2_parallel_for.  lfm2_parallel_for(pool, n, fn, arg) cuts
  * [0, n) into C = min(n, 4 * n_threads) chunks of (almost) equal size —
  * chunk c is [n*c/C, n*(c+1)/C) — and every thread, the caller included,
- * takes the next chunk until none is left, calling fn(arg, lo, hi) for
- * it.  The boundaries depend only on n and the thread count, so results
+ * takes the next chunk until none is left, calling fn(arg, lo, hi, w) for
+ * it, w being the thread's index (0 for the caller, 1 .. n_threads-1 for
+ * the workers; a per-thread scratch slot).  The boundaries depend only on n and the thread count, so results
  * that depend on the split are reproducible; which thread runs a chunk
  * varies (pool.c says why: a descheduled worker costs nothing).  Idle
  * workers spin for 200 us, then sleep (no CPU use).

@@ -55,6 +55,7 @@
 struct worker {
 	lfm2_pool *pool;
 	pthread_t thread;
+	int32_t index;             /* 1 .. n_threads-1: the caller is 0 */
 };
 
 struct lfm2_pool {
@@ -117,8 +118,9 @@ static bool spin_until(lfm2_pool *pool, bool (*ready)(lfm2_pool *, uint64_t), ui
 
 static uint32_t gen_of(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
 
-/* Runs chunks of call `gen` until none is left; the number it ran. */
-static uint32_t take_chunks(lfm2_pool *pool, uint32_t gen)
+/* Runs chunks of call `gen` as thread `index` until none is left; the
+ * number it ran. */
+static uint32_t take_chunks(lfm2_pool *pool, uint32_t gen, int32_t index)
 {
 	uint32_t ran = 0;
 	for (;;) {
@@ -131,7 +133,7 @@ static uint32_t take_chunks(lfm2_pool *pool, uint32_t gen)
 			continue;
 		/* chunk c is ours: the call cannot change until we count it done */
 		int64_t n = pool->n, q = n / chunks, r = n % chunks;   /* n*c/C without overflow */
-		pool->fn(pool->arg, q * c + r * c / chunks, q * (c + 1) + r * (c + 1) / chunks);
+		pool->fn(pool->arg, q * c + r * c / chunks, q * (c + 1) + r * (c + 1) / chunks, index);
 		ran++;
 		if (atomic_fetch_add(&pool->done, 1) + 1 == chunks && atomic_load(&pool->caller_waiting)) {
 			pthread_mutex_lock(&pool->mutex);
@@ -169,7 +171,7 @@ static void *worker_main(void *p)
 		if ((uint32_t)t == CLOSED)   /* the next call is being written: wait for it */
 			continue;
 		seen = gen_of(t);
-		take_chunks(pool, seen);
+		take_chunks(pool, seen, w->index);
 	}
 }
 
@@ -183,7 +185,7 @@ void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
 	if (n <= 0)
 		return;
 	if (!pool || pool->n_threads == 1 || n == 1) {
-		fn(arg, 0, n);
+		fn(arg, 0, n, 0);
 		return;
 	}
 	pthread_mutex_lock(&pool->call_mutex);
@@ -204,7 +206,7 @@ void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
 		pthread_mutex_unlock(&pool->mutex);
 	}
 
-	take_chunks(pool, gen);
+	take_chunks(pool, gen, 0);
 	uint32_t chunks = atomic_load_explicit(&pool->chunks, memory_order_relaxed);
 	if (!spin_until(pool, all_done, chunks)) {
 		pthread_mutex_lock(&pool->mutex);
@@ -261,6 +263,7 @@ lfm2_pool *lfm2_pool_create(int n_threads, lfm2_err *err)
 	atomic_init(&pool->quit, false);
 	for (int i = 0; i < n_threads - 1; i++) {
 		workers[i].pool = pool;
+		workers[i].index = i + 1;
 		int rc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
 		if (rc != 0) {
 			rt_fail(err, "thread pool: cannot start thread %d of %d: %s", i + 2, n_threads,

@@ -18,7 +18,12 @@
  *                                         layout against the spec's map
  *
  * Each case is exported from the generated code as
- *   void case_I(lfm2_pool *pool, float *y, int64_t ldy, const float *x, const void *w, int64_t rows)
+ *   void case_I(lfm2_pool *pool, float *y, int64_t ldy, const float *x, const void *w, int64_t rows,
+ *               float *wf)
+ * (wf: the workers' f32 blocks of 16-bit weights, threads x wf_floats()
+ * floats; the runner fills it with NaN, so a tile reading a block that
+ * was not converted shows), the slot size as
+ *   int64_t wf_floats(void),
  * each float format's embedding-row reader as
  *   void row_I(float *y, const void *w, int64_t row),
  * and the vector exp (lower_exp) as
@@ -98,12 +103,14 @@ static void declare_abi(Lower *L)
 	LStr c = L->s_call = lm_struct(m, "call", "What the kernels read of a forward call.", 0);
 	lm_field(m, c, "weights", lt_ptr(LK_I8, 1), NULL);
 	lm_field(m, c, "pool", lt_struct_ptr(L->s_pool, 0), NULL);
+	lm_field(m, c, "wf", T_PF(), NULL);
 	LStr mm = L->s_mm_args = lm_struct(m, "matmul_args", "Arguments of a matmul task.", 0);
 	lm_field(m, mm, "y", T_PF(), NULL);
 	lm_field(m, mm, "ldy", T_I64(), NULL);
 	lm_field(m, mm, "x", T_CPF(), NULL);
 	lm_field(m, mm, "w", T_CPF(), NULL);
 	lm_field(m, mm, "rows", T_I64(), NULL);
+	lm_field(m, mm, "wf", T_PF(), NULL);
 }
 
 static void export_case(Lower *L, int i)
@@ -118,9 +125,10 @@ static void export_case(Lower *L, int i)
 	LV x = lm_param(m, f, "x", T_CPF());
 	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
 	LV rows = lm_param(m, f, "rows", T_I64());
+	LV wf = lm_param(m, f, "wf", T_PF());
 	lb_begin(m, f);
-	LE fields[2] = {le_ptr_cast(m, le_var(m, w), lt_ptr(LK_I8, 1)), le_var(m, pool)};
-	LV call = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 2, NULL));
+	LE fields[3] = {le_ptr_cast(m, le_var(m, w), lt_ptr(LK_I8, 1)), le_var(m, pool), le_var(m, wf)};
+	LV call = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 3, NULL));
 	LE args[6] = {le_addr(m, call), le_var(m, y), le_var(m, ldy), le_var(m, x),
 	              le_ptr_cast(m, le_var(m, w), weight_ptr_type(c->wt)), le_var(m, rows)};
 	lb_eval(m, le_call(m, k, args, 6));
@@ -180,6 +188,15 @@ static int gen(const char *backend, int which, const char *out)
 	L.err = &err;
 	declare_abi(&L);
 	kernel_helpers(&L);
+	for (int i = 0; i < NCASES; i++) {   /* every case's block fits the slot, as lower.c sizes it */
+		int64_t b = gemm_block_floats(&L, cases[i].wt, cases[i].N, cases[i].K, cases[i].epi);
+		L.wf_floats = b > L.wf_floats ? b : L.wf_floats;
+	}
+	lm_define(m, "WF_FLOATS", le_i64(m, L.wf_floats > 0 ? L.wf_floats : 1), "per worker");
+	LF wff = lm_func(m, "wf_floats", T_I64(), LL_EXPORT, NULL);
+	lb_begin(m, wff);
+	lb_return(m, le_named(m, "WF_FLOATS"));
+	lb_finish(m);
 	for (int i = 0; i < NCASES; i++)
 		export_case(&L, i);
 	for (int i = 0; i < 3; i++)
@@ -205,7 +222,7 @@ static int gen(const char *backend, int which, const char *out)
 
 /* ------------------------------------------------------------ run */
 
-typedef void (*case_fn)(lfm2_pool *, float *, int64_t, const float *, const void *, int64_t);
+typedef void (*case_fn)(lfm2_pool *, float *, int64_t, const float *, const void *, int64_t, float *);
 typedef void (*row_fn)(float *, const void *, int64_t);
 
 static uint64_t rng = 88172645463325252ull;
@@ -238,7 +255,7 @@ static const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 37};
 #define MAX_ROWS 37
 
 /* One case at every row count: 0, or the number of bad outputs. */
-static int check_case(case_fn fn, int i, lfm2_pool *pool, int threads, int which)
+static int check_case(case_fn fn, int i, lfm2_pool *pool, int threads, int which, float *wf)
 {
 	const Case *c = &cases[i];
 	int64_t N = c->N, K = c->K, ny = c->epi == EPI_SWIGLU ? N / 2 : N, ldy = ny + 3;
@@ -256,7 +273,7 @@ static int check_case(case_fn fn, int i, lfm2_pool *pool, int threads, int which
 			x[j] = frand();
 		for (int64_t j = 0; j < MAX_ROWS * ldy; j++)
 			y0[j] = y[j] = frand();
-		fn(pool, y, ldy, x, w, rows);
+		fn(pool, y, ldy, x, w, rows, wf);
 		for (int64_t t = 0; t < MAX_ROWS; t++) {
 			for (int64_t n = 0; n < N; n++) {
 				double s = 0, a = 0;
@@ -393,6 +410,17 @@ static int run(const char *so_path, int which)
 		return 1;
 	}
 	int bad = 0, checked = 0;
+	int64_t (*wff)(void) = (int64_t (*)(void))dlsym(so, "wf_floats");
+	if (!wff) {
+		fprintf(stderr, "gemm_test: %s has no wf_floats\n", so_path);
+		return 1;
+	}
+	size_t nwf = (size_t)wff() * 3;
+	float *wf = malloc(nwf * sizeof *wf);
+	if (!wf)
+		abort();
+	for (size_t j = 0; j < nwf; j++)
+		wf[j] = NAN;
 	for (int threads = 1; threads <= 3; threads += 2) {
 		lfm2_err err;
 		lfm2_pool *pool = lfm2_pool_create(threads, &err);
@@ -408,7 +436,7 @@ static int run(const char *so_path, int which)
 				fprintf(stderr, "gemm_test: %s has no %s\n", so_path, name);
 				return 1;
 			}
-			bad += check_case(fn, i, pool, threads, which);
+			bad += check_case(fn, i, pool, threads, which, wf);
 			checked++;
 		}
 		lfm2_pool_destroy(pool);
@@ -431,6 +459,7 @@ static int run(const char *so_path, int which)
 	bad += check_exp(ex);
 	if (which == 0)
 		bad += check_layout();
+	free(wf);
 	dlclose(so);
 	if (bad) {
 		fprintf(stderr, "gemm: schedule %d: %d wrong values\n", which, bad);

@@ -19,7 +19,7 @@
 void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
 {
 	(void)pool;
-	fn(arg, 0, n);
+	fn(arg, 0, n, 0);
 }
 
 int lfm2_pool_threads(const lfm2_pool *pool)

@@ -36,7 +36,7 @@ void lfm2_parallel_for(lfm2_pool *pool, int64_t n, lfm2_task_fn fn, void *arg)
 	for (int i = parts - 1; i >= 0; i--) {
 		int64_t a = n * i / parts, b = n * (i + 1) / parts;
 		if (b > a)
-			fn(arg, a, b);
+			fn(arg, a, b, i);   /* as if thread i ran part i */
 	}
 }
 

@@ -72,8 +72,9 @@ struct logit_job {
 	int32_t pos;
 };
 
-static void logit_range(void *arg, int64_t begin, int64_t end)
+static void logit_range(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
+	(void)worker;
 	struct logit_job *j = arg;
 	for (int64_t v = begin; v < end; v++) {
 		float acc = 0.5f * sinf(0.7f * (float)(j->pos + 1) * (float)(v + 1));

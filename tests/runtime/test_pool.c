@@ -23,11 +23,20 @@ struct job {
 	atomic_int *hits;
 	atomic_int n_calls;
 	int64_t begin[MAX_CALLS], end[MAX_CALLS];
+	int T;                   /* the pool's threads */
+	atomic_int busy[64];     /* ranges running now, per worker index */
+	atomic_int bad_worker;   /* an index outside [0, T), or one shared by two running ranges */
 };
 
-static void visit(void *arg, int64_t begin, int64_t end)
+static void visit(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
 	struct job *j = arg;
+	if (worker < 0 || worker >= j->T || worker >= 64) {
+		atomic_fetch_add(&j->bad_worker, 1);
+		worker = 0;
+	} else if (atomic_fetch_add(&j->busy[worker], 1) != 0) {
+		atomic_fetch_add(&j->bad_worker, 1);
+	}
 	int c = atomic_fetch_add(&j->n_calls, 1);
 	if (c < MAX_CALLS) {
 		j->begin[c] = begin;
@@ -35,14 +44,18 @@ static void visit(void *arg, int64_t begin, int64_t end)
 	}
 	for (int64_t i = begin; i < end; i++)
 		atomic_fetch_add(&j->hits[i], 1);
+	atomic_fetch_sub(&j->busy[worker], 1);
 }
 
 static void check_cover(lfm2_pool *pool, int T, int64_t n)
 {
 	struct job j = {0};
+	j.T = pool ? T : 1;
 	j.hits = calloc((size_t)(n ? n : 1), sizeof *j.hits);
 	CHECK_OR_DIE(j.hits);
 	lfm2_parallel_for(pool, n, visit, &j);
+	CHECK(atomic_load(&j.bad_worker) == 0, "T=%d n=%lld: %d ranges ran with a worker index outside [0, %d) "
+	      "or one another running range had", T, (long long)n, atomic_load(&j.bad_worker), j.T);
 	for (int64_t i = 0; i < n; i++)
 		if (atomic_load(&j.hits[i]) != 1) {
 			CHECK_FAIL("T=%d n=%lld: index %lld visited %d times", T, (long long)n, (long long)i,
@@ -76,8 +89,9 @@ static double cpu_seconds(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void add_one(void *arg, int64_t begin, int64_t end)
+static void add_one(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
+	(void)worker;
 	atomic_fetch_add((atomic_llong *)arg, end - begin);
 }
 
