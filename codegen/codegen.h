@@ -23,9 +23,9 @@ struct Machine;
 typedef struct Tiling {
 	int vw;            /* f32 lanes of a vector */
 	/* The int8 matmuls (block-format weights; lower_qmatmul.c):
-	 *   mm_mr, mm_nr      prefill register tile: MR rows x NR vectors of
+	 *   q_mr, q_nr      prefill register tile: MR rows x NR vectors of
 	 *                     output rows (tiles.matmul.mr, tiles.int8.nr)
-	 *   mm_block_floats   weights per cache block (tiles.int8.block)
+	 *   q_block_floats   weights per cache block (tiles.int8.block)
 	 *   q_lanes           i32 lanes of the dot instruction, 4, 8 or 16
 	 *                     (tiles.int8.lanes)
 	 *   q_decode_rows     weight rows one activation row streams at once
@@ -35,7 +35,7 @@ typedef struct Tiling {
 	 *                     (tiles.int8.split_k)
 	 *   q_sequential      decode reads a SwiGLU pair's two rows one after the
 	 *                     other (1) or interleaved (0) (tiles.int8.sequential) */
-	int mm_mr, mm_nr, mm_block_floats, q_lanes, q_decode_rows, q_split_k, q_sequential;
+	int q_mr, q_nr, q_block_floats, q_lanes, q_decode_rows, q_split_k, q_sequential;
 	/* The float matmuls (f32, f16, bf16 weights; lower_gemm.c).  Valid
 	 * values (the kernel clamps anything else into them):
 	 *   fm_mr     rows of the register tile, 1..16 (schedule: tiles.matmul.mr)
@@ -91,7 +91,7 @@ int codegen_plan(const struct Schedule *s, const char *path, const struct Machin
 int codegen_explain(const struct Schedule *s, const char *path, const Target *t, const struct Machine *m,
                     FILE *out, LfmError *err);
 
-/* Every Tiling field as "vw 8 mm_mr 4 ..." (into buf): the build cache
+/* Every Tiling field as "vw 8 q_mr 4 ..." (into buf): the build cache
  * key and the last line of the explanation. */
 const char *tiling_key_text(const Tiling *t, char *buf, size_t n);
 

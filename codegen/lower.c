@@ -890,8 +890,8 @@ static const char *header_comment(Lower *L, const Checkpoint *ck, const CodegenO
 	              "Do not edit: rerun `lfm2c compile`.",
 	              o->version, c->vocab_size, c->hidden, c->n_layers, c->n_conv_layers, c->n_attn_layers,
 	              c->n_heads, c->n_kv_heads, c->head_dim, c->ff, c->conv_L, c->conv_bias ? " with biases" : "",
-	              c->tie_embeddings ? "tied" : "untied", ck->model_hash, o->target_desc, s->vw, s->mm_mr,
-	              s->mm_nr, weight_formats(L));
+	              c->tie_embeddings ? "tied" : "untied", ck->model_hash, o->target_desc, s->vw, s->q_mr,
+	              s->q_nr, weight_formats(L));
 }
 
 LModule *lower_model(const Graph *g, const Checkpoint *ck, const Target *t, uint64_t blob_hash,

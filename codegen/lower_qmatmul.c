@@ -580,7 +580,7 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.i16 = L->t->arch == ARCH_X86_64 && wt != DT_Q8_0 && (L->t->feat & TF_AVX2)
 	        && !(L->t->feat & (TF_AVX512VNNI | TF_AVXVNNI)) && (q.nd < 16 || (L->t->feat & TF_AVX512));
 	q.epi = epi;
-	int MR = s->mm_mr < MAX_QT ? s->mm_mr : MAX_QT, NR = s->mm_nr < MAX_QT ? s->mm_nr : MAX_QT;
+	int MR = s->q_mr < MAX_QT ? s->q_mr : MAX_QT, NR = s->q_nr < MAX_QT ? s->q_nr : MAX_QT;
 	int GNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;
 	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
 		NR += NR % 2;
@@ -589,7 +589,7 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 		GNR = GNR > MAX_QT ? MAX_QT : GNR;
 	}
 	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);
-	int64_t NB = (int64_t)s->mm_block_floats * 4 / q.rowb / PU * PU;
+	int64_t NB = (int64_t)s->q_block_floats * 4 / q.rowb / PU * PU;
 	if (NB < PU)
 		NB = PU;
 	int64_t tiles = (N + PU - 1) / PU;

@@ -19,7 +19,7 @@
  *               efficiency wins, then the most FMAs per load (less traffic
  *               to L1 and L2), then more rows (the weights come from L2,
  *               the activations from L1: fewer weight vectors per step).
- *   mm_mr x mm_nr   the int8 tile, the same way with the dot's rate and
+ *   q_mr x q_nr   the int8 tile, the same way with the dot's rate and
  *               latency; its register rule is 2 x MR x NR <= registers:
  *               each output keeps an i32 dot sum and an f32 sum.
  *   fm_kc       K block: the row tile's MR x KC activations in a quarter
@@ -27,7 +27,7 @@
  *               power of two.
  *   fm_block    the float weight block kept in L2 while every row tile
  *               passes over it: a quarter of L2 in f32 weights.
- *   mm_block_floats   the int8 weight block: an eighth of L2 (its rows are
+ *   q_block_floats   the int8 weight block: an eighth of L2 (its rows are
  *               whole K: each row tile's quantized activation rows and the
  *               next block's lines share the rest).
  *   q_lanes     i32 lanes of the int8 dot at the machine's int8 width.
@@ -60,7 +60,7 @@ static const struct {
 	size_t offset;
 } fields[] = {
 #define F(x) {#x, offsetof(Tiling, x)}
-	F(vw), F(mm_mr), F(mm_nr), F(mm_block_floats), F(q_lanes), F(q_decode_rows), F(q_split_k), F(q_sequential),
+	F(vw), F(q_mr), F(q_nr), F(q_block_floats), F(q_lanes), F(q_decode_rows), F(q_split_k), F(q_sequential),
 	F(fm_mr), F(fm_nr), F(fm_ku), F(fm_kc), F(fm_nb), F(fm_block), F(fm_gnr), F(fm_gku), F(prefetch),
 	F(attn_block), F(par_min_flops),
 #undef F
@@ -263,18 +263,18 @@ static void machine_tiling(const Machine *m, Tiling *s, PlanWhy *w)
 		say(w, what, "%s: %g per cycle x %d lanes = %g lane-dots/cycle, the only width", i8, m->i8_per_cycle.v,
 		    s->q_lanes, ld);
 	Tile it = int8_tile(m);
-	s->mm_mr = it.mr;
-	s->mm_nr = it.nr;
+	s->q_mr = it.mr;
+	s->q_nr = it.nr;
 	int ineed = (int)ceil(m->i8_latency.v * m->i8_per_cycle.v);
-	snprintf(what, sizeof what, "mm_mr %d x mm_nr %d", it.mr, it.nr);
+	snprintf(what, sizeof what, "q_mr %d x q_nr %d", it.mr, it.nr);
 	say(w, what, "%d i32 dot sums + %d f32 sums = %d <= %d registers, %s %g cycle%s x %g dots/cycle",
 	    it.mr * it.nr, it.mr * it.nr, 2 * it.mr * it.nr, regs, it.mr * it.nr >= ineed ? ">=" : "< (latency-bound)",
 	    m->i8_latency.v, m->i8_latency.v == 1 ? "" : "s", m->i8_per_cycle.v);
 	int64_t qblk = (int64_t)(m->l2.v / 8 / 4) / 1024 * 1024;
-	s->mm_block_floats = (int)clamp64(qblk, 1024, 16777216);
-	snprintf(what, sizeof what, "mm_block_floats %d", s->mm_block_floats);
+	s->q_block_floats = (int)clamp64(qblk, 1024, 16777216);
+	snprintf(what, sizeof what, "q_block_floats %d", s->q_block_floats);
 	say(w, what, "int8 weight block of %s, an eighth of L2 (%s): whole-K rows, the activation rows share it",
-	    kib(4.0 * s->mm_block_floats, a, sizeof a), kib(m->l2.v, b, sizeof b));
+	    kib(4.0 * s->q_block_floats, a, sizeof a), kib(m->l2.v, b, sizeof b));
 	/* One weight row per activation row in decode: a packed row is short
 	 * (1088 bytes for q8_0 at K = 1024), and reading the rows strictly in
 	 * order is what the prefetchers follow best — on the 350M shape 1 row
@@ -324,7 +324,7 @@ static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s,
 		if (sc->matmul_mr > 8)
 			return lfm_error(err, NULL, "%s: key 'tiles.matmul.mr': this code generator's matmul tiles have at "
 			                 "most 8 rows, got %d", f, sc->matmul_mr);
-		s->mm_mr = s->fm_mr = sc->matmul_mr;
+		s->q_mr = s->fm_mr = sc->matmul_mr;
 	}
 	if (g & SCHED_GIVEN_NB)
 		s->fm_nb = sc->matmul_nb;
@@ -348,9 +348,9 @@ static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s,
 		return lfm_error(err, NULL, "%s: key 'threads.split': \"rows\" is not supported by this code generator "
 		                 "(\"n\" or \"auto\")", f);
 	if (g & SCHED_GIVEN_INT8_NR)
-		s->mm_nr = sc->int8_nr;
+		s->q_nr = sc->int8_nr;
 	if (g & SCHED_GIVEN_INT8_BLOCK)
-		s->mm_block_floats = sc->int8_block;
+		s->q_block_floats = sc->int8_block;
 	if (g & SCHED_GIVEN_INT8_LANES)
 		s->q_lanes = sc->int8_lanes;
 	if (g & SCHED_GIVEN_INT8_DECODE_ROWS)

@@ -26,7 +26,7 @@
 
 typedef struct Named {
 	const char *triple, *cpu, *features;
-	int bits, regs, vw, fm_mr, fm_nr, mm_mr, mm_nr, q_lanes;
+	int bits, regs, vw, fm_mr, fm_nr, q_mr, q_nr, q_lanes;
 	Int8Dot i8;
 } Named;
 
@@ -81,12 +81,12 @@ static void test_named(void)
 		CHECK_INT(s.vw, c->vw);
 		CHECK_INT(s.fm_mr, c->fm_mr);
 		CHECK_INT(s.fm_nr, c->fm_nr);
-		CHECK_INT(s.mm_mr, c->mm_mr);
-		CHECK_INT(s.mm_nr, c->mm_nr);
+		CHECK_INT(s.q_mr, c->q_mr);
+		CHECK_INT(s.q_nr, c->q_nr);
 		CHECK_INT(s.q_lanes, c->q_lanes);
 		/* every f32 tile fits the registers as lower_gemm.c counts them */
 		CHECK(s.fm_mr * s.fm_nr + s.fm_nr + 1 <= c->regs, "%dx%d in %d registers", s.fm_mr, s.fm_nr, c->regs);
-		CHECK(2 * s.mm_mr * s.mm_nr <= c->regs, "int8 %dx%d in %d registers", s.mm_mr, s.mm_nr, c->regs);
+		CHECK(2 * s.q_mr * s.q_nr <= c->regs, "int8 %dx%d in %d registers", s.q_mr, s.q_nr, c->regs);
 		/* the decode choices are measurements, the same everywhere */
 		CHECK_INT(s.q_decode_rows, 1);
 		CHECK_INT(s.prefetch, 4096);
@@ -106,7 +106,7 @@ static void test_znver4_details(void)
 	CHECK_OR_DIE(codegen_plan(NULL, NULL, &m, &s, &err) == 0);
 	CHECK_INT(s.fm_kc, 256);
 	CHECK_INT(s.fm_block, 65536);
-	CHECK_INT(s.mm_block_floats, 32768);
+	CHECK_INT(s.q_block_floats, 32768);
 	CHECK_INT(s.fm_ku, 1);
 	CHECK_INT(s.fm_nb, 0);
 	CHECK_INT(s.attn_block, 64);
@@ -153,11 +153,11 @@ static void test_schedule(void)
 	CHECK_OR_DIE(codegen_plan(&sc, "s.json", &m, &s, &err) == 0);
 	CHECK_INT(s.vw, 8);
 	CHECK_INT(s.fm_mr, 4);
-	CHECK_INT(s.mm_mr, 4);
+	CHECK_INT(s.q_mr, 4);
 	CHECK_INT(s.fm_kc, 128);
 	CHECK_INT(s.fm_nr, 2);
 	CHECK_INT(s.q_lanes, 8);
-	CHECK_INT(s.mm_nr, 4);   /* not given: derived */
+	CHECK_INT(s.q_nr, 4);   /* not given: derived */
 	schedule_free(&sc);
 	static const char bad[] = "{\"version\": 1, \"tiles\": {\"matmul\": {\"mr\": 9}}}";
 	CHECK_OR_DIE(schedule_parse(bad, strlen(bad), "b.json", &sc, &err) == 0);

@@ -320,9 +320,9 @@ int main(int argc, char **argv)
 	if (codegen_plan(NULL, NULL, &mc, &L.sch, &err))   /* the target's own tiles, then this test's */
 		die(err.msg);
 	int step = argc > 6 && !strcmp(argv[6], "short") ? 3 : 1;
-	L.sch.mm_mr = argc > 8 ? atoi(argv[7]) : 4;
-	L.sch.mm_nr = argc > 8 ? atoi(argv[8]) : t.vector_regs >= 32 ? 4 : 2;
-	L.sch.mm_block_floats = 4096;   /* small blocks: several per task */
+	L.sch.q_mr = argc > 8 ? atoi(argv[7]) : 4;
+	L.sch.q_nr = argc > 8 ? atoi(argv[8]) : t.vector_regs >= 32 ? 4 : 2;
+	L.sch.q_block_floats = 4096;   /* small blocks: several per task */
 	L.sch.par_min_flops = 0;        /* always through lfm2_parallel_for */
 	declare(m, &L);
 	kernel_helpers(&L);
