@@ -139,7 +139,7 @@ void mm_store(Lower *L, MatEpi epi, LE at, const LE *r, int nr)
 			lb_store(m, p, le_add(m, le_load(m, p, 1), r[j]));
 		} else if (j % 2 == 1) {   /* silu(a) * b = a * b / (1 + exp(-a)) */
 			LE a = r[j - 1];
-			LE den = le_add(m, le_f32(m, 1), le_math(m, LE_EXP, le_neg(m, a)));
+			LE den = le_add(m, le_f32(m, 1), lower_exp(L, le_neg(m, a), 1));
 			lb_store(m, p, le_div(m, le_mul(m, a, r[j]), den));
 		}
 	}
@@ -185,15 +185,14 @@ LV rms_inverse(Lower *L, LV xr, int64_t n)
  * range), times 2^n built in the exponent bits.  x is clamped to [-87, 88]
  * so 2^n stays a normal float: e^-87 ~ 1.6e-38 stands for anything
  * smaller (0 to within every use here: softmax weights, SiLU's 1/(1+e^-a)),
- * and no lane overflows.  Emits statements; scalars use libm. */
+ * and no lane overflows.  Emits statements; a scalar takes the same steps. */
 LE lower_exp(Lower *L, LE x, int lanes)
 {
 	LModule *m = L->m;
-	if (lanes == 1)
-		return le_math(m, LE_EXP, x);
-	LType vt = lt_vec(LK_F32, lanes), it = lt_vec(LK_I32, lanes);
+	LType vt = lanes > 1 ? lt_vec(LK_F32, lanes) : T_F32(), it = lanes > 1 ? lt_vec(LK_I32, lanes) : T_I32();
 	int id = m->nv;   /* unique names within the function */
-#define K_(v) le_splat(m, le_f32(m, v), lanes)
+#define K_(v) (lanes > 1 ? le_splat(m, le_f32(m, v), lanes) : le_f32(m, v))
+#define KI_(v) (lanes > 1 ? le_splat(m, le_int(m, LK_I32, v), lanes) : le_int(m, LK_I32, v))
 	LV xc = lb_let(m, lm_fmt(m, "e%d_x", id), vt, le_bin(m, LE_MAX, le_bin(m, LE_MIN, x, K_(88.0)), K_(-87.0)));
 	LV n = lb_let(m, lm_fmt(m, "e%d_n", id), vt, le_round(m, le_mul(m, V(L, xc), K_(1.44269504088896341))));
 	LE r = le_fma(m, V(L, n), K_(-0.693359375), V(L, xc));
@@ -204,9 +203,9 @@ LE lower_exp(Lower *L, LE x, int lanes)
 	for (int i = 1; i < 6; i++)
 		p = le_fma(m, p, V(L, rv), K_(c[i]));
 	LE e = le_fma(m, p, le_mul(m, V(L, rv), V(L, rv)), le_add(m, V(L, rv), K_(1.0)));
-	LE bits = le_bin(m, LE_SHL, le_add(m, le_convert(m, V(L, n), it), le_splat(m, le_int(m, LK_I32, 127), lanes)),
-	                 le_splat(m, le_int(m, LK_I32, 23), lanes));
+	LE bits = le_bin(m, LE_SHL, le_add(m, le_convert(m, V(L, n), it), KI_(127)), KI_(23));
 #undef K_
+#undef KI_
 	return V(L, lb_let(m, lm_fmt(m, "e%d", id), vt, le_mul(m, e, le_bitcast(m, bits, vt))));
 }
 
