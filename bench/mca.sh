@@ -121,6 +121,7 @@
 # Environment: BUILD_DIR (default build), BENCH_DIR (default
 # BUILD_DIR/bench; this writes BENCH_DIR/mca/), LFM2C, MCA_CPUS,
 # MCA_FORMATS, MCA_FUNC, MCA_ALL, MCA_JOBS, MCA_ITERATIONS (default 100),
+# MCA_SCHEDULE (a schedule file for every compile: compare tiles by model),
 # MCA_REUSE=1 (analyse the assembly of the previous run again, no
 # compiles), LLVM_MCA (the llvm-mca of LLVM 19).  Called by bench.sh (MCA=0 skips
 # it); runs alone too: `sh bench/mca.sh`.  About two minutes on two cores:
@@ -230,8 +231,9 @@ for cpu in $cpus; do
 		(
 			out=$dir/out-$cpu-$f
 			rm -f "$dir/$cpu-$f.s" "$dir/$cpu-$f.err"
-			if "$lfm2c" compile "$model" -o "$out" --target aarch64-linux-gnu --cpu "$cpu" -q "$f" \
-				--emit asm --no-cache >/dev/null 2>"$dir/$cpu-$f.err"; then
+			set -- --target aarch64-linux-gnu --cpu "$cpu" -q "$f" --emit asm --no-cache
+			[ -z "${MCA_SCHEDULE:-}" ] || set -- "$@" --schedule "$MCA_SCHEDULE"
+			if "$lfm2c" compile "$model" -o "$out" "$@" >/dev/null 2>"$dir/$cpu-$f.err"; then
 				mv "$out/model.s" "$dir/$cpu-$f.s"
 				rm -f "$dir/$cpu-$f.err"
 			fi
