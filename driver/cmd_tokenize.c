@@ -9,8 +9,10 @@
  *                                            lfm2-run loads as tokenizer.bin)
  *   options: --no-special  encode without BOS; decode without special tokens
  *            --split-special  encode special-token text as plain text
- *   TEXT "-" reads standard input; "--" ends the options (for a TEXT that
- *   starts with '-').
+ *   TEXT "-" reads standard input; "--" ends the options: every argument
+ *   after it is literal text, "-" and "--" included.  (lfm2-run has no
+ *   positional text: the value after -p, --system or --tokenize is always
+ *   text, whatever it starts with.)
  *
  * It goes through exactly the path a compiled model uses: tokenizer.json is
  * compiled to the binary table (frontend/tokenizer_json.c) and the table is
@@ -39,7 +41,7 @@
 static int usage(void)
 {
 	return lfm_fail("usage: lfm2c tokenize MODEL_DIR [--no-special] [--split-special] "
-	                   "(TEXT | - | --decode IDS | --write-table FILE)");
+	                   "(TEXT | - | -- TEXT | --decode IDS | --write-table FILE)");
 }
 
 static char *read_stdin(size_t *len)
@@ -173,11 +175,13 @@ static int flush_output(void)
 	return e ? lfm_fail("tokenize: cannot write the output: %s", lfm_io_reason(e)) : 0;
 }
 
-static int do_encode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
+/* Encodes arg, or standard input when arg is "-" given before any "--"
+ * (literal: it came after "--"). */
+static int do_encode(const lfm2_tokenizer *t, const char *arg, bool literal, unsigned flags)
 {
 	size_t len = 0;
 	char *text = NULL;
-	if (strcmp(arg, "-") == 0) {
+	if (!literal && strcmp(arg, "-") == 0) {
 		text = read_stdin(&len);
 		if (!text)
 			return lfm_fail("tokenize: cannot read standard input");
@@ -218,7 +222,7 @@ static int do_decode(const lfm2_tokenizer *t, const char *arg, unsigned flags)
 int cmd_tokenize(int argc, char **argv)
 {
 	const char *dir = NULL, *text = NULL, *decode = NULL, *table = NULL;
-	bool no_special = false, split_special = false, options = true;
+	bool no_special = false, split_special = false, options = true, literal = false;
 	for (int i = 1; i < argc; i++) {
 		if (options && !strcmp(argv[i], "--"))
 			options = false;
@@ -240,8 +244,10 @@ int cmd_tokenize(int argc, char **argv)
 positional:
 			if (!dir)
 				dir = argv[i];
-			else if (!text)
+			else if (!text) {
 				text = argv[i];
+				literal = !options;
+			}
 			else
 				return usage();
 		}
@@ -257,7 +263,7 @@ positional:
 	if (decode)
 		rc = do_decode(t, decode, no_special ? LFM2_DECODE_SKIP_SPECIAL : 0);
 	else
-		rc = do_encode(t, text, (no_special ? 0 : LFM2_ENCODE_ADD_SPECIAL) |
+		rc = do_encode(t, text, literal, (no_special ? 0 : LFM2_ENCODE_ADD_SPECIAL) |
 		                                (split_special ? LFM2_ENCODE_SPLIT_SPECIAL : 0));
 	lfm2_tokenizer_close(t);
 	return rc;

@@ -59,6 +59,20 @@ expect_out "This program is free software"
 run 0 tokenize "$dir" --split-special -- '<|im_end|>'
 [ "$(cat "$out")" != "1,7" ] || fail "--split-special still matched <|im_end|>"
 
+# after "--" every argument is text, even "-" (not standard input) and "--":
+# the ids decode back to exactly that text (stdin is /dev/null, which would
+# give only BOS)
+for t in - -- -n -0.0 '-x y'; do
+	run 0 tokenize "$dir" -- "$t"
+	ids=$(cat "$out")
+	[ "$ids" != "1" ] || fail "tokenize -- '$t' read standard input"
+	run 0 tokenize "$dir" --no-special --decode "$ids"
+	expect_out "$t"
+done
+# and an option before "--" is still one
+run 0 tokenize "$dir" --no-special -- -
+[ "$(cut -d, -f1 "$out")" != 1 ] || fail "--no-special before -- ignored"
+
 # standard input: a prompt with a newline
 printf 'def main():\n    """' | "$lfm2c" tokenize "$dir" - >"$out" 2>"$err"
 [ $? -eq 0 ] || fail "stdin: exit status"
