@@ -7,8 +7,17 @@
  * written in one forward stream while XXH3 hashes it, so a multi-GB model
  * never sits in memory twice; the hash is then written into the header
  * and baked into the generated code, which refuses any other blob.
+ *
+ * Quantizing is the slow part (q4_1's least-squares search is ~150 ns a
+ * value), so the block formats' chunks are packed by all online CPUs at
+ * once: each thread packs whole packing groups of the chunk into their
+ * own bytes of the output, every row independent of the others, so the
+ * blob is the same for any thread count.  The chunk grows with the
+ * threads (64K values each), so memory stays a few MB.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <errno.h>
 #include <string.h>
 #include <xxhash.h>
@@ -59,9 +68,61 @@ typedef struct Progress {
 	uint64_t done, total;
 } Progress;
 
+/* Rows [row0, row0 + n) of a chunk whose first row is r: packed from x
+ * (the chunk's floats) into out (the chunk's bytes). */
+typedef struct PackPart {
+	DType t;
+	PackLayout lay;
+	int64_t N, K, rb, r, row0, n;
+	const float *x;
+	unsigned char *out;
+	int rc;
+} PackPart;
+
+static void *pack_part(void *arg)
+{
+	PackPart *p = arg;
+	p->rc = pack_rows(p->t, p->lay, p->N, p->K, p->row0, p->n, p->x + (p->row0 - p->r) * p->K,
+	                  p->out + (p->row0 - p->r) * p->rb);
+	return NULL;
+}
+
+enum { MAX_PACK_THREADS = 64 };
+
+/* Packs rows [r, r + n) with up to `threads` threads, in parts of whole
+ * groups of G rows; a thread that cannot start leaves its part to the
+ * caller.  0, or -1 when a value does not fit the format. */
+static int pack_chunk(PackPart *proto, int64_t r, int64_t n, int64_t G, int threads)
+{
+	PackPart part[MAX_PACK_THREADS];
+	pthread_t tid[MAX_PACK_THREADS];
+	int started[MAX_PACK_THREADS] = {0};
+	int64_t per = (n / G + threads - 1) / threads * G;   /* rows per part, whole groups */
+	int np = 0;
+	for (int64_t at = r; at < r + n; at += per) {
+		part[np] = *proto;
+		part[np].r = r;
+		part[np].row0 = at;
+		part[np].n = r + n - at < per ? r + n - at : per;
+		np++;
+	}
+	for (int i = 1; i < np; i++)
+		started[i] = pthread_create(&tid[i], NULL, pack_part, &part[i]) == 0;
+	pack_part(&part[0]);
+	int rc = part[0].rc;
+	for (int i = 1; i < np; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			pack_part(&part[i]);
+		rc |= part[i].rc;
+	}
+	return rc ? -1 : 0;
+}
+
 /* Reads one weight's rows in chunks of whole packing groups
- * (ir_weight_rows_f32), packs them in the weight's layout (pack.h) and
- * streams them out. */
+ * (ir_weight_rows_f32), packs them in the weight's layout (pack.h) —
+ * block formats on every online CPU — and streams them out. */
 static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progress *pr, const char *path,
                         LfmError *err)
 {
@@ -74,16 +135,21 @@ static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progr
 		                 (unsigned long long)w->bytes);
 	PackLayout lay = pack_weight_layout(g, wi);
 	int64_t G = pack_group_rows(w->dtype, lay);
-	int64_t chunk = (1 << 16) / K / G * G;   /* rows per chunk, about 64K values */
+	long cpus = quant_is_blocked(w->dtype) ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	int threads = cpus < 1 ? 1 : cpus > MAX_PACK_THREADS ? MAX_PACK_THREADS : (int)cpus;
+	int64_t chunk = ((int64_t)threads << 16) / K / G * G;   /* rows per chunk, about 64K values a thread */
 	if (chunk < G)
 		chunk = G;
+	PackPart proto = {.t = w->dtype, .lay = lay, .N = N, .K = K, .rb = rb};
 	float *buf = malloc((size_t)(chunk * K) * sizeof(float));
 	unsigned char *out = malloc((size_t)(chunk * rb));
 	int rc = buf && out ? 0 : lfm_error(err, path, "out of memory");
 	for (int64_t r = 0; r < N && !rc; r += chunk) {
 		int64_t n = N - r < chunk ? N - r : chunk;
 		rc = ir_weight_rows_f32(w, r, n, buf, err);
-		if (!rc && pack_rows(w->dtype, lay, N, K, r, n, buf, out))
+		proto.x = buf;
+		proto.out = out;
+		if (!rc && pack_chunk(&proto, r, n, G, threads))
 			rc = lfm_error(err, path, "weight %s rows %lld..%lld cannot be stored as %s (a value out of its range)",
 			               w->name, (long long)r, (long long)(r + n - 1), dtype_name(w->dtype));
 		if (!rc)
