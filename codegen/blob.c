@@ -97,7 +97,8 @@ static int pack_chunk(PackPart *proto, int64_t r, int64_t n, int64_t G, int thre
 	PackPart part[MAX_PACK_THREADS];
 	pthread_t tid[MAX_PACK_THREADS];
 	int started[MAX_PACK_THREADS] = {0};
-	int64_t per = (n / G + threads - 1) / threads * G;   /* rows per part, whole groups */
+	int64_t groups = (n + G - 1) / G;                       /* the last may be short */
+	int64_t per = (groups + threads - 1) / threads * G;   /* rows per part, whole groups */
 	int np = 0;
 	for (int64_t at = r; at < r + n; at += per) {
 		part[np] = *proto;

@@ -344,6 +344,26 @@ static void choose(Gemm *g)
 
 /* ------------------------------------------------------------ kernels */
 
+/* Tiles read the weight itself (panel K extent K, from column 0, k 0) ... */
+static void read_weight(Gemm *g)
+{
+	g->src = g->w;
+	g->src_t = g->wt;
+	g->KS = g->K;
+	g->src_c0 = g->src_k0 = 0;
+}
+
+/* ... or this worker's f32 copy of the block that starts at vector-column
+ * cb and K index k0 (K extent kc). */
+static void read_block(Gemm *g, LE wf, LE cb, LE k0)
+{
+	g->src = wf;
+	g->src_t = DT_F32;
+	g->KS = g->kc;
+	g->src_c0 = cb;
+	g->src_k0 = k0;
+}
+
 /* dst (this worker's wf) = the weight's vector-columns [cb, ce) (whole
  * panels), k in [k0, k1), as f32 in the same panel layout with K extent
  * kc: panel u of the block at u * G * kc, step k at (k - k0) * P.  Each
@@ -406,10 +426,7 @@ static LF gemm_task(Gemm *g, const char *name)
 	g->w = V(L, lb_let(m, "w", weight_ptr_type(g->wt), g->wt == DT_F32 ? wf : le_ptr_cast(m, wf, weight_ptr_type(g->wt))));
 	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
 	LE R = V(L, rows);
-	g->src = g->w;
-	g->src_t = g->wt;
-	g->KS = K;
-	g->src_c0 = g->src_k0 = 0;
+	read_weight(g);
 	LE wfb = g->cvt ? V(L, lb_let(m, "wf", T_PF(), le_at(m, le_field(m, V(L, a), "wf"),
 	                                                      le_mul(m, le_convert(m, V(L, worker), T_I64()),
 	                                                             le_named(m, "WF_FLOATS")))))
@@ -436,11 +453,7 @@ static LF gemm_task(Gemm *g, const char *name)
 		LE ce = V(L, lb_let(m, "ce", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, cb), I(L, g->ncv)), V(L, c1))));
 		if (g->cvt) {   /* this block in f32, once for all the row tiles */
 			convert_block(g, wfb, V(L, cb), ce, k0, k1);
-			g->src = wfb;
-			g->src_t = DT_F32;
-			g->KS = g->kc;
-			g->src_c0 = V(L, cb);
-			g->src_k0 = k0;
+			read_block(g, wfb, V(L, cb), k0);
 		}
 		lb_assign(m, t, I(L, 0));
 		lb_for(m, t, 0, le_sub(m, R, I(L, g->mr - 1)), g->mr);
@@ -448,10 +461,7 @@ static LF gemm_task(Gemm *g, const char *name)
 		lb_end(m);
 		if (g->mr > 1)
 			leftover_rows(g, g->mr, t, R, V(L, cb), ce, k0, k1, klen, first, 0);
-		g->src = g->w;
-		g->src_t = g->wt;
-		g->KS = K;
-		g->src_c0 = g->src_k0 = 0;
+		read_weight(g);
 		lb_end(m);
 		if (blocked)
 			lb_end(m);
@@ -541,7 +551,8 @@ LF gemm_matmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 		return f;
 	Gemm g;
 	setup(&g, L, wt, N, K, epi);
-	g.cvt = block_floats(&g) > 0 && block_floats(&g) <= L->wf_floats;
+	int64_t blk = block_floats(&g);
+	g.cvt = blk > 0 && blk <= L->wf_floats;
 	LF task = gemm_task(&g, name);
 	int64_t n_units = g.units + (g.N0 < N);
 

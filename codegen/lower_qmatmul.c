@@ -194,8 +194,9 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 	 * the block sums after the steps */
 	LV h16[2][MAX_QT][MAX_QT];
 	LType vh = lt_vec(LK_I16, 2 * n);
+	int chains = split > 1 ? 2 : 1;   /* step k adds into chain k > 0, as acc_k below */
 	if (q->i16)
-		for (int k = 0; k < split; k++)
+		for (int k = 0; k < chains; k++)
 			for (int r = 0; r < MR; r++)
 				for (int j = 0; j < NR; j++)
 					h16[k][r][j] = lb_let(m, lm_fmt(m, "h%d%d%s_%d", r, j, k ? "z" : "", u), vh,
@@ -237,7 +238,7 @@ static void tile_chunk(QM *q, int MR, int NR, const LV *gw, const LV *ga, int g,
 	}
 	lb_end(m);
 	if (q->i16)
-		for (int k = 0; k < (split > 1 ? 2 : 1); k++)
+		for (int k = 0; k < chains; k++)
 			for (int r = 0; r < MR; r++)
 				for (int j = 0; j < NR; j++)
 					lb_assign(m, k ? isum2[r][j] : isum[r][j],

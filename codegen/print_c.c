@@ -841,6 +841,14 @@ static const char *const x86_maddubs_c[17] = {
 	[16] = "\treturn acc + (i32x16)_mm512_madd_epi16(_mm512_maddubs_epi16(ua, sb), _mm512_set1_epi16(1));\n",
 };
 static const char *const x86_vec_c[17] = {[4] = "__m128i", [8] = "__m256i", [16] = "__m512i"};
+
+/* aarch64 without sdot: i8 x i8 -> i16 (smull, smull2), pairs of those
+ * (addp: |p + p'| <= 2 x 128 x 127), pairs again into acc (sadalp). */
+static const char neon_smull_c[] =
+	"\t/* i8 x i8 -> i16, pairs (|p + p'| <= 2 x 128 x 127), pairs again into acc */\n"
+	"\tint16x8_t lo = vmull_s8(vget_low_s8((int8x16_t)a), vget_low_s8((int8x16_t)b));\n"
+	"\tint16x8_t hi = vmull_high_s8((int8x16_t)a, (int8x16_t)b);\n"
+	"\treturn (i32x4)vpadalq_s16((int32x4_t)acc, vpaddq_s16(lo, hi));\n";
 static const char *const x86_maddubs_isa[17] = {[4] = "__SSSE3__", [8] = "__AVX2__", [16] = "__AVX512BW__"};
 
 /* The VNNI lines of dot4_i8 / dot4_u7i8 for n lanes (vpdpbusd is exact for
@@ -919,10 +927,7 @@ static void dot_helpers(CP *p)
 		if (n == 4)
 			out(p, "#elif defined(__ARM_FEATURE_DOTPROD)\n"
 			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n"
-			       "#elif defined(__aarch64__)\n"
-			       "\tint16x8_t lo = vmull_s8(vget_low_s8((int8x16_t)a), vget_low_s8((int8x16_t)b));\n"
-			       "\tint16x8_t hi = vmull_high_s8((int8x16_t)a, (int8x16_t)b);\n"
-			       "\treturn (i32x4)vpadalq_s16((int32x4_t)acc, vpaddq_s16(lo, hi));\n");
+			       "#elif defined(__aarch64__)\n%s", neon_smull_c);
 		out(p, "#else\n");
 		lane_loop(p, n);
 		out(p, "#endif\n}\n\n");
@@ -935,15 +940,11 @@ static void dot_helpers(CP *p)
 		if (n == 4)
 			out(p, "#if defined(__ARM_FEATURE_DOTPROD)\n"
 			       "\treturn (i32x4)vdotq_s32((int32x4_t)acc, (int8x16_t)a, (int8x16_t)b);\n"
-			       "#elif defined(__aarch64__)\n"
-			       "\t/* i8 x i8 -> i16, pairs (|p + p'| <= 2 x 128 x 127), pairs again into acc */\n"
-			       "\tint16x8_t lo = vmull_s8(vget_low_s8((int8x16_t)a), vget_low_s8((int8x16_t)b));\n"
-			       "\tint16x8_t hi = vmull_high_s8((int8x16_t)a, (int8x16_t)b);\n"
-			       "\treturn (i32x4)vpadalq_s16((int32x4_t)acc, vpaddq_s16(lo, hi));\n"
+			       "#elif defined(__aarch64__)\n%s"
 			       "#elif defined(__SSSE3__)\n"
 			       "\t/* |a| (<= 128, unsigned) times b with a's sign (|.| <= 127) */\n"
 			       "\t__m128i ua = _mm_sign_epi8((__m128i)a, (__m128i)a), sb = _mm_sign_epi8((__m128i)b, (__m128i)a);\n%s",
-			    x86_maddubs_c[4]);
+			    neon_smull_c, x86_maddubs_c[4]);
 		else if (n == 8)
 			out(p, "#if defined(__AVX2__)\n"
 			       "\t/* |a| (<= 128, unsigned) times b with a's sign (|.| <= 127) */\n"
@@ -963,18 +964,17 @@ static void dot_helpers(CP *p)
 	for (int n = 8; n <= 32; n *= 2) {
 		if (!d16[n])
 			continue;
-		static const char *const isa[33] = {[8] = "__SSSE3__", [16] = "__AVX2__", [32] = "__AVX512BW__"};
-		static const char *const fn[33] = {[8] = "_mm_maddubs_epi16", [16] = "_mm256_maddubs_epi16",
-		                                   [32] = "_mm512_maddubs_epi16"};
+		/* the same vectors as an i32 helper of n / 2 lanes */
 		out(p, "/* acc[j] += a[2j] b[2j] + a[2j+1] b[2j+1] in i16: a unsigned bytes below 128, b\n"
 		       " * signed; the caller keeps every lane inside i16 */\n"
 		       "static inline i16x%d dot2_i16_i16x%d(i16x%d acc, u8x%d a, i8x%d b)\n{\n"
 		       "#if defined(%s)\n"
-		       "\treturn acc + (i16x%d)%s((__m%di)a, (__m%di)b);\n#else\n"
+		       "\treturn acc + (i16x%d)_mm%s_maddubs_epi16((%s)a, (%s)b);\n#else\n"
 		       "\tfor (int j = 0; j < %d; j++)\n"
 		       "\t\tacc[j] += (int16_t)(a[2 * j] * b[2 * j] + a[2 * j + 1] * b[2 * j + 1]);\n"
 		       "\treturn acc;\n#endif\n}\n\n",
-		    n, n, n, 2 * n, 2 * n, isa[n], n, fn[n], 16 * n, 16 * n, n);
+		    n, n, n, 2 * n, 2 * n, x86_maddubs_isa[n / 2], n, n == 8 ? "" : n == 16 ? "256" : "512",
+		    x86_vec_c[n / 2], x86_vec_c[n / 2], n);
 	}
 	for (int n = 4; n <= 16; n *= 2) {
 		if (!pairs[n])

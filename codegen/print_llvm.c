@@ -352,19 +352,38 @@ static LLVMValueRef shuffle_stride(LP *p, LLVMValueRef v, int n, int stride, int
 	return LLVMBuildShuffleVector(p->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
 }
 
+/* x86 has vpmaddubsw / vpmaddwd at this vector width: 512 bits with
+ * AVX-512 (BW), 256 and 128 with AVX2. */
+static int x86_madd_width(const LP *p, int bits)
+{
+	if (p->t->arch != ARCH_X86_64)
+		return 0;
+	return bits == 512 ? (p->t->feat & TF_AVX512) != 0 : (bits == 256 || bits == 128) && (p->t->feat & TF_AVX2);
+}
+
+/* vpmaddubsw: u8s x i8s, pairs of products summed into i16 (saturating). */
+static LLVMValueRef x86_pmaddubsw(LP *p, int bits, LLVMValueRef u8s, LLVMValueRef i8s)
+{
+	LLVMValueRef args[2] = {u8s, i8s};
+	return call_intrinsic(p, bits == 512 ? "llvm.x86.avx512.pmaddubs.w.512"
+	                         : bits == 256 ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128",
+	                      NULL, args, 2);
+}
+
+/* vpmaddwd with ones: pairs of i16 lanes summed into i32. */
+static LLVMValueRef x86_pmaddwd_ones(LP *p, int bits, LLVMValueRef i16s)
+{
+	LLVMValueRef args[2] = {i16s, splat(p, LLVMConstInt(LLVMInt16TypeInContext(p->ctx), 1, 0), bits / 16)};
+	return call_intrinsic(p, bits == 512 ? "llvm.x86.avx512.pmaddw.d.512"
+	                         : bits == 256 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
+	                      NULL, args, 2);
+}
+
 /* acc + the u8 x i8 dot (n i32 lanes) by vpmaddubsw + vpmaddwd: ua's bytes
  * times sb's, exact while no pair of products leaves i16. */
 static LLVMValueRef x86_maddubs(LP *p, int n, LLVMValueRef acc, LLVMValueRef ua, LLVMValueRef sb)
 {
-	LLVMTypeRef i16 = LLVMInt16TypeInContext(p->ctx);
-	const char *mubs = n == 16 ? "llvm.x86.avx512.pmaddubs.w.512"
-	                   : n == 8 ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128";
-	const char *mwd = n == 16 ? "llvm.x86.avx512.pmaddw.d.512"
-	                  : n == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd";
-	LLVMValueRef args[2] = {ua, sb};
-	LLVMValueRef pairs = call_intrinsic(p, mubs, NULL, args, 2);
-	LLVMValueRef wargs[2] = {pairs, splat(p, LLVMConstInt(i16, 1, 0), 2 * n)};
-	return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mwd, NULL, wargs, 2), "");
+	return LLVMBuildAdd(p->b, acc, x86_pmaddwd_ones(p, 32 * n, x86_pmaddubsw(p, 32 * n, ua, sb)), "");
 }
 
 /* DOT4_S8 on x86 without VNNI: |a| times b with a's sign. */
@@ -415,29 +434,20 @@ static LLVMValueRef neon_dot4_s8(LP *p, LLVMValueRef acc, LLVMValueRef a, LLVMVa
 static LLVMValueRef narrow_dot(LP *p, const LExpr *x)
 {
 	int n = x->type.lanes;
-	unsigned f = p->t->feat;
-	int x86 = p->t->arch == ARCH_X86_64;
 	LLVMValueRef acc = ex(p, x->a), b = ex(p, x->b);
 	LLVMTypeRef i16 = LLVMInt16TypeInContext(p->ctx), i32 = LLVMInt32TypeInContext(p->ctx);
 	if (x->op == LE_DOT2_I16) {   /* n i16 lanes from 2n bytes */
 		LLVMValueRef c = ex(p, x->c);
-		if (x86 && ((n == 32 && (f & TF_AVX512)) || ((n == 16 || n == 8) && (f & TF_AVX2)))) {
-			const char *mubs = n == 32 ? "llvm.x86.avx512.pmaddubs.w.512"
-			                   : n == 16 ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128";
-			LLVMValueRef args[2] = {b, c};
-			return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mubs, NULL, args, 2), "");
-		}
+		if (x86_madd_width(p, 16 * n))
+			return LLVMBuildAdd(p->b, acc, x86_pmaddubsw(p, 16 * n, b, c), "");
 		LLVMTypeRef w = LLVMVectorType(i16, (unsigned)(2 * n));
 		LLVMValueRef prod = LLVMBuildMul(p->b, LLVMBuildZExt(p->b, b, w, ""), LLVMBuildSExt(p->b, c, w, ""), "");
 		LLVMValueRef s = LLVMBuildAdd(p->b, acc, shuffle_stride(p, prod, n, 2, 0), "");
 		return LLVMBuildAdd(p->b, s, shuffle_stride(p, prod, n, 2, 1), "");
 	}
 	/* PAIRS_I32: n i32 lanes from 2n i16 */
-	if (x86 && ((n == 16 && (f & TF_AVX512)) || ((n == 8 || n == 4) && (f & TF_AVX2)))) {
-		const char *mwd = n == 16 ? "llvm.x86.avx512.pmaddw.d.512" : n == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd";
-		LLVMValueRef args[2] = {b, splat(p, LLVMConstInt(i16, 1, 0), 2 * n)};
-		return LLVMBuildAdd(p->b, acc, call_intrinsic(p, mwd, NULL, args, 2), "");
-	}
+	if (x86_madd_width(p, 32 * n))
+		return LLVMBuildAdd(p->b, acc, x86_pmaddwd_ones(p, 32 * n, b), "");
 	if (p->t->arch == ARCH_AARCH64 && n == 4) {
 		LLVMTypeRef over[2] = {LLVMVectorType(i32, 4), LLVMVectorType(i16, 8)}, fty;
 		LLVMValueRef saddlp = intrinsic(p, "llvm.aarch64.neon.saddlp", over, 2, &fty);
@@ -499,7 +509,7 @@ static LLVMValueRef dot_product(LP *p, const LExpr *x)
 			LLVMValueRef corr = LLVMBuildShl(p->b, sb, splat(p, LLVMConstInt(i32, 7, 0), 4), "");
 			return LLVMBuildAdd(p->b, s, corr, "");
 		}
-		if (p->t->arch == ARCH_X86_64 && ((n == 16 && (f & TF_AVX512)) || (n <= 8 && (f & TF_AVX2)))) {
+		if (x86_madd_width(p, 32 * n)) {
 			if (sa)
 				return x86_dot4_s8(p, n, acc, a, b);
 			if (x->i >= 1 && x->i <= 127)
