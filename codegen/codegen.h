@@ -19,6 +19,13 @@
 struct Schedule;
 struct Machine;
 
+/* The largest register tiles the kernels build: the float GEMM's rows and
+ * vectors (lower_gemm.c), the int8 matmul's rows and columns
+ * (lower_qmatmul.c).  The plan derives nothing larger, and a schedule
+ * asking for more int8 rows is refused (plan.c). */
+#define TILE_MAX_FLOAT 16
+#define TILE_MAX_INT8 8
+
 /* How the matmul and the other kernels are tiled and vectorized. */
 typedef struct Tiling {
 	int vw;            /* f32 lanes of a vector */

@@ -60,8 +60,8 @@
 #include "pack.h"
 
 
-#define MAX_MR 16
-#define MAX_NR 16   /* vectors: 16 scalars when vw is 1 */
+#define MAX_MR TILE_MAX_FLOAT
+#define MAX_NR TILE_MAX_FLOAT   /* vectors: 16 scalars when vw is 1 */
 #define MAX_ACC 4
 
 typedef struct Gemm {

@@ -75,7 +75,7 @@
 
 
 #define QACT_BLOCK_BYTES 40   /* per block in scratch: 32 codes, f32 d, i32 sum */
-#define MAX_QT 8              /* largest MR or NR */
+#define MAX_QT TILE_MAX_INT8  /* largest MR or NR */
 
 /* Activation scratch bytes of one row of K values (64-aligned rows). */
 static int64_t qact_row_bytes(int64_t K) { return (K / QUANT_BLOCK * QACT_BLOCK_BYTES + 63) / 64 * 64; }

@@ -48,8 +48,6 @@
 #include "pack.h"
 #include "schedule.h"
 
-#define FM_MAX 16   /* lower_gemm.c: MAX_MR, MAX_NR */
-#define QT_MAX 8    /* lower_qmatmul.c: MAX_QT */
 
 /* ------------------------------------------------------------ fields */
 
@@ -139,8 +137,8 @@ static Tile float_tile(const Machine *m, int vw, int *runner_mr, int *runner_nr)
 	int gvw = vw < PACK_PANEL ? vw : PACK_PANEL;
 	int q = PACK_PANEL / (gvw > 0 ? gvw : 1);
 	Tile best = {1, q, -1, 0}, second = best;
-	for (int nr = q; nr <= FM_MAX; nr += q)
-		for (int mr = 1; mr <= FM_MAX; mr++) {
+	for (int nr = q; nr <= TILE_MAX_FLOAT; nr += q)
+		for (int mr = 1; mr <= TILE_MAX_FLOAT; mr++) {
 			if (mr * nr + nr + 1 > regs)
 				break;
 			Tile t = score(mr, nr, m->fma_per_cycle.v, m->loads_per_cycle.v, m->fma_latency.v);
@@ -161,8 +159,8 @@ static Tile int8_tile(const Machine *m)
 {
 	int regs = (int)m->vector_regs.v;
 	Tile best = {1, 1, -1, 0};
-	for (int nr = 1; nr <= QT_MAX; nr++)
-		for (int mr = 1; mr <= QT_MAX; mr++) {
+	for (int nr = 1; nr <= TILE_MAX_INT8; nr++)
+		for (int mr = 1; mr <= TILE_MAX_INT8; mr++) {
 			if (2 * mr * nr > regs)
 				break;
 			Tile t = score(mr, nr, m->i8_per_cycle.v > 0 ? m->i8_per_cycle.v : 1, m->loads_per_cycle.v,
@@ -321,9 +319,9 @@ static int tiling_from_schedule(const Schedule *sc, const char *path, Tiling *s,
 	if (g & SCHED_GIVEN_VECTOR_WIDTH)
 		s->vw = sc->vector_width;
 	if (g & SCHED_GIVEN_MR) {
-		if (sc->matmul_mr > 8)
+		if (sc->matmul_mr > TILE_MAX_INT8)
 			return lfm_error(err, NULL, "%s: key 'tiles.matmul.mr': this code generator's matmul tiles have at "
-			                 "most 8 rows, got %d", f, sc->matmul_mr);
+			                 "most %d rows, got %d", f, TILE_MAX_INT8, sc->matmul_mr);
 		s->q_mr = s->fm_mr = sc->matmul_mr;
 	}
 	if (g & SCHED_GIVEN_NB)
