@@ -8,14 +8,17 @@
  * never sits in memory twice; the hash is then written into the header
  * and baked into the generated code, which refuses any other blob.
  *
- * Quantizing is the slow part (q4_1's least-squares search is ~150 ns a
- * value), so the block formats' chunks are packed by all online CPUs at
+ * Quantizing is the slow part (q4_1's least-squares search is ~45 ns a
+ * value), so the block formats' chunks are packed by all the CPUs this
+ * process may run on (its affinity mask: `taskset` and cgroups count) at
  * once: each thread packs whole packing groups of the chunk into their
  * own bytes of the output, every row independent of the others, so the
  * blob is the same for any thread count.  The chunk grows with the
  * threads (64K values each), so memory stays a few MB.
  */
+#define _GNU_SOURCE   /* sched_getaffinity, CPU_COUNT */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <errno.h>
@@ -89,6 +92,16 @@ static void *pack_part(void *arg)
 
 enum { MAX_PACK_THREADS = 64 };
 
+/* The CPUs this process may run on: its affinity mask, else the online
+ * count. */
+static long usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* Packs rows [r, r + n) with up to `threads` threads, in parts of whole
  * groups of G rows; a thread that cannot start leaves its part to the
  * caller.  0, or -1 when a value does not fit the format. */
@@ -136,7 +149,7 @@ static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progr
 		                 (unsigned long long)w->bytes);
 	PackLayout lay = pack_weight_layout(g, wi);
 	int64_t G = pack_group_rows(w->dtype, lay);
-	long cpus = quant_is_blocked(w->dtype) ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	long cpus = quant_is_blocked(w->dtype) ? usable_cpus() : 1;
 	int threads = cpus < 1 ? 1 : cpus > MAX_PACK_THREADS ? MAX_PACK_THREADS : (int)cpus;
 	int64_t chunk = ((int64_t)threads << 16) / K / G * G;   /* rows per chunk, about 64K values a thread */
 	if (chunk < G)
