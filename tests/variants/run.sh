@@ -5,8 +5,10 @@
 #             reference build itself: error exactly 0) and f16_fused.json
 #             (f16 weights, every graph fusion, its own tiles, unroll and
 #             vector width: error above 0, below 1e-2, blob at most 0.6 of
-#             f32's); check_variants checks the JSON, CSV and SVG.  Speeds
-#             are written, never asserted.
+#             f32's), timed at 1 and 2 threads (two series in the scatter;
+#             the same two builds); check_variants checks the JSON, CSV and
+#             SVG, and the PNG rsvg-convert renders of the SVG (it refuses
+#             malformed SVG).  Speeds are written, never asserted.
 #   tune      a budget of 3 on the tiny fixture, formats f32 and f16, in a
 #             fresh results cache: finishes, writes a schedule that
 #             `lfm2c compile --schedule` accepts; run again, every
@@ -31,8 +33,8 @@ quick="--threads 1 --runs 1 --prefill 16 --decode 4 --seqs 2 --len 12"
 
 case $mode in
 variants)
-	"$lfm2c" variants "$fx" "$here/ref_f32.json" "$here/f16_fused.json" -o "$tmp/out" $quick --cache \
-		>"$tmp/table" 2>"$tmp/log"
+	"$lfm2c" variants "$fx" "$here/ref_f32.json" "$here/f16_fused.json" -o "$tmp/out" $quick --threads 1,2 \
+		--cache >"$tmp/table" 2>"$tmp/log"
 	st=$?
 	cat "$tmp/table" "$tmp/log"
 	[ $st -eq 0 ] || fail "variants exited $st"
@@ -40,7 +42,16 @@ variants)
 	grep -q '^f16_fused ' "$tmp/table" || fail "no f16_fused row in the table"
 	grep -q 'evicted from the page cache' "$tmp/table" || fail "the table does not state the cold-weights method"
 	grep -q 'read into memory' "$tmp/table" || fail "the table does not say how weights are loaded"
-	"$check" "$tmp/out" 1 ref_f32=0:0 f16_fused=1e-9:1e-2 --blob-ratio f16_fused ref_f32 0.6 || fail "check_variants"
+	# librsvg2-bin (scripts/deps.sh): a missing renderer is a failure, not a skip
+	if rsvg-convert -o "$tmp/variants.png" "$tmp/out/variants.svg"; then
+		png="--png $tmp/variants.png"
+	else
+		fail "rsvg-convert could not render variants.svg (installed? scripts/deps.sh installs librsvg2-bin)"
+		png=""
+	fi
+	# one entry per variant and thread count, variant by variant
+	"$check" "$tmp/out" 1 ref_f32=0:0 ref_f32=0:0 f16_fused=1e-9:1e-2 f16_fused=1e-9:1e-2 \
+		--blob-ratio f16_fused ref_f32 0.6 $png || fail "check_variants"
 	[ -e "$tmp/out/builds" ] && fail "builds left behind without --keep-builds"
 	;;
 tune)
