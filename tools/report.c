@@ -301,7 +301,7 @@ enum {
 	SC_LEFT = 72, SC_TOP = 84,   /* its frame's corner: from the panel's left, from the top */
 	SC_W = 364, SC_H = 290,  /* the frame */
 	SC_FONT = 11,            /* ticks and labels */
-	BAR_LABEL = 170, BAR_PANEL = 330, BAR_GAP = 30, BAR_ROW = 26,
+	BAR_LABEL = 170, BAR_PANEL = 330, BAR_GAP = 30, BAR_ROW = 26,   /* BAR_LABEL: at least */
 };
 #define SC_R_MAX 15.0                /* the largest variant's radius */
 #define SC_PAD (SC_R_MAX + 3)        /* frame to data: every point inside the frame */
@@ -366,8 +366,8 @@ static int scatter_init(Scatter *sc, const VariantResult *v, int n)
 	sc->series = malloc(k * sizeof *sc->series);
 	sc->pareto = malloc(k * sizeof *sc->pareto);
 	sc->keys = malloc(k * sizeof *sc->keys);
-	PlotTradeoff *t = malloc(k * sizeof *t);
-	double *kld = malloc(k * sizeof *kld);
+	PlotTradeoff *t = calloc(k, sizeof *t);
+	double *kld = calloc(k, sizeof *kld);
 	if (!sc->r || !sc->series || !sc->pareto || !sc->keys || !t || !kld) {
 		free(t);
 		free(kld);
@@ -393,10 +393,12 @@ static int scatter_init(Scatter *sc, const VariantResult *v, int n)
 	return 0;
 }
 
-/* 52000 -> "52k", 1500 -> "1500", 0.25 -> "0.25" */
-static void tick_text(char *buf, size_t cap, double v)
+/* A tick's number: in thousands ("52k", "5k"; "0") on an axis reaching
+ * 10000, so one axis never mixes "5000" and "10k"; else as is ("1500",
+ * "0.25"). */
+static void tick_text(char *buf, size_t cap, double v, bool thousands)
 {
-	if (fabs(v) >= 10000)
+	if (thousands && v != 0)
 		snprintf(buf, cap, "%gk", v / 1000);
 	else
 		snprintf(buf, cap, "%g", v);
@@ -415,7 +417,7 @@ static void svg_x_axis(Buf *b, const PlotAxis *ax, double step, PlotBox f, const
 	for (int i = 0; i <= ticks; i++) {
 		double v = ax->lo + i * step, x = plot_map(ax, v);
 		char t[32];
-		tick_text(t, sizeof t, v);
+		tick_text(t, sizeof t, v, ax->hi >= 10000);
 		svg_grid_line(b, x, f.y, x, f.y + f.h, false);
 		bprintf(b, "<text class=\"tick\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", x,
 		        f.y + f.h + 15, t);
@@ -568,7 +570,7 @@ static int svg_scatter(Buf *b, const Scatter *sc, int x0, bool decode)
 	if (!sc->n)
 		smin = smax = 0;
 	double lo, hi, step;
-	plot_linear_range(smin, smax, 5, &lo, &hi, &step);
+	plot_linear_range(smin, smax, 6, &lo, &hi, &step);
 	PlotAxis ax = {lo, hi, f.x + SC_PAD, f.x + f.w - SC_PAD, false};
 	PlotAxis ay = {sc->dlo, sc->dhi, f.y + f.h - SC_PAD, f.y + SC_PAD, true};
 	bprintf(b, "<g id=\"scatter-%s\" class=\"scatter\" data-speed=\"%s_tok_s\" data-plot=\"%g %g %g %g\" "
@@ -654,19 +656,40 @@ static void svg_bars(Buf *b, int x0, int y0, const char *title, const char *colo
 	}
 }
 
-/* The rates as bars, one row per result, at y0. */
-static void svg_bar_panels(Buf *b, const ReportInfo *ri, const VariantResult *v, int n, int y0)
+/* A bar's row label: "NAME", or "NAME, 2 thr" when there are several counts. */
+static void bar_label(char *buf, size_t cap, const ReportInfo *ri, const VariantResult *r)
+{
+	if (ri->n_threads > 1)
+		snprintf(buf, cap, "%s, %d thr", r->name, r->threads);
+	else
+		snprintf(buf, cap, "%s", r->name);
+}
+
+/* The column of row labels: BAR_LABEL, or wider for a long name. */
+static int bar_label_width(const ReportInfo *ri, const VariantResult *v, int n)
+{
+	double w = BAR_LABEL;
+	for (int i = 0; i < n; i++) {
+		char label[160];
+		bar_label(label, sizeof label, ri, &v[i]);
+		w = fmax(w, plot_text_width(label, 13) + 16);
+	}
+	return (int)ceil(w);
+}
+
+/* The rates as bars, one row per result, at y0; row labels lw wide. */
+static void svg_bar_panels(Buf *b, const ReportInfo *ri, const VariantResult *v, int n, int y0, int lw)
 {
 	bprintf(b, "<g id=\"bars\">\n");
 	for (int i = 0; i < n; i++) {
-		bprintf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", BAR_LABEL - 8, y0 + i * BAR_ROW + 17);
-		xml_text(b, v[i].name);
-		if (ri->n_threads > 1)
-			bprintf(b, ", %d thr", v[i].threads);
+		char label[160];
+		bar_label(label, sizeof label, ri, &v[i]);
+		bprintf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", lw - 8, y0 + i * BAR_ROW + 17);
+		xml_text(b, label);
 		bprintf(b, "</text>\n");
 	}
-	svg_bars(b, BAR_LABEL, y0, "decode tok/s", "#3b6fb6", v, n, true);
-	svg_bars(b, BAR_LABEL + BAR_PANEL + BAR_GAP, y0, "prefill tok/s", "#d9822b", v, n, false);
+	svg_bars(b, lw, y0, "decode tok/s", "#3b6fb6", v, n, true);
+	svg_bars(b, lw + BAR_PANEL + BAR_GAP, y0, "prefill tok/s", "#d9822b", v, n, false);
 	bprintf(b, "</g>\n");
 }
 
@@ -677,7 +700,9 @@ char *report_svg(const ReportInfo *ri, const VariantResult *v, int n)
 		return NULL;
 	Buf b = {0};
 	int legend_y = SC_TOP + SC_H + 62, bars_y = legend_y + 58;
-	int width = SVG_WIDTH, height = bars_y + n * BAR_ROW + 36;
+	int lw = bar_label_width(ri, v, n);
+	int width = lw + 2 * BAR_PANEL + BAR_GAP > SVG_WIDTH ? lw + 2 * BAR_PANEL + BAR_GAP : SVG_WIDTH;
+	int height = bars_y + n * BAR_ROW + 36;
 	bprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	bprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 	        "font-family=\"sans-serif\" font-size=\"13\">\n", width, height, width, height);
@@ -693,7 +718,7 @@ char *report_svg(const ReportInfo *ri, const VariantResult *v, int n)
 	int missing = svg_scatter(&b, &sc, 0, true);
 	missing += svg_scatter(&b, &sc, SC_PANEL, false);
 	svg_legend(&b, &sc, legend_y, missing);
-	svg_bar_panels(&b, ri, v, n, bars_y);
+	svg_bar_panels(&b, ri, v, n, bars_y, lw);
 	bprintf(&b, "<text x=\"8\" y=\"%d\" font-size=\"11\" fill=\"#555\">prefill %d tokens, decode %d tokens; "
 	        "weights %s</text>\n", height - 12, ri->opts->prefill, ri->opts->decode,
 	        ri->opts->use_mmap ? "mmap'd" : "read into memory");

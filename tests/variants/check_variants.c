@@ -1,7 +1,7 @@
 /*
  * check_variants.c — check the files `lfm2c variants` wrote.
  *
- *   check_variants DIR RUNS NAME=LO:HI... [--blob-ratio A B MAX] [--png FILE]
+ *   check_variants DIR RUNS NAME=LO:HI|NAME=failed... [--blob-ratio A B MAX] [--png FILE]
  *
  * DIR/variants.json must parse (cJSON) and hold every top-level key, one
  * entry per NAME in that order (a variant timed at two thread counts is
@@ -9,7 +9,7 @@
  * and finite (rates > 0, sizes > 0, artifact = blob + code, RUNS runs per
  * rate, top-1 in [0, 1], KLD >= 0) and max_rel_error in [LO, HI] (LO = HI
  * = 0: the variant is the reference build itself, so KLD must be 0 and
- * top-1 1).  --blob-ratio: blob_bytes(A) / blob_bytes(B) <= MAX (a
+ * top-1 1); NAME=failed: the entry must hold an error instead.  --blob-ratio: blob_bytes(A) / blob_bytes(B) <= MAX (a
  * smaller format really is smaller).  DIR/variants.csv: a header and one
  * row per entry with the same number of fields, names in order.
  * DIR/variants.svg: an XML declaration, one <svg> root, every tag closed
@@ -20,6 +20,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,10 @@ typedef struct Spec {
 	char name[128];
 	double lo, hi;
 	double blob;
+	bool failed;   /* NAME=failed: the entry must be an error */
 } Spec;
+
+#define MAX_SPECS 128
 
 static void check_variant(const cJSON *v, Spec *s, int runs)
 {
@@ -107,8 +111,11 @@ static void check_variant(const cJSON *v, Spec *s, int runs)
 		fail("variant %s: name is '%s'", who, cJSON_IsString(name) ? name->valuestring : "?");
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(v, "error"))
-		fail("variant %s: failed", who);
+	bool failed = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "error"));
+	if (failed != s->failed)
+		fail("variant %s: %s", who, failed ? "failed" : "did not fail, as it should");
+	if (failed || s->failed)
+		return;
 	double dec = number(v, who, "decode_tok_s"), pre = number(v, who, "prefill_tok_s");
 	double blob = number(v, who, "blob_bytes"), code = number(v, who, "code_bytes");
 	double art = number(v, who, "artifact_bytes"), comp = number(v, who, "compile_s");
@@ -291,12 +298,12 @@ static void check_png(const char *path, const char *svg)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: check_variants DIR RUNS NAME=LO:HI... [--blob-ratio A B MAX] [--png FILE]\n");
+		fprintf(stderr, "usage: check_variants DIR RUNS NAME=LO:HI|NAME=failed... [--blob-ratio A B MAX] [--png FILE]\n");
 		return 2;
 	}
 	const char *dir = argv[1];
 	int runs = atoi(argv[2]);
-	Spec specs[32];
+	static Spec specs[MAX_SPECS];
 	int n = 0;
 	const char *ra = NULL, *rb = NULL, *png = NULL;
 	double rmax = 0;
@@ -313,7 +320,12 @@ int main(int argc, char **argv)
 			continue;
 		}
 		const char *eq = strchr(argv[i], '=');
-		if (!eq || n >= 32 || sscanf(eq + 1, "%lf:%lf", &specs[n].lo, &specs[n].hi) != 2) {
+		if (!eq || n >= MAX_SPECS) {
+			fprintf(stderr, "check_variants: bad spec '%s'\n", argv[i]);
+			return 2;
+		}
+		specs[n].failed = !strcmp(eq + 1, "failed");
+		if (!specs[n].failed && sscanf(eq + 1, "%lf:%lf", &specs[n].lo, &specs[n].hi) != 2) {
 			fprintf(stderr, "check_variants: bad spec '%s'\n", argv[i]);
 			return 2;
 		}

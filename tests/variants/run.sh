@@ -14,6 +14,10 @@
 #             `lfm2c compile --schedule` accepts; run again, every
 #             measurement comes from the cache and the result is the same
 #             file (the search is deterministic given the measurements).
+#   report    (LFM2C is mk_report, FIXTURE unused) report.c's files of
+#             made-up results: check_variants with the specs mk_report
+#             prints, the SVG rendered by rsvg-convert; the crowd needs a
+#             label placed away from its point (a leader line).
 #   bad       bad input: one stderr line naming the file or flag, exit
 #             status != 0, nothing on stdout, no output left behind.
 set -u
@@ -78,6 +82,14 @@ tune)
 	sed 's/ -> .*//' "$tmp/out2" >"$tmp/out2.cut"
 	cmp -s "$tmp/out1.cut" "$tmp/out2.cut" || fail "the second run reports differently"
 	ls -a "$tmp" | grep -q '\.lfm2c-tune' && fail "the work directory was left behind"
+	;;
+report)
+	specs=$("$lfm2c" "$tmp") || fail "mk_report exited $?"
+	rsvg-convert -o "$tmp/variants.png" "$tmp/variants.svg" \
+		|| fail "rsvg-convert could not render variants.svg (installed? scripts/deps.sh installs librsvg2-bin)"
+	# shellcheck disable=SC2086
+	"$check" "$tmp" 1 $specs --png "$tmp/variants.png" || fail "check_variants"
+	grep -q 'class="leader"' "$tmp/variants.svg" || fail "the crowd placed every label beside its point"
 	;;
 bad)
 	n=0
