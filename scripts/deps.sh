@@ -5,11 +5,13 @@
 # apt-get command is printed and the script exits non-zero.  llvm-19-dev is
 # the LLVM backend (libLLVM 19 and its C API headers); the aarch64 cross
 # compiler, its libc and qemu-user build and run the aarch64 tests (the
-# test suite skips those without them).  --cross is kept as an alias: the
-# cross packages are always wanted now.
+# test suite skips those without them).  librsvg2-bin is rsvg-convert,
+# which the variants test renders variants.svg with.  --cross is kept as
+# an alias: the cross packages are always wanted now.
 set -eu
 pkgs="gcc make cmake pkg-config libc6-dev libcjson-dev libxxhash-dev libutf8proc-dev llvm-19-dev"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+pkgs="$pkgs librsvg2-bin"
 
 missing=""
 for p in $pkgs; do

@@ -24,8 +24,9 @@
  *   size      weights.bin (blob) + lfm2-run (code, with the runtime);
  *   compile   wall time of the compile, and whether the build cache served it.
  *
- * Results go out as one table (stdout), JSON (cJSON), CSV and an SVG bar
- * chart (writers here, so tune's log and variants' report look alike).
+ * Results go out as one table (stdout), JSON (cJSON), CSV and an SVG
+ * picture: accuracy against speed and size, and bars of the rates
+ * (writers here, so tune's log and variants' report look alike).
  */
 #ifndef LFM2C_MEASURE_H
 #define LFM2C_MEASURE_H

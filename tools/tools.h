@@ -10,6 +10,7 @@
  *   cmd_tune.c             beam search over the schedule space
  *   measure.c, report.c    what variants and tune share: build, validate,
  *                          time; the table, JSON, CSV and SVG writers
+ *   plot.c                 the SVG scatter's geometry (a library of its own)
  *   cmd_quant_report.c     accuracy of weight formats against f32
  */
 #ifndef LFM2C_TOOLS_H

@@ -1,32 +1,37 @@
 /*
  * check_variants.c — check the files `lfm2c variants` wrote.
  *
- *   check_variants DIR RUNS NAME=LO:HI... [--blob-ratio A B MAX]
+ *   check_variants DIR RUNS NAME=LO:HI|NAME=failed... [--blob-ratio A B MAX] [--png FILE]
  *
  * DIR/variants.json must parse (cJSON) and hold every top-level key, one
- * entry per NAME in that order, each with every number present and finite
- * (rates > 0, sizes > 0, artifact = blob + code, RUNS runs per rate, top-1
- * in [0, 1], KLD >= 0) and max_rel_error in [LO, HI] (LO = HI = 0: the
- * variant is the reference build itself, so KLD must be 0 and top-1 1).
- * --blob-ratio: blob_bytes(A) / blob_bytes(B) <= MAX (a smaller format
- * really is smaller).  DIR/variants.csv: a header and one row per variant
- * with the same number of fields, names in order.  DIR/variants.svg: an
- * XML declaration, one <svg> root, every tag closed in order, and one bar
- * (<rect>) per variant in each of the two panels plus the background.
+ * entry per NAME in that order (a variant timed at two thread counts is
+ * two entries, so its NAME comes twice), each with every number present
+ * and finite (rates > 0, sizes > 0, artifact = blob + code, RUNS runs per
+ * rate, top-1 in [0, 1], KLD >= 0) and max_rel_error in [LO, HI] (LO = HI
+ * = 0: the variant is the reference build itself, so KLD must be 0 and
+ * top-1 1); NAME=failed: the entry must hold an error instead.  --blob-ratio: blob_bytes(A) / blob_bytes(B) <= MAX (a
+ * smaller format really is smaller).  DIR/variants.csv: a header and one
+ * row per entry with the same number of fields, names in order.
+ * DIR/variants.svg: an XML declaration, one <svg> root, every tag closed
+ * in order, two bars (<rect class="bar">) per entry, and the two scatters
+ * recomputed from the JSON (check_scatter.c).  --png: FILE, rsvg-convert's
+ * rendering of the SVG, is a PNG of the size the SVG declares.
  * Prints one line per failed check; exit 0 only if none failed.
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "check_variants.h"
+
 static int failures;
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -93,7 +98,10 @@ typedef struct Spec {
 	char name[128];
 	double lo, hi;
 	double blob;
+	bool failed;   /* NAME=failed: the entry must be an error */
 } Spec;
+
+#define MAX_SPECS 128
 
 static void check_variant(const cJSON *v, Spec *s, int runs)
 {
@@ -103,8 +111,11 @@ static void check_variant(const cJSON *v, Spec *s, int runs)
 		fail("variant %s: name is '%s'", who, cJSON_IsString(name) ? name->valuestring : "?");
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(v, "error"))
-		fail("variant %s: failed", who);
+	bool failed = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "error"));
+	if (failed != s->failed)
+		fail("variant %s: %s", who, failed ? "failed" : "did not fail, as it should");
+	if (failed || s->failed)
+		return;
 	double dec = number(v, who, "decode_tok_s"), pre = number(v, who, "prefill_tok_s");
 	double blob = number(v, who, "blob_bytes"), code = number(v, who, "code_bytes");
 	double art = number(v, who, "artifact_bytes"), comp = number(v, who, "compile_s");
@@ -132,17 +143,18 @@ static void check_variant(const cJSON *v, Spec *s, int runs)
 	s->blob = blob;
 }
 
-static void check_json(const char *dir, Spec *specs, int n, int runs)
+/* Returns the parsed file (the SVG checks use it), or NULL. */
+static cJSON *check_json(const char *dir, Spec *specs, int n, int runs)
 {
 	char *text = slurp(dir, "variants.json");
 	if (!text)
-		return;
+		return NULL;
 	cJSON *root = cJSON_Parse(text);
 	free(text);
 	if (!cJSON_IsObject(root)) {
 		fail("variants.json: not a JSON object");
 		cJSON_Delete(root);
-		return;
+		return NULL;
 	}
 	static const char *const strings[] = {"model", "model_hash", "target", "backend", "weights", "conditions"};
 	for (int i = 0; i < 6; i++)
@@ -171,7 +183,7 @@ static void check_json(const char *dir, Spec *specs, int n, int runs)
 		for (const cJSON *v = arr->child; v; v = v->next)
 			check_variant(v, &specs[i++], runs);
 	}
-	cJSON_Delete(root);
+	return root;
 }
 
 static int count_fields(const char *line, size_t len)
@@ -214,16 +226,18 @@ static void check_csv(const char *dir, const Spec *specs, int n)
 	free(text);
 }
 
-/* Tags must nest: a stack of names; <?...?> and <.../> are leaves. */
-static void check_svg(const char *dir, int n)
+/* Tags must nest: a stack of names; <?...?> and <.../> are leaves.  The
+ * bars: two per result that has rates (class "bar"); the scatters:
+ * check_scatter.c.  Returns the text (for the PNG's size), or NULL. */
+static char *check_svg(const char *dir, const cJSON *json)
 {
 	char *text = slurp(dir, "variants.svg");
 	if (!text)
-		return;
+		return NULL;
 	if (strncmp(text, "<?xml ", 6))
 		fail("variants.svg: no XML declaration");
 	char stack[64][32];
-	int depth = 0, roots = 0, rects = 0;
+	int depth = 0, roots = 0, bars = 0;
 	for (const char *p = strchr(text, '<'); p; p = strchr(p + 1, '<')) {
 		const char *end = strchr(p, '>');
 		if (!end) {
@@ -236,8 +250,8 @@ static void check_svg(const char *dir, int n)
 		int close = p[1] == '/';
 		size_t k = strcspn(p + 1 + close, " />\n");
 		snprintf(name, sizeof name, "%.*s", (int)(k < 31 ? k : 31), p + 1 + close);
-		if (!strcmp(name, "rect"))
-			rects++;
+		if (!strcmp(name, "rect") && strstr(p, "class=\"bar\"") && strstr(p, "class=\"bar\"") < end)
+			bars++;
 		if (close) {
 			if (!depth || strcmp(stack[depth - 1], name))
 				fail("variants.svg: </%s> closes %s", name, depth ? stack[depth - 1] : "nothing");
@@ -254,24 +268,50 @@ static void check_svg(const char *dir, int n)
 		fail("variants.svg: <%s> never closed", stack[depth - 1]);
 	if (roots != 1)
 		fail("variants.svg: not exactly one <svg> root (%d)", roots);
-	if (rects != 1 + 2 * n)
-		fail("variants.svg: expected a background and two bars per variant, got %d rects", rects);
-	free(text);
+	const cJSON *variants = cJSON_GetObjectItemCaseSensitive(json, "variants");
+	int drawn = check_scatter(text, variants);
+	if (bars != 2 * drawn)
+		fail("variants.svg: expected two bars per result with rates (%d), got %d", drawn, bars);
+	return text;
+}
+
+/* The PNG rsvg-convert made of the SVG: its IHDR says the SVG's size. */
+static void check_png(const char *path, const char *svg)
+{
+	unsigned char h[24];
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+	if (f)
+		fclose(f);
+	if (got != sizeof h || memcmp(h, "\x89PNG\r\n\x1a\n", 8) || memcmp(h + 12, "IHDR", 4)) {
+		fail("%s: not a PNG file", path);
+		return;
+	}
+	unsigned w = (unsigned)h[16] << 24 | (unsigned)h[17] << 16 | (unsigned)h[18] << 8 | h[19];
+	unsigned ht = (unsigned)h[20] << 24 | (unsigned)h[21] << 16 | (unsigned)h[22] << 8 | h[23];
+	int sw, sh;
+	svg_size(svg, &sw, &sh);
+	if (sw <= 0 || (int)w != sw || (int)ht != sh)
+		fail("%s: %ux%u pixels, the SVG declares %dx%d", path, w, ht, sw, sh);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: check_variants DIR RUNS NAME=LO:HI... [--blob-ratio A B MAX]\n");
+		fprintf(stderr, "usage: check_variants DIR RUNS NAME=LO:HI|NAME=failed... [--blob-ratio A B MAX] [--png FILE]\n");
 		return 2;
 	}
 	const char *dir = argv[1];
 	int runs = atoi(argv[2]);
-	Spec specs[32];
+	static Spec specs[MAX_SPECS];
 	int n = 0;
-	const char *ra = NULL, *rb = NULL;
+	const char *ra = NULL, *rb = NULL, *png = NULL;
 	double rmax = 0;
 	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--png") && i + 1 < argc) {
+			png = argv[++i];
+			continue;
+		}
 		if (!strcmp(argv[i], "--blob-ratio") && i + 3 < argc) {
 			ra = argv[i + 1];
 			rb = argv[i + 2];
@@ -280,7 +320,12 @@ int main(int argc, char **argv)
 			continue;
 		}
 		const char *eq = strchr(argv[i], '=');
-		if (!eq || n >= 32 || sscanf(eq + 1, "%lf:%lf", &specs[n].lo, &specs[n].hi) != 2) {
+		if (!eq || n >= MAX_SPECS) {
+			fprintf(stderr, "check_variants: bad spec '%s'\n", argv[i]);
+			return 2;
+		}
+		specs[n].failed = !strcmp(eq + 1, "failed");
+		if (!specs[n].failed && sscanf(eq + 1, "%lf:%lf", &specs[n].lo, &specs[n].hi) != 2) {
 			fprintf(stderr, "check_variants: bad spec '%s'\n", argv[i]);
 			return 2;
 		}
@@ -288,9 +333,13 @@ int main(int argc, char **argv)
 		specs[n].blob = 0;
 		n++;
 	}
-	check_json(dir, specs, n, runs);
+	cJSON *json = check_json(dir, specs, n, runs);
 	check_csv(dir, specs, n);
-	check_svg(dir, n);
+	char *svg = check_svg(dir, json);
+	if (png && svg)
+		check_png(png, svg);
+	free(svg);
+	cJSON_Delete(json);
 	if (ra) {
 		double a = 0, b = 0;
 		for (int i = 0; i < n; i++) {
@@ -303,6 +352,6 @@ int main(int argc, char **argv)
 			fail("blob of %s / blob of %s = %g, above %g", ra, rb, b > 0 ? a / b : INFINITY, rmax);
 	}
 	if (!failures)
-		printf("check_variants: %s: %d variants, JSON, CSV and SVG ok\n", dir, n);
+		printf("check_variants: %s: %d results, JSON, CSV, SVG%s ok\n", dir, n, png ? " and PNG" : "");
 	return failures ? 1 : 0;
 }

@@ -5,13 +5,19 @@
 #             reference build itself: error exactly 0) and f16_fused.json
 #             (f16 weights, every graph fusion, its own tiles, unroll and
 #             vector width: error above 0, below 1e-2, blob at most 0.6 of
-#             f32's); check_variants checks the JSON, CSV and SVG.  Speeds
-#             are written, never asserted.
+#             f32's), timed at 1 and 2 threads (two series in the scatter;
+#             the same two builds); check_variants checks the JSON, CSV and
+#             SVG, and the PNG rsvg-convert renders of the SVG (it refuses
+#             malformed SVG).  Speeds are written, never asserted.
 #   tune      a budget of 3 on the tiny fixture, formats f32 and f16, in a
 #             fresh results cache: finishes, writes a schedule that
 #             `lfm2c compile --schedule` accepts; run again, every
 #             measurement comes from the cache and the result is the same
 #             file (the search is deterministic given the measurements).
+#   report    (LFM2C is mk_report, FIXTURE unused) report.c's files of
+#             made-up results: check_variants with the specs mk_report
+#             prints, the SVG rendered by rsvg-convert; the crowd needs a
+#             label placed away from its point (a leader line).
 #   bad       bad input: one stderr line naming the file or flag, exit
 #             status != 0, nothing on stdout, no output left behind.
 set -u
@@ -31,8 +37,8 @@ quick="--threads 1 --runs 1 --prefill 16 --decode 4 --seqs 2 --len 12"
 
 case $mode in
 variants)
-	"$lfm2c" variants "$fx" "$here/ref_f32.json" "$here/f16_fused.json" -o "$tmp/out" $quick --cache \
-		>"$tmp/table" 2>"$tmp/log"
+	"$lfm2c" variants "$fx" "$here/ref_f32.json" "$here/f16_fused.json" -o "$tmp/out" $quick --threads 1,2 \
+		--cache >"$tmp/table" 2>"$tmp/log"
 	st=$?
 	cat "$tmp/table" "$tmp/log"
 	[ $st -eq 0 ] || fail "variants exited $st"
@@ -40,7 +46,16 @@ variants)
 	grep -q '^f16_fused ' "$tmp/table" || fail "no f16_fused row in the table"
 	grep -q 'evicted from the page cache' "$tmp/table" || fail "the table does not state the cold-weights method"
 	grep -q 'read into memory' "$tmp/table" || fail "the table does not say how weights are loaded"
-	"$check" "$tmp/out" 1 ref_f32=0:0 f16_fused=1e-9:1e-2 --blob-ratio f16_fused ref_f32 0.6 || fail "check_variants"
+	# librsvg2-bin (scripts/deps.sh): a missing renderer is a failure, not a skip
+	if rsvg-convert -o "$tmp/variants.png" "$tmp/out/variants.svg"; then
+		png="--png $tmp/variants.png"
+	else
+		fail "rsvg-convert could not render variants.svg (installed? scripts/deps.sh installs librsvg2-bin)"
+		png=""
+	fi
+	# one entry per variant and thread count, variant by variant
+	"$check" "$tmp/out" 1 ref_f32=0:0 ref_f32=0:0 f16_fused=1e-9:1e-2 f16_fused=1e-9:1e-2 \
+		--blob-ratio f16_fused ref_f32 0.6 $png || fail "check_variants"
 	[ -e "$tmp/out/builds" ] && fail "builds left behind without --keep-builds"
 	;;
 tune)
@@ -67,6 +82,14 @@ tune)
 	sed 's/ -> .*//' "$tmp/out2" >"$tmp/out2.cut"
 	cmp -s "$tmp/out1.cut" "$tmp/out2.cut" || fail "the second run reports differently"
 	ls -a "$tmp" | grep -q '\.lfm2c-tune' && fail "the work directory was left behind"
+	;;
+report)
+	specs=$("$lfm2c" "$tmp") || fail "mk_report exited $?"
+	rsvg-convert -o "$tmp/variants.png" "$tmp/variants.svg" \
+		|| fail "rsvg-convert could not render variants.svg (installed? scripts/deps.sh installs librsvg2-bin)"
+	# shellcheck disable=SC2086
+	"$check" "$tmp" 1 $specs --png "$tmp/variants.png" || fail "check_variants"
+	grep -q 'class="leader"' "$tmp/variants.svg" || fail "the crowd placed every label beside its point"
 	;;
 bad)
 	n=0
