@@ -669,7 +669,11 @@ static int lower_embedding(Lower *L, LE cp, LE h, LE T, LE tokens)
 	LE dst = le_at(m, h, le_mul(m, V(L, t), le_named(m, "HIDDEN")));
 	if (pack_weight_layout(L->g, (int)(w - L->g->weights)) == PACK_PANELS) {
 		LE args[3] = {dst, call(L, L->f_W, Wargs, 2), tok};
-		lb_eval(m, call(L, kernel_weight_row(L, wt, ir_weight_rows(w), H), args, 3));
+		LF rowf = quant_is_blocked(wt) ? kernel_qpanel_row(L, wt, ir_weight_rows(w), H)
+		                               : kernel_weight_row(L, wt, ir_weight_rows(w), H);
+		if (!rowf)
+			return -1;
+		lb_eval(m, call(L, rowf, args, 3));
 	} else if (wt == DT_F32) {
 		lb_memcpy(m, dst, src, le_named(m, "EMBED_ROW_BYTES"));
 	} else {

@@ -120,6 +120,10 @@ LF kernel_weight_row(Lower *L, DType wt, int64_t N, int64_t K);
 LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi);
 /* (float *y, const void *row): one packed block-format row to floats. */
 LF kernel_qdequant_row(Lower *L, DType wt, int64_t K);
+/* (float *y, const void *w, int64_t row): row `row` of an [N][K]
+ * block-format weight stored in panels (pack_panels.c), as floats: the
+ * embedding lookup of a tied embedding. */
+LF kernel_qpanel_row(Lower *L, DType wt, int64_t N, int64_t K);
 /* Per-token floats of scratch the block-format matmuls need for their
  * int8 activation rows (c->qx): the largest over the graph's matmuls. */
 int64_t qmatmul_scratch_floats(const Graph *g);

@@ -12,29 +12,39 @@
  *
  * qmatmul_FMT_NxK(c, y, ldy, x, w, rows) runs in two steps on the pool:
  *   1. qact_K over rows: x [rows][K] floats -> c->qx, one scratch row of
- *      QROW bytes per row, laid out like a packed weight row (group by
- *      group: the codes interleaved 4 bytes per block, then the blocks'
- *      f32 scales, then their i32 code sums), so a weight vector and an
- *      activation vector loaded at the same offset pair up lane by lane;
- *   2. qmatmul_..._task over tiles of output columns, like the f32 matmul
- *      (lower_kernels.c): blocks of NB weight rows kept in cache while row
- *      tiles of MR x NR pass over them (prefill), then single rows with
- *      1 x 1 tiles (decode: each weight row streamed once, in order, its
- *      dots in two chains, the SwiGLU pair's two rows one after the other,
- *      every weight load followed by a prefetch tiles.matmul.prefetch
- *      bytes ahead; Tiling.q_decode_rows, q_sequential).
+ *      QROW bytes per row (group by group: the codes interleaved 4 bytes
+ *      per block, then the blocks' f32 scales, then their i32 code sums);
+ *   2. qmatmul_..._task over panel groups of output columns.
  *
- * The inner step.  A group of 16 blocks is 8 steps of 64 bytes per row
- * (pack.c); at step s a vector holds bytes 4s..4s+3 of each block, one
- * block per 32-bit lane.  DOT4 (vpdpbusd / sdot) of a weight vector and an
- * activation vector adds 4 products into each lane, so after 8 steps lane
- * b holds block b's exact integer dot product — for all 16 blocks at once,
- * no horizontal sums.  Then per group, per (row, column): one int -> f32
- * conversion, one multiply of the scale vectors (d_w d_a) and one FMA into
- * an f32 accumulator; the lanes are summed once per output at the end.
- * Weights of an MR x NR tile are loaded once per step for MR rows,
- * activations once for NR columns.  A machine whose dot instruction is
- * narrower (AVX2: 8 lanes, NEON: 4) takes a group in 2 or 4 chunks.
+ * Panels (the weight's rows in whole groups of 16, or 32 for the SwiGLU
+ * pairs; pack_panels.c).  Lanes are output rows: step c of a block is one
+ * load of 4 x lanes bytes (the panel rows' next four codes) and one dot
+ * (vpdpbusd / sdot / the vpmaddubsw and NEON forms) with the activation's
+ * four codes broadcast to every lane.  A tile is MR activation rows x NR
+ * column-vectors of `lanes` rows (x2 parts for SwiGLU: the w1 and w3
+ * panels): per block, MR x NR x parts i32 sums started at the activation's
+ * -2^s sum_a, 8 steps of NR x parts loads, MR broadcasts and MR x NR x parts
+ * dots, then per (row, vector) one conversion, one multiply by d_a and one
+ * FMA with d_w (16 f16 scales, one conversion per vector; q4_1: one more
+ * FMA, m_w d_a sum_a).  Each output lives in one lane of one f32
+ * accumulator from the first block to the last: no horizontal sums, and
+ * the blocks are added in order.  Prefill: weight blocks of q_block_floats
+ * stay in L2 while every row tile passes (MR x NR, plan.c); leftover rows
+ * and decode take 1 x q_decode_rows tiles, each weight byte streamed once,
+ * the panel's blocks in order with a prefetch tiles.matmul.prefetch
+ * bytes ahead.  On x86 with VNNI the 4 x 3 tile's block is 96 vpdpbusd to
+ * 36 conversions, multiplies and FMAs and 3 vcvtph2ps.
+ *
+ * Rows (the N mod 16 or 32 rows after the last group, stored as plain
+ * rows by pack.c): the earlier block-per-lane scheme.  A group of 16 blocks
+ * is 8 steps of 64 bytes per row; at step s a vector holds bytes 4s..4s+3
+ * of each block, one block per 32-bit lane, and DOT4 of a weight vector
+ * and an activation vector loaded at the same offset adds 4 products into
+ * each lane; per group one conversion, multiply and FMA per lane group,
+ * and a horizontal sum per output at the end.  A machine whose dot
+ * instruction is narrower (AVX2: 8 lanes, NEON: 4) takes a group in 2 or
+ * 4 chunks; groups of 8 and 4 blocks use vectors of 8 / 4 lanes, single
+ * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.
  *
  * Operands: x86 multiplies unsigned by signed bytes (vpdpbusd), so q8_0
  * weights are stored + 128 and the kernel starts each block's sum at
@@ -51,20 +61,15 @@
  * (vpaddw: 8 x 2 x 15 x 127 < 2^15) and widens once per block (vpmaddwd),
  * one 16-bit add per step instead of a widening multiply and a 32-bit add.
  *
- * Row ends: groups of 8 and 4 blocks use vectors of 8 / 4 lanes, single
- * blocks (at most 3 per row) a 4-lane dot summed into a scalar term.  The
- * f16 scales are decoded with integer operations (bits << 13, sign kept,
- * times 2^112: exact for every finite f16), which every target has.
+ * The rows' f16 scales are decoded with integer operations (bits << 13,
+ * sign kept, times 2^112: exact for every finite f16), which every target
+ * has.
  *
- * Measured (350M shape, one core of this VM, LLVM host CPU znver4): a 4 x 4 tile runs the
- * q8_0 prefill matmuls at 140-150 G MAC/s, about 61% of the vpdpbusd peak
- * (bench/peak.c: 233 G MAC/s, one zmm instruction per cycle).  Per group
- * of 16 blocks and output, 8 dots share the multiply pipes with 1 scale
- * multiply and 1 FMA (and 1 conversion), so ~78% is the ceiling of this
- * block-per-lane scheme; 4 x 3, 3 x 4, 5 x 3, 6 x 2 tiles, other weight
- * blocks, and summing a tile's outputs by a shuffle tree instead of one
- * horizontal sum each measured no better.  A single row streams weights
- * at 75-100% of the machine's read bandwidth.
+ * Measured (350M shape, 2 threads, 2-vCPU Xeon sapphirerapids): prefill of
+ * 512 tokens q8_0 647 -> ~870 tok/s, q4_0 646 -> ~855 moving from the
+ * block-per-lane rows (whose per-output horizontal sums and per-group scale
+ * decoding cost as much as the dots at K = 1024) to panels; decode stays at
+ * the read bandwidth.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +114,7 @@ typedef struct QM {
 	int sdot;           /* signed weight bytes, DOT4_S8: aarch64, and q8_0 on x86 without VNNI */
 	int i16;            /* q4 on x86 without VNNI: products summed in i16 lanes over a block (DOT2_I16) */
 	MatEpi epi;
+	int64_t G, N0;      /* rows per panel group (16, 32 for pairs); rows in whole groups */
 	int uid;            /* unique variable names */
 	LE y, ldy, w, qx;   /* inside the task */
 } QM;
@@ -444,6 +450,230 @@ static void qcolumns(QM *q, int MR, int NR, LE t, LE nb, LE ne)
 	}
 }
 
+/* ------------------------------------------------------------ panels
+ * The weight's rows [0, N0) are stored in panels of P = PACK_PANEL rows,
+ * block by block (pack_panels.c): step c of block b of a panel is the 4P
+ * bytes of the P rows' chunk c, so a vector of 4 x lanes bytes holds
+ * `lanes` rows' next four codes and a dot with the activation's matching
+ * four codes broadcast to every lane adds four products into each row's
+ * lane.  Lanes are output rows: a block's integer sums come out for P
+ * rows at once, its scales are P consecutive f16 (one vector), and each
+ * output ends in one lane of one f32 accumulator — no horizontal sums.
+ *
+ * A tile is MR activation rows x NR column-vectors (`lanes` weight rows
+ * each; with pairs, the SwiGLU weight, each column-vector has the w1 part
+ * and the w3 part in two panels).  Per block: the sums start at the
+ * activation's -2^s sum_a (q4_0, x86's q8_0), then per step NR x parts
+ * weight loads (q4: one load, two steps of nibbles), MR broadcasts, MR x NR
+ * x parts dots; then per (row, vector) one conversion, one multiply by
+ * d_a, one FMA with d_w (q4_1: one more FMA, m_w d_a sum_a).  Blocks are
+ * summed in order, one f32 FMA each, like quant_dot_ref.
+ */
+
+/* The pointer to block 0 of column-vector `cv` (a runtime index), part
+ * `part` (1: the w3 panel of a pair group), in panel units: the panel's
+ * first byte plus the vector's lanes (quants: 4 bytes a lane). */
+static LE panel_ptr(QM *q, LE cv, int part)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int vpp = PACK_PANEL / q->nd;
+	LE unit = le_div(m, cv, I(L, vpp)), vv = le_bin(m, LE_REM, cv, I(L, vpp));
+	LE off = le_add(m, le_mul(m, unit, I(L, q->G * q->rowb)), I(L, (int64_t)part * PACK_PANEL * q->rowb));
+	return le_at(m, q->w, le_add(m, off, le_mul(m, vv, I(L, 4 * (int64_t)q->nd))));
+}
+
+/* One block of a tile: weight block at byte offset wofs from each wp[v][p]
+ * (whose scales are qb * P bytes further, minus the lane offset 4 nd vv,
+ * plus 2 nd vv: held in sofs[v]), activation block bb of the group of g at
+ * ga[r]; its terms added into acc[r][v][p]. */
+static void panel_block(QM *q, int MR, int NR, int parts, LV wp[][2], LE *sofs, const LV *ga, int g, LE bb,
+                        LE wofs, LV acc[][MAX_QT][2])
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++, n = q->nd;
+	LType vi = lt_vec(LK_I32, n), vf = lt_vec(LK_F32, n), vb = lt_vec(LK_U8, 4 * n), va = lt_vec(LK_I8, 4 * n);
+	LType vh = lt_vec(LK_I16, 2 * n);
+	int shift = start_shift(q);
+	int64_t pf = MR == 1 ? L->sch.prefetch : 0;
+	LV sum[MAX_QT], isum[MAX_QT][MAX_QT][2], h16[MAX_QT][MAX_QT][2];
+	for (int r = 0; r < MR; r++) {
+		LE sa = le_load(m, le_at(m, at_bytes(m, V(L, ga[r]), I(L, 36 * (int64_t)g), LK_I32, 1), bb), 1);
+		sum[r] = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), T_I32(), sa);
+		LE start = shift ? le_splat(m, le_neg(m, le_bin(m, LE_SHL, V(L, sum[r]), le_int(m, LK_I32, shift))), n)
+		                 : le_splat(m, le_int(m, LK_I32, 0), n);
+		LV st = lb_let(m, lm_fmt(m, "st%d_%d", r, u), vi, start);
+		for (int v = 0; v < NR; v++)
+			for (int p = 0; p < parts; p++) {
+				isum[r][v][p] = lb_let(m, lm_fmt(m, "is%d%d%d_%d", r, v, p, u), vi, V(L, st));
+				if (q->i16)
+					h16[r][v][p] = lb_let(m, lm_fmt(m, "h%d%d%d_%d", r, v, p, u), vh,
+					                      le_splat(m, le_int(m, LK_I16, 0), 2 * n));
+			}
+	}
+	/* the activation's chunk k of block bb: 4 codes, in every lane */
+#define ACT(r, k) le_bitcast(m, le_splat(m, le_load(m, at_bytes(m, V(L, ga[r]), \
+	le_add(m, I(L, 4 * (int64_t)g * (k)), le_mul(m, bb, I(L, 4))), LK_I32, 1), 1), n), va)
+	int nload = q->qb / 4, halves = q->wt == DT_Q8_0 ? 1 : 2;
+	for (int c = 0; c < nload; c++) {
+		LE wv[MAX_QT][2][2];
+		for (int v = 0; v < NR; v++)
+			for (int p = 0; p < parts; p++) {
+				LE at = le_at(m, V(L, wp[v][p]), le_add(m, wofs, I(L, 4 * (int64_t)PACK_PANEL * c)));
+				LV bytes = lb_let(m, lm_fmt(m, "w%d%d_%d_%d", v, p, c, u), vb, le_load(m, at, 4 * n));
+				if (pf && c == 0)
+					lb_prefetch(m, le_at(m, at, I(L, pf)));
+				if (halves == 1) {
+					wv[v][p][0] = V(L, bytes);
+				} else {   /* q4: low nibbles are elements 4c.., high ones 16 + 4c.. */
+					wv[v][p][0] = V(L, lb_let(m, lm_fmt(m, "lo%d%d_%d_%d", v, p, c, u), vb,
+					                          le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_U8, 15), 4 * n))));
+					wv[v][p][1] = V(L, lb_let(m, lm_fmt(m, "hi%d%d_%d_%d", v, p, c, u), vb,
+					                          le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_U8, 4), 4 * n))));
+				}
+			}
+		for (int h = 0; h < halves; h++)
+			for (int r = 0; r < MR; r++) {
+				LV a = lb_let(m, lm_fmt(m, "a%d_%d_%d_%d", r, h, c, u), va, ACT(r, c + 4 * h));
+				for (int v = 0; v < NR; v++)
+					for (int p = 0; p < parts; p++)
+						if (q->i16)
+							lb_assign(m, h16[r][v][p], le_dot2_i16(m, V(L, h16[r][v][p]), wv[v][p][h], V(L, a), 15));
+						else
+							lb_assign(m, isum[r][v][p], qdot(q, V(L, isum[r][v][p]), wv[v][p][h], V(L, a), n));
+			}
+	}
+#undef ACT
+	if (q->i16)
+		for (int r = 0; r < MR; r++)
+			for (int v = 0; v < NR; v++)
+				for (int p = 0; p < parts; p++)
+					lb_assign(m, isum[r][v][p], le_pairs_i32(m, V(L, isum[r][v][p]), V(L, h16[r][v][p])));
+	/* the block terms */
+	LV dw[MAX_QT][2], mw[MAX_QT][2];
+	for (int v = 0; v < NR; v++)
+		for (int p = 0; p < parts; p++) {
+			LE sp = le_at(m, V(L, wp[v][p]), le_add(m, wofs, sofs[v]));
+			/* P consecutive f16: one conversion (vcvtph2ps where the target has it) */
+			dw[v][p] = lb_let(m, lm_fmt(m, "dw%d%d_%d", v, p, u), vf,
+			                  le_convert(m, le_load(m, le_ptr_cast(m, sp, lt_ptr(LK_F16, 1)), n), vf));
+			if (q->wt == DT_Q4_1)
+				mw[v][p] = lb_let(m, lm_fmt(m, "mw%d%d_%d", v, p, u), vf,
+				                  le_convert(m, le_load(m, le_ptr_cast(m, le_at(m, sp, I(L, 2 * PACK_PANEL)),
+				                                                      lt_ptr(LK_F16, 1)), n), vf));
+		}
+	for (int r = 0; r < MR; r++) {
+		LE dap = le_at(m, at_bytes(m, V(L, ga[r]), I(L, 32 * (int64_t)g), LK_F32, 1), bb);
+		LV da = lb_let(m, lm_fmt(m, "da%d_%d", r, u), T_F32(), le_load(m, dap, 1));
+		LV das = lb_let(m, lm_fmt(m, "das%d_%d", r, u), vf, le_splat(m, V(L, da), n));
+		LV ds = 0;
+		if (q->wt == DT_Q4_1)
+			ds = lb_let(m, lm_fmt(m, "ds%d_%d", r, u), vf,
+			            le_splat(m, le_mul(m, V(L, da), le_convert(m, V(L, sum[r]), T_F32())), n));
+		for (int v = 0; v < NR; v++)
+			for (int p = 0; p < parts; p++) {
+				LE f = le_convert(m, V(L, isum[r][v][p]), vf);
+				lb_assign(m, acc[r][v][p], le_fma(m, f, le_mul(m, V(L, dw[v][p]), V(L, das)), V(L, acc[r][v][p])));
+				if (q->wt == DT_Q4_1)
+					lb_assign(m, acc[r][v][p], le_fma(m, V(L, mw[v][p]), V(L, ds), V(L, acc[r][v][p])));
+			}
+	}
+}
+
+/* An MR x NR tile of column-vectors cv.. (runtime) at activation rows t..:
+ * every block of K, then the outputs stored (pairs: silu(a) * b). */
+static void panel_tile(QM *q, int MR, int NR, LE t, LE cv)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	int u = q->uid++, n = q->nd, parts = q->epi == EPI_SWIGLU ? 2 : 1;
+	int64_t qrow = qact_row_bytes(q->K), pblk = (int64_t)PACK_PANEL * q->bpb;
+	LType pb = lt_ptr(LK_U8, 1), pa = lt_ptr(LK_I8, 1), vf = lt_vec(LK_F32, n);
+	lb_comment(m, "tile %dx%d%s", MR, NR, parts > 1 ? " (w1, w3 pairs)" : "");
+	LV wp[MAX_QT][2], ar[MAX_QT], acc[MAX_QT][MAX_QT][2];
+	LE sofs[MAX_QT];
+	int vpp = PACK_PANEL / n;
+	for (int v = 0; v < NR; v++) {
+		LV cvv = lb_let(m, lm_fmt(m, "cv%d_%d", v, u), T_I64(), le_add(m, cv, I(L, v)));
+		for (int p = 0; p < parts; p++)
+			wp[v][p] = lb_let(m, lm_fmt(m, "wp%d%d_%d", v, p, u), pb, panel_ptr(q, V(L, cvv), p));
+		/* from the lane-shifted quants pointer to the vector's scales */
+		LE vv = le_bin(m, LE_REM, V(L, cvv), I(L, vpp));
+		sofs[v] = V(L, lb_let(m, lm_fmt(m, "so%d_%d", v, u), T_I64(),
+		                      le_add(m, I(L, (int64_t)PACK_PANEL * q->qb), le_mul(m, vv, I(L, -2 * (int64_t)n)))));
+	}
+	for (int r = 0; r < MR; r++)
+		ar[r] = lb_let(m, lm_fmt(m, "ar%d_%d", r, u), pa,
+		               le_ptr_cast(m, le_at(m, q->qx, le_mul(m, le_add(m, t, I(L, r)), I(L, qrow))), pa));
+	for (int r = 0; r < MR; r++)
+		for (int v = 0; v < NR; v++)
+			for (int p = 0; p < parts; p++)
+				acc[r][v][p] = lb_let(m, lm_fmt(m, "acc%d%d%d_%d", r, v, p, u), vf, le_splat(m, le_f32(m, 0), n));
+	int64_t nfull = q->nb / 16;
+	if (nfull) {   /* the groups of 16 blocks, and their blocks, in loops */
+		LV gi = lm_local(m, lm_fmt(m, "gi_%d", u), T_I64());
+		lb_for(m, gi, I(L, 0), I(L, nfull), 1);
+		LV ga[MAX_QT];
+		for (int r = 0; r < MR; r++)
+			ga[r] = lb_let(m, lm_fmt(m, "ga%d_%d", r, u), pa,
+			               le_at(m, V(L, ar[r]), le_mul(m, V(L, gi), I(L, 16 * QACT_BLOCK_BYTES))));
+		LV bb = lm_local(m, lm_fmt(m, "bb_%d", u), T_I64());
+		lb_for(m, bb, I(L, 0), I(L, 16), 1);
+		LE wofs = le_mul(m, le_add(m, le_mul(m, V(L, gi), I(L, 16)), V(L, bb)), I(L, pblk));
+		LV wo = lb_let(m, lm_fmt(m, "wo_%d", u), T_I64(), wofs);
+		panel_block(q, MR, NR, parts, wp, sofs, ga, 16, V(L, bb), V(L, wo), acc);
+		lb_end(m);
+		lb_end(m);
+	}
+	for (int64_t b0 = nfull * 16; b0 < q->nb;) {   /* the row's last groups: 8, 4 or single blocks */
+		int g = pack_group_blocks(q->nb - b0);
+		int v = q->uid++;
+		LV ga[MAX_QT];
+		for (int r = 0; r < MR; r++)
+			ga[r] = lb_let(m, lm_fmt(m, "ga%d_%d", r, v), pa, le_at(m, V(L, ar[r]), I(L, b0 * QACT_BLOCK_BYTES)));
+		LV bb = lm_local(m, lm_fmt(m, "bb_%d", v), T_I64());
+		lb_for(m, bb, I(L, 0), I(L, g), 1);
+		LV wo = lb_let(m, lm_fmt(m, "wo_%d", v), T_I64(), le_mul(m, le_add(m, I(L, b0), V(L, bb)), I(L, pblk)));
+		panel_block(q, MR, NR, parts, wp, sofs, ga, g, V(L, bb), V(L, wo), acc);
+		lb_end(m);
+		b0 += g;
+	}
+	/* the stores: column-vector cv holds outputs cv * lanes .. (pairs too:
+	 * a pair group of 2P rows makes P outputs) */
+	for (int r = 0; r < MR; r++)
+		for (int v = 0; v < NR; v++) {
+			LE row = le_mul(m, le_add(m, t, I(L, r)), q->ldy);
+			LE at = le_at(m, q->y, le_add(m, row, le_mul(m, le_add(m, cv, I(L, v)), I(L, n))));
+			LE a = V(L, acc[r][v][0]);
+			if (parts == 2) {
+				LE one = le_splat(m, le_f32(m, 1), n);
+				LE den = le_add(m, one, lower_exp(L, le_neg(m, a), n));
+				lb_store(m, at, le_div(m, le_mul(m, a, V(L, acc[r][v][1])), den));
+			} else if (q->epi == EPI_ACC) {
+				lb_store(m, at, le_add(m, le_load(m, at, n), a));
+			} else {
+				lb_store(m, at, a);
+			}
+		}
+}
+
+/* Column-vectors [cb, ce) of rows t.. in tiles of NR, then one at a time. */
+static void panel_columns(QM *q, int MR, int NR, LE t, LE cb, LE ce)
+{
+	Lower *L = q->L;
+	LModule *m = q->m;
+	LV c = lb_let(m, "cv", T_I64(), cb);
+	lb_for(m, c, 0, le_sub(m, ce, I(L, NR - 1)), NR);
+	panel_tile(q, MR, NR, t, V(L, c));
+	lb_end(m);
+	if (NR > 1) {
+		lb_for(m, c, 0, ce, 1);
+		panel_tile(q, MR, 1, t, V(L, c));
+		lb_end(m);
+	}
+}
+
 /* ------------------------------------------------------------ activations
  * qact_K(arg, i0, i1): rows [i0, i1) of a->x quantized into a->qx. */
 
@@ -544,8 +774,6 @@ static LF kernel_qact(Lower *L, int64_t K)
 
 /* ------------------------------------------------------------ the kernel */
 
-static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
-
 LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 {
 	LModule *m = L->m;
@@ -581,29 +809,37 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.i16 = L->t->arch == ARCH_X86_64 && wt != DT_Q8_0 && (L->t->feat & TF_AVX2)
 	        && !(L->t->feat & (TF_AVX512VNNI | TF_AVXVNNI)) && (q.nd < 16 || (L->t->feat & TF_AVX512));
 	q.epi = epi;
+	int parts = epi == EPI_SWIGLU ? 2 : 1, vpp = PACK_PANEL / q.nd;
+	q.G = (int64_t)PACK_PANEL * parts;
+	q.N0 = N / q.G * q.G;
+	/* the panel tile: MR rows x NR column-vectors (x parts), within the
+	 * registers (plan.c's rule, here with the pairs' second part) */
 	int MR = s->q_mr < MAX_QT ? s->q_mr : MAX_QT, NR = s->q_nr < MAX_QT ? s->q_nr : MAX_QT;
-	int GNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;
-	if (epi == EPI_SWIGLU) {   /* column tiles hold whole (w1, w3) pairs */
-		NR += NR % 2;
-		GNR += GNR % 2;
-		NR = NR > MAX_QT ? MAX_QT : NR;
-		GNR = GNR > MAX_QT ? MAX_QT : GNR;
-	}
-	int64_t PU = (int64_t)NR * GNR / gcd64(NR, GNR);
-	int64_t NB = (int64_t)s->q_block_floats * 4 / q.rowb / PU * PU;
-	if (NB < PU)
-		NB = PU;
-	int64_t tiles = (N + PU - 1) / PU;
+	int DNR = s->q_decode_rows >= 1 && s->q_decode_rows <= MAX_QT ? s->q_decode_rows : 1;
+	int regs = L->t->vector_regs > 0 ? L->t->vector_regs : 16;
+	while (NR > 1 && (2 + q.i16) * MR * NR * parts + NR * parts + 1 > regs)
+		NR--;
+	while (MR > 1 && (2 + q.i16) * MR * NR * parts + NR * parts + 1 > regs)
+		MR--;
+	while (DNR > 1 && (2 + q.i16) * DNR * parts + DNR * parts + 1 > regs)
+		DNR--;
+	int64_t units = q.N0 / q.G, cvs = units * vpp;   /* panel groups; column-vectors in them */
+	int64_t NB = (int64_t)s->q_block_floats * 4 / (q.rowb * q.nd * parts);   /* column-vectors per weight block */
+	NB = NB < NR ? NR : NB / NR * NR;
+	int64_t tiles = units + (q.N0 < N);   /* the tail rows: one more unit */
 	LStr st = qmatmul_args(L);
 	LF qact = kernel_qact(L, K);
 
 	/* the task */
 	LF task = lm_func(m, lm_fmt(m, "%s_task", name), lt_scalar(LK_VOID), LL_STATIC,
 	                  lm_fmt(m, "y[rows][%lld] = x[rows][%lld] . w[%lld][%lld]^T (w %s, x quantized in qx) for\n"
-	                         "the columns of tiles [i0, i1) of %lld.  Blocks of %lld weight rows; row tiles %dx%d,\n"
-	                         "then single rows 1x%d; int8 dots of %d lanes, one block per lane.",
-	                         (long long)N, (long long)K, (long long)N, (long long)K, dtype_name(wt), (long long)PU,
-	                         (long long)NB, MR, NR, GNR, q.nd));
+	                         "the panel groups [i0, i1) of %lld rows (%lld groups%s).  Blocks of %lld column-vectors\n"
+	                         "of %d rows; row tiles %dx%d, then single rows 1x%d; int8 dots of %d lanes, one row\n"
+	                         "per lane.",
+	                         (long long)N, (long long)K, (long long)N, (long long)K, dtype_name(wt), (long long)q.G,
+	                         (long long)units, q.N0 < N ? lm_fmt(m, ", then the %lld plain rows as one more",
+	                                                            (long long)(N - q.N0)) : "",
+	                         (long long)NB, q.nd, MR, NR, DNR, q.nd));
 	LV arg = lm_param(m, task, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, task, "i0", T_I64());
 	LV i1 = lm_param(m, task, "i1", T_I64());
@@ -615,21 +851,37 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	q.w = V(L, lb_let(m, "w", lt_ptr(LK_U8, 1), le_field(m, V(L, a), "w")));
 	q.qx = V(L, lb_let(m, "qx", lt_ptr(LK_U8, 1), le_ptr_cast(m, le_field(m, V(L, a), "qx"), lt_ptr(LK_U8, 1))));
 	LV rows = lb_let(m, "rows", T_I64(), le_field(m, V(L, a), "rows"));
-	LV n0 = lb_let(m, "n0", T_I64(), le_mul(m, V(L, i0), I(L, PU)));
-	LV n1 = lb_let(m, "n1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, PU)), I(L, N)));
-	LV nb = lm_local(m, "nb", T_I64());
-	lb_for(m, nb, V(L, n0), V(L, n1), NB);
-	LV ne = lb_let(m, "ne", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, nb), I(L, NB)), V(L, n1)));
-	LV t = lb_let(m, "t", T_I64(), I(L, 0));
-	if (MR > 1) {
-		lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, MR - 1)), MR);
-		qcolumns(&q, MR, NR, V(L, t), V(L, nb), V(L, ne));
+	if (units) {
+		LV c0 = lb_let(m, "c0", T_I64(), le_mul(m, V(L, i0), I(L, vpp)));
+		LV c1 = lb_let(m, "c1", T_I64(), le_bin(m, LE_MIN, le_mul(m, V(L, i1), I(L, vpp)), I(L, cvs)));
+		LV cb = lm_local(m, "cb", T_I64());
+		lb_for(m, cb, V(L, c0), V(L, c1), NB);
+		LV ce = lb_let(m, "ce", T_I64(), le_bin(m, LE_MIN, le_add(m, V(L, cb), I(L, NB)), V(L, c1)));
+		LV t = lb_let(m, "t", T_I64(), I(L, 0));
+		if (MR > 1) {
+			lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, MR - 1)), MR);
+			panel_columns(&q, MR, NR, V(L, t), V(L, cb), V(L, ce));
+			lb_end(m);
+		}
+		lb_for(m, t, 0, V(L, rows), 1);
+		panel_columns(&q, 1, DNR, V(L, t), V(L, cb), V(L, ce));
+		lb_end(m);
 		lb_end(m);
 	}
-	lb_for(m, t, 0, V(L, rows), 1);
-	qcolumns(&q, 1, GNR, V(L, t), V(L, nb), V(L, ne));
-	lb_end(m);
-	lb_end(m);
+	if (q.N0 < N) {   /* the plain rows after the last group: dot products along K */
+		lb_if(m, le_bin(m, LE_LT, I(L, units), V(L, i1)));
+		int TR = MR < 4 ? MR : 4;   /* one weight row (a SwiGLU pair) at a time */
+		LV t = lb_let(m, "tr", T_I64(), I(L, 0));
+		if (TR > 1) {
+			lb_for(m, t, 0, le_sub(m, V(L, rows), I(L, TR - 1)), TR);
+			qcolumns(&q, TR, parts, V(L, t), I(L, q.N0), I(L, N));
+			lb_end(m);
+		}
+		lb_for(m, t, 0, V(L, rows), 1);
+		qcolumns(&q, 1, parts, V(L, t), I(L, q.N0), I(L, N));
+		lb_end(m);
+		lb_end(m);
+	}
 	lb_finish(m);
 
 	/* the entry */
@@ -718,6 +970,77 @@ LF kernel_qdequant_row(Lower *L, DType wt, int64_t K)
 		lb_end(m);
 		b0 += g * cnt;
 	}
+	lb_finish(m);
+	return f;
+}
+
+/* ------------------------------------------------------------ panel row
+ * qpanel_row_FMT_NxK(y, w, row): row `row` of an [N][K] block-format
+ * weight stored in panels (pack_panels.c) -> floats, quant_dequantize_row's
+ * values exactly: the embedding lookup of a tied embedding, whose rows the
+ * logits matmul reads in panels.  Rows after the last whole panel are
+ * plain rows, decoded by qdequant_FMT_K. */
+LF kernel_qpanel_row(Lower *L, DType wt, int64_t N, int64_t K)
+{
+	LModule *m = L->m;
+	LF plain = kernel_qdequant_row(L, wt, K);
+	if (!plain)
+		return 0;
+	const char *name = lm_fmt(m, "qpanel_row_%s_%lldx%lld", dtype_name(wt), (long long)N, (long long)K);
+	int64_t full = N / PACK_PANEL * PACK_PANEL, rowb = quant_bytes_per_row(wt, K);
+	int fresh;
+	LF f = kernel_lookup(L, name, lm_fmt(m, "y[0..%lld) = row `row` of a [%lld][%lld] %s weight stored in panels of %d rows "
+	                   "(rows from %lld plain), as floats.", (long long)K, (long long)N, (long long)K,
+	                   dtype_name(wt), PACK_PANEL, (long long)full), &fresh);
+	if (!fresh)
+		return f;
+	LV y = lm_param(m, f, "y", T_PF());
+	LV w = lm_param(m, f, "w", lt_ptr(LK_VOID, 1));
+	LV row = lm_param(m, f, "row", T_I64());
+	lb_begin(m, f);
+	LV wb = lb_let(m, "wb", lt_ptr(LK_U8, 1), le_ptr_cast(m, V(L, w), lt_ptr(LK_U8, 1)));
+	int bpb = quant_block_bytes(wt), qb = wt == DT_Q8_0 ? 32 : 16;
+	LType i4 = lt_vec(LK_I32, 4), f4 = lt_vec(LK_F32, 4);
+	if (full) {
+		lb_if(m, le_bin(m, LE_LT, V(L, row), I(L, full)));
+		LE panel = le_div(m, V(L, row), I(L, PACK_PANEL)), lane = le_bin(m, LE_REM, V(L, row), I(L, PACK_PANEL));
+		LV p = lb_let(m, "p", lt_ptr(LK_U8, 1), le_at(m, V(L, wb), le_mul(m, panel, I(L, PACK_PANEL * rowb))));
+		LV ln = lb_let(m, "lane", T_I64(), lane);
+		LV b = lm_local(m, "b", T_I64());
+		lb_for(m, b, I(L, 0), I(L, K / QUANT_BLOCK), 1);
+		LV pb = lb_let(m, "pb", lt_ptr(LK_U8, 1), le_at(m, V(L, p), le_mul(m, V(L, b), I(L, (int64_t)PACK_PANEL * bpb))));
+		LV yb = lb_let(m, "yb", T_PF(), le_at(m, V(L, y), le_mul(m, V(L, b), I(L, QUANT_BLOCK))));
+		LE sp = le_at(m, V(L, pb), le_add(m, I(L, (int64_t)PACK_PANEL * qb), le_mul(m, V(L, ln), I(L, 2))));
+		LV d = lb_let(m, "d", f4, le_splat(m, f16_decode(m, le_load(m, le_ptr_cast(m, sp, lt_ptr(LK_I16, 1)), 1), 1), 4));
+		LV mn = 0;
+		if (wt == DT_Q4_1)
+			mn = lb_let(m, "mn", f4, le_splat(m, f16_decode(m, le_load(m, le_ptr_cast(m, le_at(m, sp, I(L, 2 * PACK_PANEL)),
+			                                                                              lt_ptr(LK_I16, 1)), 1), 1), 4));
+		for (int c = 0; c < qb / 4; c++) {   /* chunk c: the lane's 4 bytes */
+			LE at = le_at(m, V(L, pb), le_add(m, I(L, 4 * (int64_t)PACK_PANEL * c), le_mul(m, V(L, ln), I(L, 4))));
+			LV bytes = lb_let(m, lm_fmt(m, "q%d", c), i4, le_convert(m, le_load(m, at, 4), i4));
+			for (int h = 0; h < (wt == DT_Q8_0 ? 1 : 2); h++) {
+				LE code;
+				int64_t elem = wt == DT_Q8_0 ? 4 * c : 4 * c + 16 * h;
+				if (wt == DT_Q8_0)
+					code = le_sub(m, V(L, bytes), le_splat(m, le_int(m, LK_I32, 128), 4));
+				else
+					code = h ? le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_I32, 4), 4))
+					         : le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_I32, 15), 4));
+				if (wt == DT_Q4_0)
+					code = le_sub(m, code, le_splat(m, le_int(m, LK_I32, 8), 4));
+				LE v = le_mul(m, le_convert(m, code, f4), V(L, d));
+				if (wt == DT_Q4_1)
+					v = le_add(m, v, V(L, mn));
+				lb_store(m, le_at(m, V(L, yb), I(L, elem)), v);
+			}
+		}
+		lb_end(m);
+		lb_return(m, 0);
+		lb_end(m);
+	}
+	LE args[2] = {V(L, y), le_at(m, V(L, wb), le_mul(m, V(L, row), I(L, rowb)))};
+	lb_eval(m, le_call(m, plain, args, 2));
 	lb_finish(m);
 	return f;
 }

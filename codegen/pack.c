@@ -1,6 +1,10 @@
 /*
  * pack.c — the packed row layouts of pack.h.
  *
+ * (A block-format weight a matmul reads is stored in panels of 16 rows,
+ * pack_panels.c; the row layout here is for its rows after the last whole
+ * panel and for block-format weights read a row at a time.)
+ *
  * f32, f16 and bf16 rows are their plain encoding (formats.h).  Block
  * formats (q8_0, q4_0, q4_1) are repacked for the int8 dot-product kernels
  * (lower_qmatmul.c, specs/formats.md "Packed layouts: block formats"):

@@ -36,16 +36,18 @@ int pack_group_blocks(int64_t left);
  * rows interleaved along K (element (row gP+l, k) at k*P + l of panel g),
  * in groups of 2P rows (a panel of the pairs' first rows, then one of their
  * second rows) for the SwiGLU matmul's weight, whose rows come in (w1, w3)
- * pairs; the N mod group rows at the end stay plain rows.  Every other
- * weight (norms, conv taps, biases, an untied embedding) and every block
- * format is rows of pack_row, one after another.  The total size is
+ * pairs; the N mod group rows at the end stay plain rows.  A block-format
+ * (q8_0, q4_0, q4_1) weight a matmul reads is stored in the same panels,
+ * block by block: P rows' 4-byte chunk of a block side by side, then
+ * their scales (pack_panels.c).  Every other weight (norms, conv taps,
+ * biases, an untied embedding) is rows of pack_row, one after another.  The total size is
  * N * quant_bytes_per_row(t, K) either way. */
 #define PACK_PANEL 16
 
 typedef enum PackLayout {
 	PACK_ROWS = 0,     /* rows one after another */
-	PACK_PANELS = 1,   /* panels of PACK_PANEL rows (float formats) */
-	PACK_PAIRS = 2,    /* groups of (w1, w3) pairs: two panels each (float formats) */
+	PACK_PANELS = 1,   /* panels of PACK_PANEL rows */
+	PACK_PAIRS = 2,    /* groups of (w1, w3) pairs: two panels each */
 } PackLayout;
 
 /* How weight wi of g is stored: by the op that reads it (a matmul: panels;
@@ -53,13 +55,19 @@ typedef enum PackLayout {
  * writer packs with it and the lowering reads with it. */
 PackLayout pack_weight_layout(const Graph *g, int wi);
 
-/* Rows per packing group: 1 (rows), PACK_PANEL or 2*PACK_PANEL. */
+/* Rows per packing group: 1 (rows), PACK_PANEL or 2*PACK_PANEL (float and
+ * block formats alike). */
 int64_t pack_group_rows(DType t, PackLayout lay);
 
 /* Element index (in values of the format, from the weight's start) of
- * row `row`, column k, for the float formats; row * K + k for rows (a
- * block-format row starts at row * bytes_per_row). */
+ * row `row`, column k, for the float formats; row * K + k for rows. */
 int64_t pack_elem_index(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row, int64_t k);
+
+/* Block formats: the byte offset of the panel holding row `row` (from the
+ * weight's start) and, in *lane, the row's lane in it (pack_panels.c has
+ * the byte map); for a row stored as a plain row (PACK_ROWS, or after the
+ * last whole group), the row's offset and *lane = -1. */
+int64_t pack_qpanel_row_offset(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row, int *lane);
 
 /* Packs rows [row0, row0+n) of a weight of N rows (x: n plain rows of K
  * floats) into out, which is where those rows' bytes start in the packed

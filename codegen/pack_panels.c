@@ -1,6 +1,7 @@
 /*
- * pack_panels.c — the whole-weight layouts of pack.h: float weights
- * (f32, f16, bf16) in panels, block formats row by row.
+ * pack_panels.c — the whole-weight layouts of pack.h: the weights a
+ * matmul reads in panels (float formats element by element, block formats
+ * block by block), every other weight row by row.
  *
  * The float matmul kernels (lower_gemm.c) compute PACK_PANEL output
  * columns in the lanes of vector accumulators: per step k they load the
@@ -21,6 +22,22 @@
  * or N mod 2P for pairs) stay plain rows, which the kernels' tail reads
  * with dot products along K.
  *
+ * The block formats (q8_0, q4_0, q4_1) use the same panels of P rows
+ * (and pairs of panels), block by block: the int8 kernels
+ * (lower_qmatmul.c) keep P output rows in the i32 lanes of their dot
+ * sums, so step c of block b of a panel is P rows' 4-byte chunk c of that
+ * block, 4P bytes in row order, and after the block's chunks come its P
+ * scales (f16), then for q4_1 its P minimums:
+ *
+ *   panel g, block b, at b * P * bpb:   chunk c of row gP+l at 4P*c + 4l,
+ *                                       d of row gP+l at P*qb + 2l,
+ *                                       m (q4_1) at P*qb + 2P + 2l
+ *
+ * (qb: quant bytes of a block, 32 or 16; q8_0 bytes with the sign bit
+ * flipped as in pack.c).  One block of a panel is a run of whole cache
+ * lines (544, 288 or 320 bytes), read in order.  A block format's rows
+ * after the last whole group keep pack.c's row layout.
+ *
  * Only weights a matmul reads are packed so (pack_weight_layout): norm
  * weights, conv taps, biases and an untied embedding keep plain rows for
  * the kernels that read them elementwise.
@@ -40,7 +57,7 @@ static bool is_float_format(DType t) { return t == DT_F32 || t == DT_F16 || t ==
 
 PackLayout pack_weight_layout(const Graph *g, int wi)
 {
-	if (!is_float_format(g->weights[wi].dtype))
+	if (!is_float_format(g->weights[wi].dtype) && !quant_is_blocked(g->weights[wi].dtype))
 		return PACK_ROWS;
 	for (Ref r = 1; r < g->n_nodes; r++) {
 		const Node *n = &g->nodes[r];
@@ -53,7 +70,7 @@ PackLayout pack_weight_layout(const Graph *g, int wi)
 
 int64_t pack_group_rows(DType t, PackLayout lay)
 {
-	if (!is_float_format(t) || lay == PACK_ROWS)
+	if ((!is_float_format(t) && !quant_is_blocked(t)) || lay == PACK_ROWS)
 		return 1;
 	return lay == PACK_PAIRS ? 2 * PACK_PANEL : PACK_PANEL;
 }
@@ -93,6 +110,63 @@ static void permute(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0,
 	}
 }
 
+/* Block formats: where byte j of block b's plain encoding (formats.h:
+ * header, then quants) of lane l lands, from the start of the panel. */
+static int64_t qpanel_byte(DType t, int64_t b, int l, int j)
+{
+	int qb = t == DT_Q8_0 ? 32 : 16, hb = quant_block_bytes(t) - qb;
+	int64_t blk = b * PACK_PANEL * quant_block_bytes(t);
+	if (j < hb)   /* d (j 0, 1), then q4_1's m (j 2, 3) */
+		return blk + (int64_t)PACK_PANEL * qb + 2 * PACK_PANEL * (j / 2) + 2 * l + j % 2;
+	int q = j - hb;   /* quant byte q: chunk q / 4 */
+	return blk + 4 * PACK_PANEL * (q / 4) + 4 * l + q % 4;
+}
+
+int64_t pack_qpanel_row_offset(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row, int *lane)
+{
+	int64_t G = pack_group_rows(t, lay), rb = quant_bytes_per_row(t, K), full = N / G * G;
+	if (G == 1 || row >= full || rb < 0) {
+		*lane = -1;
+		return row * rb;
+	}
+	int64_t g = row / G, l = row % G;
+	int panel = lay == PACK_PAIRS ? (int)(l % 2) : 0;
+	*lane = (int)(lay == PACK_PAIRS ? l / 2 : l);
+	return g * G * rb + (int64_t)panel * PACK_PANEL * rb;
+}
+
+/* Copies the panel rows of a chunk (rows row0.. of n, all before the last
+ * whole group's end) between their plain block encodings (rb bytes each,
+ * formats.h) and the block panels; q8_0 quants get the sign bit flipped
+ * as in pack.c. */
+static void permute_blocks(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n,
+                           const unsigned char *from, unsigned char *to, int to_packed)
+{
+	int64_t rb = quant_bytes_per_row(t, K), nb = K / QUANT_BLOCK, base = row0 * rb;
+	int bpb = quant_block_bytes(t), qb = t == DT_Q8_0 ? 32 : 16, hb = bpb - qb;
+	unsigned char flip = t == DT_Q8_0 ? 0x80 : 0;
+	for (int64_t r = 0; r < n; r++) {
+		int l;
+		int64_t p0 = pack_qpanel_row_offset(t, lay, N, K, row0 + r, &l) - base;
+		for (int64_t b = 0; b < nb; b++) {
+			int64_t pl = r * rb + b * bpb;
+			/* the header's 2-byte fields, then the quants 4 bytes at a time
+			 * (qpanel_byte's map, a field or chunk per copy) */
+			for (int j = 0; j < bpb; j += j < hb ? 2 : 4) {
+				int64_t pk = p0 + qpanel_byte(t, b, l, j);
+				const unsigned char *src = to_packed ? from + pl + j : from + pk;
+				unsigned char *dst = to_packed ? to + pk : to + pl + j;
+				if (j < hb) {
+					memcpy(dst, src, 2);
+				} else {
+					for (int i = 0; i < 4; i++)
+						dst[i] = (unsigned char)(src[i] ^ flip);
+				}
+			}
+		}
+	}
+}
+
 /* Checks that [row0, row0+n) is a run of whole groups (or ends the weight). */
 static int chunk_ok(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n)
 {
@@ -100,6 +174,49 @@ static int chunk_ok(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0,
 	if (K <= 0 || n < 0 || row0 < 0 || row0 + n > N || row0 % G)
 		return 0;
 	return n % G == 0 || row0 + n == N;
+}
+
+/* Block formats in panels: the chunk's panel rows quantized to their
+ * plain encoding, then permuted; the rows after the last whole group
+ * packed by pack_row (pack.c's row layout). */
+static int pack_block_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n, const float *x,
+                           void *out)
+{
+	int64_t rb = quant_bytes_per_row(t, K), G = pack_group_rows(t, lay), full = N / G * G;
+	int64_t np = row0 >= full ? 0 : (row0 + n <= full ? n : full - row0);   /* panel rows */
+	unsigned char *o = out;
+	unsigned char *plain = np ? malloc((size_t)(np * rb)) : NULL;
+	if (np && !plain)
+		return -1;
+	int rc = 0;
+	for (int64_t r = 0; r < np && !rc; r++)
+		rc = quant_quantize_row(t, x + r * K, K, plain + r * rb);
+	if (!rc && np)
+		permute_blocks(t, lay, N, K, row0, np, plain, o, 1);
+	free(plain);
+	for (int64_t r = np; r < n && !rc; r++)
+		rc = pack_row(t, x + r * K, K, o + r * rb);
+	return rc;
+}
+
+static int unpack_block_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n, const void *in,
+                             float *x)
+{
+	int64_t rb = quant_bytes_per_row(t, K), G = pack_group_rows(t, lay), full = N / G * G;
+	int64_t np = row0 >= full ? 0 : (row0 + n <= full ? n : full - row0);
+	const unsigned char *i = in;
+	unsigned char *plain = np ? malloc((size_t)(np * rb)) : NULL;
+	if (np && !plain)
+		return -1;
+	int rc = 0;
+	if (np)
+		permute_blocks(t, lay, N, K, row0, np, i, plain, 0);
+	for (int64_t r = 0; r < np && !rc; r++)
+		rc = quant_dequantize_row(t, plain + r * rb, K, x + r * K);
+	free(plain);
+	for (int64_t r = np; r < n && !rc; r++)
+		rc = unpack_row(t, i + r * rb, K, x + r * K);
+	return rc;
 }
 
 int pack_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64_t n, const float *x, void *out)
@@ -113,6 +230,8 @@ int pack_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int64
 				return -1;
 		return 0;
 	}
+	if (quant_is_blocked(t))
+		return pack_block_rows(t, lay, N, K, row0, n, x, out);
 	unsigned char *plain = malloc((size_t)(n * rb) + 1);
 	if (!plain)
 		return -1;
@@ -136,6 +255,8 @@ int unpack_rows(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0, int
 				return -1;
 		return 0;
 	}
+	if (quant_is_blocked(t))
+		return unpack_block_rows(t, lay, N, K, row0, n, in, x);
 	unsigned char *plain = malloc((size_t)(n * rb) + 1);
 	if (!plain)
 		return -1;

@@ -19,9 +19,12 @@
  *               efficiency wins, then the most FMAs per load (less traffic
  *               to L1 and L2), then more rows (the weights come from L2,
  *               the activations from L1: fewer weight vectors per step).
- *   q_mr x q_nr   the int8 tile, the same way with the dot's rate and
- *               latency; its register rule is 2 x MR x NR <= registers:
- *               each output keeps an i32 dot sum and an f32 sum.
+ *   q_mr x q_nr   the int8 tile: MR rows x NR column-vectors of a weight
+ *               panel (lanes = output rows), the same way with the dot's
+ *               rate and latency; its register rule is 2 x MR x NR + NR +
+ *               1 <= registers (each output vector keeps an i32 dot sum
+ *               and an f32 sum, plus the weight vectors and a broadcast;
+ *               the vpmaddubsw form one more i16 sum per output vector).
  *   fm_kc       K block: the row tile's MR x KC activations in a quarter
  *               of L1d (the weight vectors stream through the rest), a
  *               power of two.
@@ -154,14 +157,22 @@ static Tile float_tile(const Machine *m, int vw, int *runner_mr, int *runner_nr)
 	return best;
 }
 
-/* The int8 tile: 2 x MR x NR <= registers. */
+/* Registers an MR x NR int8 tile holds: per output vector an i32 dot sum
+ * and an f32 sum (and an i16 sum for the vpmaddubsw form), the NR weight
+ * vectors of a step and one broadcast activation. */
+static int int8_tile_regs(const Machine *m, int mr, int nr)
+{
+	return (2 + (m->i8 == I8_MADD)) * mr * nr + nr + 1;
+}
+
+/* The int8 tile: int8_tile_regs <= registers. */
 static Tile int8_tile(const Machine *m)
 {
 	int regs = (int)m->vector_regs.v;
 	Tile best = {1, 1, -1, 0};
 	for (int nr = 1; nr <= TILE_MAX_INT8; nr++)
 		for (int mr = 1; mr <= TILE_MAX_INT8; mr++) {
-			if (2 * mr * nr > regs)
+			if (int8_tile_regs(m, mr, nr) > regs)
 				break;
 			Tile t = score(mr, nr, m->i8_per_cycle.v > 0 ? m->i8_per_cycle.v : 1, m->loads_per_cycle.v,
 			               m->i8_latency.v);
@@ -265,26 +276,32 @@ static void machine_tiling(const Machine *m, Tiling *s, PlanWhy *w)
 	s->q_nr = it.nr;
 	int ineed = (int)ceil(m->i8_latency.v * m->i8_per_cycle.v);
 	snprintf(what, sizeof what, "q_mr %d x q_nr %d", it.mr, it.nr);
-	say(w, what, "%d i32 dot sums + %d f32 sums = %d <= %d registers, %s %g cycle%s x %g dots/cycle",
-	    it.mr * it.nr, it.mr * it.nr, 2 * it.mr * it.nr, regs, it.mr * it.nr >= ineed ? ">=" : "< (latency-bound)",
-	    m->i8_latency.v, m->i8_latency.v == 1 ? "" : "s", m->i8_per_cycle.v);
+	char i16s[32] = "";
+	if (m->i8 == I8_MADD)
+		snprintf(i16s, sizeof i16s, " + %d i16 sums", it.mr * it.nr);
+	say(w, what, "rows x column-vectors of %d weight rows: %d i32 dot sums + %d f32 sums%s + %d + 1 = %d <= %d "
+	    "registers, %s %g cycle%s x %g dots/cycle", s->q_lanes, it.mr * it.nr, it.mr * it.nr, i16s, it.nr,
+	    int8_tile_regs(m, it.mr, it.nr),
+	    regs, it.mr * it.nr >= ineed ? ">=" : "< (latency-bound)", m->i8_latency.v, m->i8_latency.v == 1 ? "" : "s",
+	    m->i8_per_cycle.v);
 	int64_t qblk = (int64_t)(m->l2.v / 8 / 4) / 1024 * 1024;
 	s->q_block_floats = (int)clamp64(qblk, 1024, 16777216);
 	snprintf(what, sizeof what, "q_block_floats %d", s->q_block_floats);
 	say(w, what, "int8 weight block of %s, an eighth of L2 (%s): whole-K rows, the activation rows share it",
 	    kib(4.0 * s->q_block_floats, a, sizeof a), kib(m->l2.v, b, sizeof b));
-	/* One weight row per activation row in decode: a packed row is short
-	 * (1088 bytes for q8_0 at K = 1024), and reading the rows strictly in
-	 * order is what the prefetchers follow best — on the 350M shape 1 row
-	 * reached 70-94% of the measured read bandwidth, 2, 4 and 8 rows in
-	 * flight 60, 55 and 45% (Zen 4) */
-	s->q_decode_rows = 1;
+	/* Decode reads one panel at a time: a panel's blocks are one
+	 * sequential run (544 bytes a block for q8_0), which the prefetchers
+	 * follow; 1, 2 and 4 panels measured within the noise of each other at
+	 * the read bandwidth (350M, Xeon sapphirerapids) */
+	s->q_decode_rows = PACK_PANEL / s->q_lanes;
 	s->q_split_k = 0;
 	s->q_sequential = 1;
-	say(w, "q_decode_rows 1", "decode streams one weight row at a time, in order (measured on Zen 4: 70-94%% of "
-	    "the read bandwidth; 2, 4, 8 rows: 60, 55, 45%%)");
-	say(w, "q_split_k 0, q_sequential 1", "two dot chains in tiles of <= 2 dots (decode), else one; a SwiGLU "
-	    "pair's rows one after the other");
+	snprintf(what, sizeof what, "q_decode_rows %d", s->q_decode_rows);
+	say(w, what, "decode tiles: one panel of %d weight rows (%d column-vector%s), streamed in order (1, 2, 4 "
+	    "panels within the noise at the read bandwidth)", PACK_PANEL, s->q_decode_rows,
+	    s->q_decode_rows == 1 ? "" : "s");
+	say(w, "q_split_k 0, q_sequential 1", "the plain rows after the last panel: two dot chains in tiles of <= 2 "
+	    "dots, else one; a SwiGLU pair's rows one after the other");
 	/* 350M decode, medians of 5 interleaved runs (Zen 4): q8_0 2 threads
 	 * none 85, 4 KB 106, 8 KB 101 tok/s; 1 thread 54 / 62; q4_0 1 thread
 	 * 99 / 109, 2 threads 141 / 135 (within the noise) */

@@ -5,9 +5,9 @@
  *   test_machine TMPDIR
  *
  * Named CPUs give the widths and tiles their rates call for: znver4 keeps
- * the 256-bit vectors and the tiles tuned there (6x4 f32, 4x4 int8, 16
- * int8 lanes), znver5 and sapphirerapids get 512-bit vectors, x86-64-v3
- * 256 bits with 16 registers (6x2, 4x2), cortex-a53 128 bits without sdot,
+ * the 256-bit vectors and the f32 tile tuned there (6x4; int8: 4 rows x 3
+ * panel vectors, 16 lanes), znver5 and sapphirerapids get 512-bit vectors,
+ * x86-64-v3 256 bits with 16 registers (6x2, int8 2x2), cortex-a53 128 bits without sdot,
  * neoverse-v1 sdot, i8mm and bfdot.  --features change the model
  * (-avx512f: 256 bits, 16 registers, the ymm dot), a schedule overrides
  * the derived tiles, and the host's caches come from a sysfs tree the test
@@ -32,24 +32,24 @@ typedef struct Named {
 
 static const Named named[] = {
 	/* today's constants, tuned on Zen 4, come out of the model */
-	{"x86_64-linux-gnu", "znver4", NULL, 256, 32, 8, 6, 4, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "znver5", NULL, 512, 32, 16, 5, 5, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "sapphirerapids", NULL, 512, 32, 16, 5, 5, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "cascadelake", NULL, 512, 32, 16, 5, 5, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "icelake-server", NULL, 512, 32, 16, 5, 5, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "icelake-client", NULL, 256, 32, 8, 6, 4, 4, 4, 16, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "x86-64-v4", NULL, 256, 32, 8, 6, 4, 4, 4, 16, I8_MADD},
-	{"x86_64-linux-gnu", "x86-64-v3", NULL, 256, 16, 8, 6, 2, 4, 2, 8, I8_MADD},
-	{"x86_64-linux-gnu", "alderlake", NULL, 256, 16, 8, 6, 2, 4, 2, 8, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "x86-64", NULL, 128, 16, 4, 2, 4, 4, 2, 4, I8_PORTABLE},
+	{"x86_64-linux-gnu", "znver4", NULL, 256, 32, 8, 6, 4, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "znver5", NULL, 512, 32, 16, 5, 5, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "sapphirerapids", NULL, 512, 32, 16, 5, 5, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "cascadelake", NULL, 512, 32, 16, 5, 5, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "icelake-server", NULL, 512, 32, 16, 5, 5, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "icelake-client", NULL, 256, 32, 8, 6, 4, 4, 3, 16, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "x86-64-v4", NULL, 256, 32, 8, 6, 4, 3, 3, 16, I8_MADD},
+	{"x86_64-linux-gnu", "x86-64-v3", NULL, 256, 16, 8, 6, 2, 2, 2, 8, I8_MADD},
+	{"x86_64-linux-gnu", "alderlake", NULL, 256, 16, 8, 6, 2, 7, 1, 8, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "x86-64", NULL, 128, 16, 4, 2, 4, 3, 2, 4, I8_PORTABLE},
 	/* --features: AVX-512 off leaves AVX2 (and SPR's AVX-VNNI) */
-	{"x86_64-linux-gnu", "sapphirerapids", "-avx512f", 256, 16, 8, 6, 2, 4, 2, 8, I8_VPDPBUSD},
-	{"x86_64-linux-gnu", "znver4", "-avx512f", 256, 16, 8, 6, 2, 4, 2, 8, I8_MADD},
-	{"x86_64-linux-gnu", "x86-64-v3", "+avxvnni", 256, 16, 8, 6, 2, 4, 2, 8, I8_VPDPBUSD},
-	{"aarch64-linux-gnu", "cortex-a53", NULL, 128, 32, 4, 6, 4, 4, 4, 4, I8_NEON},
-	{"aarch64-linux-gnu", "cortex-a76", NULL, 128, 32, 4, 6, 4, 4, 4, 4, I8_SDOT},
-	{"aarch64-linux-gnu", "neoverse-v1", NULL, 128, 32, 4, 6, 4, 4, 4, 4, I8_SDOT},
-	{"aarch64-linux-gnu", "cortex-a76", "-dotprod", 128, 32, 4, 6, 4, 4, 4, 4, I8_NEON},
+	{"x86_64-linux-gnu", "sapphirerapids", "-avx512f", 256, 16, 8, 6, 2, 7, 1, 8, I8_VPDPBUSD},
+	{"x86_64-linux-gnu", "znver4", "-avx512f", 256, 16, 8, 6, 2, 2, 2, 8, I8_MADD},
+	{"x86_64-linux-gnu", "x86-64-v3", "+avxvnni", 256, 16, 8, 6, 2, 7, 1, 8, I8_VPDPBUSD},
+	{"aarch64-linux-gnu", "cortex-a53", NULL, 128, 32, 4, 6, 4, 4, 3, 4, I8_NEON},
+	{"aarch64-linux-gnu", "cortex-a76", NULL, 128, 32, 4, 6, 4, 4, 3, 4, I8_SDOT},
+	{"aarch64-linux-gnu", "neoverse-v1", NULL, 128, 32, 4, 6, 4, 4, 3, 4, I8_SDOT},
+	{"aarch64-linux-gnu", "cortex-a76", "-dotprod", 128, 32, 4, 6, 4, 4, 3, 4, I8_NEON},
 };
 #define N_NAMED (int)(sizeof named / sizeof named[0])
 
@@ -86,9 +86,13 @@ static void test_named(void)
 		CHECK_INT(s.q_lanes, c->q_lanes);
 		/* every f32 tile fits the registers as lower_gemm.c counts them */
 		CHECK(s.fm_mr * s.fm_nr + s.fm_nr + 1 <= c->regs, "%dx%d in %d registers", s.fm_mr, s.fm_nr, c->regs);
-		CHECK(2 * s.q_mr * s.q_nr <= c->regs, "int8 %dx%d in %d registers", s.q_mr, s.q_nr, c->regs);
-		/* the decode choices are measurements, the same everywhere */
-		CHECK_INT(s.q_decode_rows, 1);
+		/* every int8 tile fits them as lower_qmatmul.c's panel tile counts
+		 * them: i32 and f32 sums (and i16 ones for vpmaddubsw), the weight
+		 * vectors, a broadcast */
+		CHECK((2 + (c->i8 == I8_MADD)) * s.q_mr * s.q_nr + s.q_nr + 1 <= c->regs, "int8 %dx%d in %d registers",
+		      s.q_mr, s.q_nr, c->regs);
+		/* decode: one panel of 16 rows, in column-vectors of q_lanes rows */
+		CHECK_INT(s.q_decode_rows, 16 / c->q_lanes);
 		CHECK_INT(s.prefetch, 4096);
 		CHECK_INT(s.fm_gku, 2);
 	}
@@ -157,7 +161,7 @@ static void test_schedule(void)
 	CHECK_INT(s.fm_kc, 128);
 	CHECK_INT(s.fm_nr, 2);
 	CHECK_INT(s.q_lanes, 8);
-	CHECK_INT(s.q_nr, 4);   /* not given: derived */
+	CHECK_INT(s.q_nr, 3);   /* not given: derived */
 	schedule_free(&sc);
 	static const char bad[] = "{\"version\": 1, \"tiles\": {\"matmul\": {\"mr\": 9}}}";
 	CHECK_OR_DIE(schedule_parse(bad, strlen(bad), "b.json", &sc, &err) == 0);

@@ -54,19 +54,19 @@ static const Case cases[] = {
 	{DT_Q8_0, 1, 256, EPI_STORE, 0},     /* a group of 8; one column */
 	{DT_Q8_0, 100, 576, EPI_STORE, 3},   /* 16 + 2 singles; tile leftovers; strided y */
 	{DT_Q8_0, 37, 1024, EPI_ACC, 5},     /* 2 x 16 */
-	{DT_Q8_0, 26, 992, EPI_SWIGLU, 0},   /* 16 + 8 + 4 + 3 singles */
+	{DT_Q8_0, 70, 992, EPI_SWIGLU, 0},   /* 16 + 8 + 4 + 3 singles; 2 pair groups + 3 pairs */
 	{DT_Q8_0, 64, 384, EPI_STORE, 0},    /* 8 + 4 */
 	{DT_Q4_0, 13, 192, EPI_STORE, 1},    /* 4 + 2 singles */
 	{DT_Q4_0, 8, 384, EPI_ACC, 0},
 	{DT_Q4_0, 100, 512, EPI_STORE, 0},   /* one 16 */
-	{DT_Q4_0, 30, 992, EPI_SWIGLU, 3},
+	{DT_Q4_0, 30, 992, EPI_SWIGLU, 3},   /* no whole pair group: plain rows only */
 	{DT_Q4_0, 9, 1568, EPI_STORE, 0},    /* 3 x 16 + 1 */
 	{DT_Q4_0, 3, 96, EPI_STORE, 0},
 	{DT_Q4_1, 64, 384, EPI_STORE, 0},
 	{DT_Q4_1, 13, 192, EPI_ACC, 0},
 	{DT_Q4_1, 1, 32, EPI_STORE, 0},      /* one block */
 	{DT_Q4_1, 37, 1024, EPI_STORE, 1},
-	{DT_Q4_1, 22, 992, EPI_SWIGLU, 0},
+	{DT_Q4_1, 96, 992, EPI_SWIGLU, 0},   /* 3 pair groups */
 	{DT_Q4_1, 100, 576, EPI_STORE, 0},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
@@ -139,17 +139,23 @@ static void write_case(FILE *f, const Case *c)
 	double *r = xmalloc((size_t)N * 8), *e = xmalloc((size_t)N * 8);
 	QuantActBlock *a = xmalloc((size_t)nb * sizeof *a);
 	uint8_t **wrow = xmalloc((size_t)N * sizeof *wrow);
+	float *wall = xmalloc((size_t)(N * K) * 4);
 	for (int64_t n = 0; n < N; n++) {
 		double scale = n % 5 == 0 ? 0.01 : 1.0;   /* rows of different magnitudes */
 		for (int64_t k = 0; k < K; k++)
 			wf[k] = (float)((uniform() * 2 - 1) * scale + (n % 3 == 0 ? 0.3 * scale : 0));
 		if (n == 2)   /* an all-zero block in one row */
 			memset(wf, 0, 32 * sizeof *wf);
-		if (pack_row(c->t, wf, K, w + n * rowb) || quant_quantize_row(c->t, wf, K, plain))
-			die("pack_row");
+		memcpy(wall + n * K, wf, (size_t)K * 4);
+		if (quant_quantize_row(c->t, wf, K, plain))
+			die("quant_quantize_row");
 		wrow[n] = xmalloc((size_t)rowb);
 		memcpy(wrow[n], plain, (size_t)rowb);
 	}
+	/* stored as a graph's matmul weight is: panels (pairs for SwiGLU) */
+	if (pack_rows(c->t, c->epi == EPI_SWIGLU ? PACK_PAIRS : PACK_PANELS, N, K, 0, N, wall, w))
+		die("pack_rows");
+	free(wall);
 	for (int64_t t = 0; t < ROWS; t++) {
 		for (int64_t k = 0; k < K; k++) {
 			double u = uniform() * 2 - 1;

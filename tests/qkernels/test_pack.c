@@ -11,6 +11,12 @@
  *     recomputed here from the plain block encoding by the spec's formula
  *     (written independently of pack.c's loop);
  *   - pack_group_blocks cuts rows as documented;
+ *   - whole weights in panels (pack_rows, PACK_PANELS and PACK_PAIRS,
+ *     pack_panels.c): every byte of every panel row where the spec's
+ *     panel formula puts it, the rows after the last whole group as
+ *     pack_row's rows, packing in chunks of whole groups equal to packing at
+ *     once, unpack_rows giving the dequantized values, and
+ *     pack_qpanel_row_offset naming each row's panel and lane;
  *   - bad K and non-finite values are refused like quant_quantize_row.
  * f32/f16/bf16 rows stay their plain encoding.
  */
@@ -124,6 +130,73 @@ static void check_row(DType t, int64_t K, int kind)
 	free(want);
 }
 
+/* Block-format weights in panels: N rows of K (a tail after the groups). */
+static void check_panels(DType t, PackLayout lay, int64_t N, int64_t K)
+{
+	int64_t rb = quant_bytes_per_row(t, K), nb = K / 32, G = lay == PACK_PAIRS ? 32 : 16, full = N / G * G;
+	int bpb = quant_block_bytes(t), qb = t == DT_Q8_0 ? 32 : 16, hb = bpb - qb;
+	float *x = malloc((size_t)(N * K) * sizeof *x), *back = malloc((size_t)(N * K) * sizeof *x);
+	float *want = malloc((size_t)K * sizeof *x);
+	uint8_t *whole = malloc((size_t)(N * rb)), *chunked = malloc((size_t)(N * rb)), *plain = malloc((size_t)rb);
+	uint8_t *row = malloc((size_t)rb);
+	if (!x || !back || !want || !whole || !chunked || !plain || !row) {
+		CHECK(0, "out of memory");
+		return;
+	}
+	for (int64_t i = 0; i < N * K; i++)
+		x[i] = (float)(uniform() * 2 - 1) * (i % 7 == 0 ? 4.0f : 1.0f);
+	CHECK(pack_group_rows(t, lay) == G, "%s: %lld rows a group", quant_format_name(t), (long long)pack_group_rows(t, lay));
+	CHECK(!pack_rows(t, lay, N, K, 0, N, x, whole), "pack_rows %s N=%lld K=%lld", quant_format_name(t), (long long)N,
+	      (long long)K);
+	int rc = 0;
+	for (int64_t r = 0; r < N && !rc; r += 2 * G)
+		rc = pack_rows(t, lay, N, K, r, N - r < 2 * G ? N - r : 2 * G, x + r * K, chunked + r * rb);
+	CHECK(!rc && !memcmp(whole, chunked, (size_t)(N * rb)), "%s lay %d: chunked packing differs", quant_format_name(t), lay);
+	CHECK(!unpack_rows(t, lay, N, K, 0, N, whole, back), "unpack_rows");
+	int64_t bad = -1;
+	for (int64_t r = 0; r < N; r++) {
+		CHECK(!quant_quantize_row(t, x + r * K, K, plain) && !quant_dequantize_row(t, plain, K, want), "quantize");
+		if (memcmp(want, back + r * K, (size_t)K * sizeof *want) && bad < 0)
+			bad = r;
+		int lane;
+		int64_t off = pack_qpanel_row_offset(t, lay, N, K, r, &lane);
+		if (r >= full) {   /* a plain row: pack_row's bytes at r * rb */
+			CHECK(lane == -1 && off == r * rb, "row %lld after the groups: lane %d offset %lld", (long long)r, lane,
+			      (long long)off);
+			CHECK(!pack_row(t, x + r * K, K, row) && !memcmp(row, whole + r * rb, (size_t)rb), "tail row %lld bytes",
+			      (long long)r);
+			continue;
+		}
+		/* the spec: group r / G; pairs put even rows in its first panel,
+		 * odd rows in its second, lane (r % G) / 2; panels: lane r % 16 */
+		int64_t g = r / G, l = r % G, pan = lay == PACK_PAIRS ? l % 2 : 0, ln = lay == PACK_PAIRS ? l / 2 : l;
+		int64_t pbase = g * G * rb + pan * 16 * rb;
+		CHECK(lane == ln && off == pbase, "row %lld: lane %d offset %lld, want %lld %lld", (long long)r, lane,
+		      (long long)off, (long long)ln, (long long)pbase);
+		for (int64_t b = 0; b < nb; b++) {
+			const uint8_t *pl = plain + b * bpb;
+			int64_t blk = pbase + b * 16 * bpb;
+			for (int c = 0; c < qb / 4; c++)
+				for (int i = 0; i < 4; i++)
+					CHECK(whole[blk + 64 * c + 4 * ln + i] == (uint8_t)(pl[hb + 4 * c + i] ^ (t == DT_Q8_0 ? 0x80 : 0)),
+					      "%s row %lld block %lld chunk %d byte %d", quant_format_name(t), (long long)r, (long long)b, c, i);
+			for (int f = 0; f < hb / 2; f++)
+				for (int i = 0; i < 2; i++)
+					CHECK(whole[blk + 16 * qb + 32 * f + 2 * ln + i] == pl[2 * f + i], "%s row %lld block %lld %s byte %d",
+					      quant_format_name(t), (long long)r, (long long)b, f ? "m" : "d", i);
+		}
+	}
+	CHECK(bad < 0, "%s lay %d: unpack_rows row %lld differs from the dequantized row", quant_format_name(t), lay,
+	      (long long)bad);
+	free(x);
+	free(back);
+	free(want);
+	free(whole);
+	free(chunked);
+	free(plain);
+	free(row);
+}
+
 int main(void)
 {
 	/* blocks: 1, 2, 3, 4, 5, 6 (trained-tiny's 192), 7, 8, 12, 15, 16, 18
@@ -134,6 +207,13 @@ int main(void)
 		for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
 			for (int kind = 0; kind < 3; kind++)
 				check_row(fmts[f], blocks[i] * 32, kind);
+
+	/* whole weights in panels and pairs of panels, with tails */
+	for (size_t f = 0; f < 3; f++) {
+		check_panels(fmts[f], PACK_PANELS, 77, 96);
+		check_panels(fmts[f], PACK_PAIRS, 77, 192);
+		check_panels(fmts[f], PACK_PANELS, 16, 32);
+	}
 
 	/* the group rule */
 	static const int64_t left[] = {0, 1, 3, 4, 7, 8, 15, 16, 17, 100};
@@ -171,6 +251,6 @@ int main(void)
 		CHECK(!memcmp(e1, e2, (size_t)quant_bytes_per_row(ff[i], 8)), "%s packed as plain", quant_format_name(ff[i]));
 		CHECK(!unpack_row(ff[i], e1, 8, zz), "float unpack");
 	}
-	printf("pack: 3 block formats x 21 row lengths x 3 value kinds, errors, float formats\n");
+	printf("pack: 3 block formats x 21 row lengths x 3 value kinds, panels and pairs, errors, float formats\n");
 	return check_finish("pack");
 }
