@@ -630,17 +630,29 @@ static int lib_data_objects(const BuildRequest *a, const LibSpec *l, const Targe
 	return t->arch == ARCH_AARCH64 ? write_embed_ld(st, err) : 0;
 }
 
-static int build_library(const BuildRequest *a, const char *cc, const char *cc_version, const Target *t,
-                         const Checkpoint *ck, uint64_t blob_hash, const char *blob, int has_tokenizer, Stage *st,
-                         LfmError *err)
+/* The binutils an --emit lib build runs, found before any work is done. */
+typedef struct LibTools {
+	char objcopy[1024], ar[1024];
+} LibTools;
+
+static int find_lib_tools(const BuildRequest *a, const char *cc, LibTools *tools, LfmError *err)
 {
-	char tdesc[400], desc[600], objcopy[1024], ar[1024], weights_rel[128] = "";
+	if (a->emit != EMIT_LIB)
+		return 0;
+	return find_tool(cc, "objcopy", tools->objcopy, sizeof tools->objcopy, err)
+	       || find_tool(cc, "ar", tools->ar, sizeof tools->ar, err) ? -1 : 0;
+}
+
+static int build_library(const BuildRequest *a, const char *cc, const char *cc_version, const LibTools *tools,
+                         const Target *t, const Checkpoint *ck, uint64_t blob_hash, const char *blob,
+                         int has_tokenizer, Stage *st, LfmError *err)
+{
+	char tdesc[400], desc[600], weights_rel[128] = "";
 	target_describe(t, tdesc, sizeof tdesc);
 	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
 	LibSpec l = {a->lib_prefix ? a->lib_prefix : LIB_DEFAULT_PREFIX, a->symbol, LFM2C_VERSION, desc,
 	             ck->model_hash, blob_hash, has_tokenizer, a->embed};
-	if (find_tool(cc, "objcopy", objcopy, sizeof objcopy, err) || find_tool(cc, "ar", ar, sizeof ar, err)
-	    || lib_texts(&l, st, err) || lib_data_objects(a, &l, t, st, blob, weights_rel, sizeof weights_rel, err)
+	if (lib_texts(&l, st, err) || lib_data_objects(a, &l, t, st, blob, weights_rel, sizeof weights_rel, err)
 	    || !stage_file(st, "lib/lib_glue.o", 0, err)
 	    || cc_model(cc, t, st, "-c", "lib/lib_glue.c", "lib/lib_glue.o", 1, a->verbose, err))
 		return -1;
@@ -667,13 +679,13 @@ static int build_library(const BuildRequest *a, const char *cc, const char *cc_v
 	if (run_in(st->root, v.v, a->verbose, cc_log(st, a->verbose), NULL, 0))
 		return cc_failed(st, cc, "linking libmodel.a's object", err);
 	Argv keep = {0}, ren = {0}, arc = {0};
-	arg(&keep, "%s", objcopy);
+	arg(&keep, "%s", tools->objcopy);
 	arg(&keep, "--keep-global-symbols=lib/keep.txt");
 	arg(&keep, "%s", member);
-	arg(&ren, "%s", objcopy);
+	arg(&ren, "%s", tools->objcopy);
 	arg(&ren, "--redefine-syms=lib/rename.txt");
 	arg(&ren, "%s", member);
-	arg(&arc, "%s", ar);
+	arg(&arc, "%s", tools->ar);
 	arg(&arc, "rcsD");
 	arg(&arc, "libmodel.a");
 	arg(&arc, "%s", member);
@@ -942,6 +954,9 @@ static int compile_to_stage(void *ctx)
 		if (run_in(NULL, vargv, 0, -1, cc_version, sizeof cc_version))
 			snprintf(cc_version, sizeof cc_version, "unknown");
 	}
+	LibTools tools;
+	if (find_lib_tools(&a, cc, &tools, &err))
+		goto fail;
 	progress_stage(&pr, "reading checkpoint", 0);
 	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
 		goto fail;
@@ -982,7 +997,7 @@ static int compile_to_stage(void *ctx)
 				goto fail;
 		} else if (a.emit == EMIT_LIB) {
 			progress_stage(&pr, "archiving", 85);
-			if (build_library(&a, cc, cc_version, &t, &ck, blob_hash, blob, tok_bytes != NULL, &st, &err))
+			if (build_library(&a, cc, cc_version, &tools, &t, &ck, blob_hash, blob, tok_bytes != NULL, &st, &err))
 				goto fail;
 		}
 		if (!a.no_cache) {
