@@ -15,9 +15,10 @@
  *
  * The file is the same for every model.  What one build links in is
  * handed over by the glue lfm2c generates (lfm2lib_internal.h), and the
- * public names get the library's prefix afterwards, by renaming symbols in
- * the finished object (codegen/lib.c) — so nothing here knows a prefix
- * except through the parts, for its messages.
+ * public names get the library's prefix afterwards, by renaming symbols
+ * in the finished object (codegen/build.c, with the lists codegen/lib.c
+ * writes) — so nothing here knows a prefix except through the parts, for
+ * its messages.
  *
  * A chat is kept as cli_chat.c keeps it: the messages so far and the text
  * the session has been fed (renderings plus the model's replies).  A new
