@@ -70,6 +70,7 @@ same() {   # same GOT WANT WHAT
 
 cmd_embed() {
 	lfm2c=$1 model=$2 out=$3 ref=$4 example=$5
+	mkdir -p "$out" || die "cannot make $out"
 	compile "$model" "$out/OUT"
 	check_symbols "$out/OUT" lfm2lib nm
 	# shellcheck disable=SC2086
@@ -93,6 +94,7 @@ cmd_embed() {
 
 cmd_two() {
 	lfm2c=$1 tiny=$2 fx=$3 model=$4 out=$5 ref=$6 test_c=$7 tools=$8
+	mkdir -p "$out" || die "cannot make $out"
 	compile "$tiny" "$out/tiny" --lib-prefix tiny
 	compile "$model" "$out/tt" --lib-prefix tt --embed-weights
 	check_symbols "$out/tiny" tiny nm
@@ -118,6 +120,7 @@ cmd_cross() {
 	for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-nm qemu-aarch64; do
 		command -v "$tool" >/dev/null 2>&1 || { echo "lib: $tool not installed, skipped"; exit 77; }
 	done
+	mkdir -p "$out" || die "cannot make $out"
 	compile "$model" "$out/OUT" --target aarch64-linux-gnu --cpu cortex-a76 --backend c --embed-weights
 	check_symbols "$out/OUT" lfm2lib aarch64-linux-gnu-nm
 	aarch64-linux-gnu-gcc -std=gnu11 -O2 -I "$out/OUT" "$example/main.c" "$out/OUT/libmodel.a" -lm -lpthread \
