@@ -19,6 +19,10 @@
  *   exe   lfm2-run, and model.o (llvm) or model.c (c)
  *   obj   model.o            asm  model.s         llvm  model.ll (llvm only)
  *   c     model.c (c only)   loops model.loops, the loop-level form as text
+ *   lib   libmodel.a (the model, the runtime and the application API, only
+ *         the API's prefixed symbols global; + the blob with --embed-weights)
+ *         and model.h the API's header instead of the model's (see the
+ *         --emit lib section below and lib.h)
  *
  * Reproducible: the same inputs and options give byte-identical files.
  * The C compiler runs inside the staging directory on relative paths (and
@@ -64,6 +68,7 @@
 #include "cache.h"
 #include "fileio.h"
 #include "fsutil.h"
+#include "lib.h"
 #include "machine.h"
 #include "outdir.h"
 #include "passes.h"
@@ -74,7 +79,21 @@
 #define LFM2C_VERSION "dev"
 #endif
 
-const char *const build_emit_names[BUILD_N_EMITS] = {"exe", "obj", "asm", "llvm", "c", "loops"};
+const char *const build_emit_names[BUILD_N_EMITS] = {"exe", "obj", "asm", "llvm", "c", "loops", "lib"};
+
+/* Whether the emit runs the target's C compiler (and so names it in the cache key). */
+static int needs_cc(const BuildRequest *a)
+{
+	return a->emit == EMIT_EXE || a->emit == EMIT_LIB
+	       || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
+}
+
+/* --emit lib: the model's files (its ABI header, model.o) are intermediate,
+ * in the stage's lib/ beside the archive's other members; model.h is the API. */
+static const char *model_dir(const BuildRequest *a)
+{
+	return a->emit == EMIT_LIB ? "lib/" : "";
+}
 
 /* ------------------------------------------------------------ staging
  * The compile runs in a child process (supervise.h) and writes
@@ -337,31 +356,43 @@ static void first_error_line(const char *log, char *buf, size_t n)
 	fclose(f);
 }
 
-static int cc_failed(Stage *st, const char *cc, const char *what, LfmError *err)
+/* "WHO failed WHAT: first error (all of its output: LOG)"; who names the
+ * program ("the C compiler (cc)"). */
+static int command_failed(Stage *st, const char *who, const char *what, LfmError *err)
 {
 	if (st->cc_log_fd < 0)
-		return lfm_error(err, NULL, "the C compiler (%s) failed %s", cc, what);
+		return lfm_error(err, NULL, "%s failed %s", who, what);
 	char first[300];
 	first_error_line(st->cc_log, first, sizeof first);
 	close(st->cc_log_fd);
 	st->cc_log_fd = -1;   /* stage_close keeps it now */
-	return lfm_error(err, NULL, "the C compiler (%s) failed %s: %s (all of its output: %s)", cc, what,
+	return lfm_error(err, NULL, "%s failed %s: %s (all of its output: %s)", who, what,
 	                 first[0] ? first : "no message", st->cc_log);
 }
 
-/* cc -c / -S model.c in the stage. */
-static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag, const char *out, int verbose,
-                    LfmError *err)
+static int cc_failed(Stage *st, const char *cc, const char *what, LfmError *err)
+{
+	char who[300];
+	snprintf(who, sizeof who, "the C compiler (%.250s)", cc);
+	return command_failed(st, who, what, err);
+}
+
+/* cc -c / -S src (model.c) in the stage; pic: -fPIC (a library's member). */
+static int cc_model(const char *cc, const Target *t, Stage *st, const char *flag, const char *src, const char *out,
+                    int pic, int verbose, LfmError *err)
 {
 	Argv v = {0};
 	arg(&v, "%s", cc);
 	common_flags(&v, t, st, 1);
+	if (pic)
+		arg(&v, "-fPIC");
 	arg(&v, "%s", flag);
-	arg(&v, "model.c");
+	arg(&v, "%s", src);
 	arg(&v, "-o");
 	arg(&v, "%s", out);
-	return run_in(st->root, v.v, verbose, cc_log(st, verbose), NULL, 0) ? cc_failed(st, cc, "compiling model.c", err)
-	                                                                    : 0;
+	char what[64];
+	snprintf(what, sizeof what, "compiling %s", src);
+	return run_in(st->root, v.v, verbose, cc_log(st, verbose), NULL, 0) ? cc_failed(st, cc, what, err) : 0;
 }
 
 /* Starts argv in dir without waiting, its output to log; returns the pid or -1. */
@@ -395,11 +426,24 @@ static int wait_ok(pid_t pid)
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Whether the staged runtime source rel ("runtime/x.c") is compiled:
+ * every one for lfm2-run; for a library all but lfm2-run's own (main.c,
+ * cli_*.c), with the application API (lfm2lib.c). */
+static int runtime_source_wanted(const BuildRequest *a, const char *rel)
+{
+	size_t len = strlen(rel);
+	if (strncmp(rel, "runtime/", 8) || len < 10 || strcmp(rel + len - 2, ".c"))
+		return 0;
+	return a->emit != EMIT_LIB || (strcmp(rel + 8, "main.c") && strncmp(rel + 8, "cli_", 4));
+}
+
 /* The runtime as objects in the stage's obj/ (temporary files): the same
  * for every model of a target, so they are compiled once per compiler,
  * flags and sources and kept in the build cache (unless --no-cache).
  * Compiled from the staged runtime/ on relative paths, they are the same
- * bytes whether they come from the cache or not, and so is lfm2-run. */
+ * bytes whether they come from the cache or not, and so is lfm2-run.
+ * A library's are position-independent (it may end up in a shared
+ * object) and do not depend on the model symbol (only main.c names it). */
 static int runtime_objects(const BuildRequest *a, const char *cc, const char *cc_version, const Target *t,
                            Stage *st, char objs[][128], int *nobj, LfmError *err)
 {
@@ -408,7 +452,9 @@ static int runtime_objects(const BuildRequest *a, const char *cc, const char *cc
 	Argv base = {0};
 	arg(&base, "%s", cc);
 	common_flags(&base, t, st, a->backend_c);
-	if (strcmp(a->symbol, "lfm2_model"))
+	if (a->emit == EMIT_LIB)
+		arg(&base, "-fPIC");
+	else if (strcmp(a->symbol, "lfm2_model"))
 		arg(&base, "-DLFM2_MODEL_SYMBOL=%s", a->symbol);
 	CacheKey k = {{0}, 0};
 	cache_key_add(&k, "runtime-objects", "1");
@@ -422,7 +468,7 @@ static int runtime_objects(const BuildRequest *a, const char *cc, const char *cc
 		if (strncmp(r, "runtime/", 8))
 			continue;
 		cache_key_add(&k, r, "%016" PRIx64, cache_file_hash(st->path[i]));   /* .c and .h */
-		if (len > 2 && !strcmp(r + len - 2, ".c") && n < MAX_OUTPUTS)
+		if (runtime_source_wanted(a, r) && n < MAX_OUTPUTS)
 			snprintf(names[n++], sizeof names[0], "obj/%.*s.o", (int)(len - 10), r + 8);
 	}
 	uint64_t key = cache_key_hash(&k);
@@ -494,17 +540,179 @@ static int cc_link(const BuildRequest *a, const char *cc, const char *cc_version
 	               ? cc_failed(st, cc, "building the inference binary", err) : 0;
 }
 
+/* OUT/embed.ld (aarch64, embedded weights): keeps a multi-GB blob out of
+ * the +-4 GiB reach of code and data, after everything else. */
+static int write_embed_ld(Stage *st, LfmError *err)
+{
+	static const char script[] = "/* lfm2c --embed-weights: the blob after everything else */\n"
+	                             "SECTIONS { .lfm2_weights : { KEEP(*(.lfm2_weights)) } }\n"
+	                             "INSERT AFTER .bss;\n";
+	const char *ld = stage_file(st, "embed.ld", 1, err);
+	return ld ? write_bytes(ld, script, sizeof script - 1, err) : -1;
+}
+
+/* ------------------------------------------------------------ --emit lib
+ * OUT/libmodel.a: the model, the runtime (without lfm2-run's own files),
+ * the API (lfm2lib.c), the glue and the tokenizer table partially linked
+ * into one object (cc -r) whose only global symbols are then the API's,
+ * renamed to the prefix (objcopy: keep, then rename, so a runtime symbol
+ * that happens to share a renamed name is already local); with
+ * --embed-weights the weights object as a second member (PREFIX_blob:
+ * gigabytes are archived once, not copied through the link).  The
+ * texts come from lib.c; the tools are the target's own binutils. */
+
+/* The target's binutils program `name`, as the C compiler names it
+ * (cc -print-prog-name: "objcopy" for the host compiler, the cross
+ * toolchain's own for aarch64-linux-gnu-gcc). */
+static int find_tool(const char *cc, const char *name, char *buf, size_t n, LfmError *err)
+{
+	char opt[64];
+	snprintf(opt, sizeof opt, "-print-prog-name=%s", name);
+	char *argv[] = {(char *)cc, opt, NULL};
+	if (run_in(NULL, argv, 0, -1, buf, n) || !buf[0])
+		snprintf(buf, n, "%s", name);
+	if (!in_path(buf))
+		return lfm_error(err, NULL, "--emit lib needs %s for the target (Debian package binutils, or the cross "
+		                 "toolchain's), which is not installed", name);
+	return 0;
+}
+
+static int stage_mkdir(Stage *st, const char *rel, LfmError *err)
+{
+	char dir[1500];
+	snprintf(dir, sizeof dir, "%s/%s", st->root, rel);
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		return lfm_error(err, dir, "cannot create directory: %s", strerror(errno));
+	return 0;
+}
+
+/* Runs a binutils program in the stage; "TOOL failed making libmodel.a". */
+static int run_tool(const BuildRequest *a, Stage *st, Argv *v, LfmError *err)
+{
+	if (!run_in(st->root, v->v, a->verbose, cc_log(st, a->verbose), NULL, 0))
+		return 0;
+	char who[300];
+	snprintf(who, sizeof who, "%.250s", v->v[0]);
+	return command_failed(st, who, "making libmodel.a", err);
+}
+
+/* lib/model.h, lib/lib_glue.c, lib/keep.txt, lib/rename.txt and model.h. */
+static int lib_texts(const LibSpec *l, Stage *st, LfmError *err)
+{
+	const char *h = stage_file(st, "model.h", 1, err);
+	const char *glue = h ? stage_file(st, "lib/lib_glue.c", 0, err) : NULL;
+	const char *keep = glue ? stage_file(st, "lib/keep.txt", 0, err) : NULL;
+	const char *ren = keep ? stage_file(st, "lib/rename.txt", 0, err) : NULL;
+	if (!ren || lib_write_header(h, l, err) || lib_write_glue(glue, l, err)
+	    || lib_write_symbol_lists(keep, ren, l, err))
+		return -1;
+	return 0;
+}
+
+/* The data members' objects: lib/tokenizer.o, lib/PREFIX_weights.o (+ embed.ld). */
+static int lib_data_objects(const BuildRequest *a, const LibSpec *l, const Target *t, Stage *st, const char *blob,
+                            char *weights_rel, size_t n, LfmError *err)
+{
+	if (l->has_tokenizer) {
+		char src[1500];
+		snprintf(src, sizeof src, "%s/tokenizer.bin", st->root);
+		const char *obj = stage_file(st, "lib/tokenizer.o", 0, err);
+		if (!obj || elf_rodata_write(src, obj, t->arch, LIB_TOKENIZER_SYMBOL, err))
+			return -1;
+	}
+	if (!a->embed)
+		return 0;
+	snprintf(weights_rel, n, "lib/%s_weights.o", l->prefix);
+	const char *obj = stage_file(st, weights_rel, 0, err);
+	if (!obj || elf_blob_write(blob, obj, t->arch, l->prefix, err))
+		return -1;
+	/* the program's link wants it for a multi-GB blob (-Wl,-T,embed.ld) */
+	return t->arch == ARCH_AARCH64 ? write_embed_ld(st, err) : 0;
+}
+
+/* The binutils an --emit lib build runs, found before any work is done. */
+typedef struct LibTools {
+	char objcopy[1024], ar[1024];
+} LibTools;
+
+static int find_lib_tools(const BuildRequest *a, const char *cc, LibTools *tools, LfmError *err)
+{
+	if (a->emit != EMIT_LIB)
+		return 0;
+	return find_tool(cc, "objcopy", tools->objcopy, sizeof tools->objcopy, err)
+	       || find_tool(cc, "ar", tools->ar, sizeof tools->ar, err) ? -1 : 0;
+}
+
+static int build_library(const BuildRequest *a, const char *cc, const char *cc_version, const LibTools *tools,
+                         const Target *t, const Checkpoint *ck, uint64_t blob_hash, const char *blob,
+                         int has_tokenizer, Stage *st, LfmError *err)
+{
+	char tdesc[400], desc[600], weights_rel[128] = "";
+	target_describe(t, tdesc, sizeof tdesc);
+	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
+	LibSpec l = {a->lib_prefix ? a->lib_prefix : LIB_DEFAULT_PREFIX, a->symbol, LFM2C_VERSION, desc,
+	             ck->model_hash, blob_hash, has_tokenizer, a->embed};
+	if (lib_texts(&l, st, err) || lib_data_objects(a, &l, t, st, blob, weights_rel, sizeof weights_rel, err)
+	    || !stage_file(st, "lib/lib_glue.o", 0, err)
+	    || cc_model(cc, t, st, "-c", "lib/lib_glue.c", "lib/lib_glue.o", 1, a->verbose, err))
+		return -1;
+	static char objs[MAX_OUTPUTS][128];
+	int nobj = 0;
+	if (runtime_objects(a, cc, cc_version, t, st, objs, &nobj, err))
+		return -1;
+	char member[128];
+	snprintf(member, sizeof member, "lib/%s.o", l.prefix);
+	if (!stage_file(st, member, 0, err) || !stage_file(st, "libmodel.a", 1, err))
+		return -1;
+	Argv v = {0};   /* one object of everything */
+	arg(&v, "%s", cc);
+	arg(&v, "-r");
+	arg(&v, "-nostdlib");
+	arg(&v, "-o");
+	arg(&v, "%s", member);
+	arg(&v, "lib/model.o");
+	for (int i = 0; i < nobj; i++)
+		arg(&v, "%s", objs[i]);
+	arg(&v, "lib/lib_glue.o");
+	if (has_tokenizer)
+		arg(&v, "lib/tokenizer.o");
+	if (run_in(st->root, v.v, a->verbose, cc_log(st, a->verbose), NULL, 0))
+		return cc_failed(st, cc, "linking libmodel.a's object", err);
+	Argv keep = {0}, ren = {0}, arc = {0};
+	arg(&keep, "%s", tools->objcopy);
+	arg(&keep, "--keep-global-symbols=lib/keep.txt");
+	arg(&keep, "%s", member);
+	arg(&ren, "%s", tools->objcopy);
+	arg(&ren, "--redefine-syms=lib/rename.txt");
+	arg(&ren, "%s", member);
+	arg(&arc, "%s", tools->ar);
+	arg(&arc, "rcsD");
+	arg(&arc, "libmodel.a");
+	arg(&arc, "%s", member);
+	if (weights_rel[0])
+		arg(&arc, "%s", weights_rel);
+	return run_tool(a, st, &keep, err) || run_tool(a, st, &ren, err) || run_tool(a, st, &arc, err) ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ pieces */
 
-static int write_runtime(Stage *st, const Target *t, LfmError *err)
+static int write_sources(Stage *st, const struct lfm2c_embedded_file *files, LfmError *err)
 {
-	for (const struct lfm2c_embedded_file *f = lfm2c_runtime_files; f->name; f++) {
+	for (const struct lfm2c_embedded_file *f = files; f->name; f++) {
 		char rel[128];
 		snprintf(rel, sizeof rel, "runtime/%s", f->name);
 		const char *path = stage_file(st, rel, 1, err);
 		if (!path || write_bytes(path, f->bytes, f->size, err))
 			return -1;
 	}
+	return 0;
+}
+
+/* runtime/: the runtime's sources (and for a library the API's), and xxhash.h. */
+static int write_runtime(const BuildRequest *a, Stage *st, const Target *t, LfmError *err)
+{
+	if (write_sources(st, lfm2c_runtime_files, err) || (a->emit == EMIT_LIB && write_sources(st, lfm2c_lib_files, err)))
+		return -1;
 	/* The runtime includes <xxhash.h> (header-only).  A cross compiler does
 	 * not search the host's /usr/include, so the host's copy goes along. */
 	static const char *const candidates[] = {
@@ -536,7 +744,7 @@ static int close_output(FILE *f, const char *path, int rc, LfmError *err)
 }
 
 /* The model code: C (model.c [+ .o/.s]) or LLVM (model.o/.s/.ll), and model.h. */
-static int emit_model(const BuildRequest *a, const Target *t, const Tiling *tiling, const char *cc, const Graph *g,
+static int emit_model(const BuildRequest *a, const Target *t, const Tiling *tiling, const Graph *g,
                       const Checkpoint *ck, uint64_t blob_hash, Stage *st, LfmError *err)
 {
 	char desc[600];
@@ -544,7 +752,13 @@ static int emit_model(const BuildRequest *a, const Target *t, const Tiling *tili
 	target_describe(t, tdesc, sizeof tdesc);
 	snprintf(desc, sizeof desc, "%s,%s", a->backend_c ? "c" : "llvm", tdesc);
 	CodegenOptions co = {a->symbol, desc, LFM2C_VERSION, *tiling};
-	const char *model_h = stage_file(st, "model.h", 1, err);
+	const char *dir = model_dir(a);
+	int keep = a->emit != EMIT_LIB;
+	char rel_h[32], rel_c[32], rel_o[32];   /* model.h, model.c, model.o in dir */
+	snprintf(rel_h, sizeof rel_h, "%smodel.h", dir);
+	snprintf(rel_c, sizeof rel_c, "%smodel.c", dir);
+	snprintf(rel_o, sizeof rel_o, "%smodel.o", dir);
+	const char *model_h = stage_file(st, rel_h, keep, err);
 	if (!model_h)
 		return -1;
 	FILE *fh = fopen(model_h, "w");
@@ -559,26 +773,36 @@ static int emit_model(const BuildRequest *a, const Target *t, const Tiling *tili
 		if (f)
 			rc = close_output(f, path, rc, err);
 	} else if (a->backend_c) {
-		const char *path = stage_file(st, "model.c", 1, err);
+		const char *path = stage_file(st, rel_c, keep, err);
 		FILE *f = path ? fopen(path, "w") : NULL;
 		rc = f ? codegen_c(g, ck, t, blob_hash, &co, a->embed, f, fh, err)
 		       : lfm_error(err, path, "cannot create file: %s", strerror(errno));
 		if (f)
 			rc = close_output(f, path, rc, err);
 	} else {
-		const char *rel = a->emit == EMIT_ASM ? "model.s" : a->emit == EMIT_LLVM ? "model.ll" : "model.o";
+		const char *rel = a->emit == EMIT_ASM ? "model.s" : a->emit == EMIT_LLVM ? "model.ll" : rel_o;
 		LlvmEmit kind = a->emit == EMIT_ASM ? EMIT_LLVM_ASM : a->emit == EMIT_LLVM ? EMIT_LLVM_IR : EMIT_LLVM_OBJ;
-		const char *path = stage_file(st, rel, 1, err);
+		const char *path = stage_file(st, rel, keep, err);
 		rc = path ? codegen_llvm(g, ck, t, blob_hash, &co, a->embed, kind, path, fh, err) : -1;
 	}
-	rc = close_output(fh, model_h, rc, err);
-	if (rc || !a->backend_c)
-		return rc;
+	return close_output(fh, model_h, rc, err);
+}
+
+/* The C backend's model.c through the C compiler, for the emits that want
+ * an object or assembly (after the runtime's headers are staged: model.c
+ * includes lfm2_abi.h): model.o / model.s, or a library's lib/model.o. */
+static int compile_model_c(const BuildRequest *a, const Target *t, const char *cc, Stage *st, LfmError *err)
+{
+	if (!a->backend_c)
+		return 0;
 	if (a->emit == EMIT_OBJ || a->emit == EMIT_ASM) {
 		const char *rel = a->emit == EMIT_OBJ ? "model.o" : "model.s";
-		return stage_file(st, rel, 1, err) ? cc_model(cc, t, st, a->emit == EMIT_OBJ ? "-c" : "-S", rel,
-		                                                  a->verbose, err) : -1;
+		return stage_file(st, rel, 1, err) ? cc_model(cc, t, st, a->emit == EMIT_OBJ ? "-c" : "-S", "model.c", rel,
+		                                                  0, a->verbose, err) : -1;
 	}
+	if (a->emit == EMIT_LIB)
+		return stage_file(st, "lib/model.o", 0, err)
+		               ? cc_model(cc, t, st, "-c", "lib/model.c", "lib/model.o", 1, a->verbose, err) : -1;
 	return 0;
 }
 
@@ -599,15 +823,7 @@ static int emit_embedded(const BuildRequest *a, const Target *t, Stage *st, cons
 	const char *glue = obj ? stage_file(st, "embed.c", 1, err) : NULL;
 	if (!glue || elf_blob_write(blob, obj, t->arch, a->symbol, err) || embed_glue_write(glue, a->symbol, err))
 		return -1;
-	if (t->arch == ARCH_AARCH64) {
-		/* keep a multi-GB blob out of the +-4 GiB reach of code and data */
-		static const char script[] = "/* lfm2c --embed-weights: the blob after everything else */\n"
-		                             "SECTIONS { .lfm2_weights : { KEEP(*(.lfm2_weights)) } }\n"
-		                             "INSERT AFTER .bss;\n";
-		const char *ld = stage_file(st, "embed.ld", 1, err);
-		return ld ? write_bytes(ld, script, sizeof script - 1, err) : -1;
-	}
-	return 0;
+	return t->arch == ARCH_AARCH64 ? write_embed_ld(st, err) : 0;
 }
 
 /* Everything the outputs depend on, as text; its hash is the cache key. */
@@ -634,6 +850,8 @@ static uint64_t compute_key(const BuildRequest *a, const Target *t, const Tiling
 	cache_key_add(&k, "emit", "%s", build_emit_names[a->emit]);
 	cache_key_add(&k, "embed", "%d", a->embed);
 	cache_key_add(&k, "symbol", "%s", a->symbol);
+	if (a->emit == EMIT_LIB)
+		cache_key_add(&k, "lib-prefix", "%s", a->lib_prefix ? a->lib_prefix : LIB_DEFAULT_PREFIX);
 	cache_key_add(&k, "triple", "%s", t->triple);
 	cache_key_add(&k, "cpu", "%s", t->cpu);
 	cache_key_add(&k, "features", "%s", t->features);
@@ -643,8 +861,7 @@ static uint64_t compute_key(const BuildRequest *a, const Target *t, const Tiling
 	 * too) and the schedule: what the generated code follows */
 	cache_key_add(&k, "tiling", "%s", tiling_key_text(tiling, sched, sizeof sched));
 	cache_key_add(&k, "LFM2C_CFLAGS", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
-	int needs_cc = a->emit == EMIT_EXE || (a->backend_c && (a->emit == EMIT_OBJ || a->emit == EMIT_ASM));
-	if (needs_cc) {
+	if (needs_cc(a)) {
 		cache_key_add(&k, "cc", "%s", cc);
 		cache_key_add(&k, "cc-version", "%s", cc_version);
 	}
@@ -726,18 +943,20 @@ static int compile_to_stage(void *ctx)
 	if (codegen_plan(a.schedule, a.schedule_path, &mc, &tiling, &err))
 		goto fail;
 	choose_cc(&a, &t, cc, sizeof cc);
-	int needs_cc = a.emit == EMIT_EXE || (a.backend_c && (a.emit == EMIT_OBJ || a.emit == EMIT_ASM));
 	char cc_version[256] = "";
-	if (needs_cc && !in_path(cc)) {
+	if (needs_cc(&a) && !in_path(cc)) {
 		lfm_error(&err, NULL, "--emit %s for %s needs the C compiler %s, which is not installed "
 		          "(use --emit obj, or --cc)", build_emit_names[a.emit], t.triple, cc);
 		goto fail;
 	}
-	if (needs_cc) {
+	if (needs_cc(&a)) {
 		char *vargv[] = {cc, "--version", NULL};
 		if (run_in(NULL, vargv, 0, -1, cc_version, sizeof cc_version))
 			snprintf(cc_version, sizeof cc_version, "unknown");
 	}
+	LibTools tools;
+	if (find_lib_tools(&a, cc, &tools, &err))
+		goto fail;
 	progress_stage(&pr, "reading checkpoint", 0);
 	if (lfm_checkpoint_open(a.model_dir, &ck, stderr, &err))
 		goto fail;
@@ -762,18 +981,23 @@ static int compile_to_stage(void *ctx)
 		const char *blob = stage_file(&st, "weights.bin", !a.embed, &err);
 		if (!blob || blob_write(&g, blob, &blob_hash, blob_progress, &pr, &err))
 			goto fail;
-		if (a.embed) {
+		if (a.embed && a.emit != EMIT_LIB) {
 			progress_stage(&pr, "embedding weights", 60);
 			if (emit_embedded(&a, &t, &st, blob, &err))
 				goto fail;
 		}
 		progress_stage(&pr, a.backend_c ? "generating C" : "generating code (LLVM)", 65);
-		if (emit_model(&a, &t, &tiling, cc, &g, &ck, blob_hash, &st, &err) || write_runtime(&st, &t, &err)
-		    || write_tokenizer(tok_bytes, tok_n, &st, &err))
+		if ((a.emit == EMIT_LIB && stage_mkdir(&st, "lib", &err))
+		    || emit_model(&a, &t, &tiling, &g, &ck, blob_hash, &st, &err) || write_runtime(&a, &st, &t, &err)
+		    || compile_model_c(&a, &t, cc, &st, &err) || write_tokenizer(tok_bytes, tok_n, &st, &err))
 			goto fail;
 		if (a.emit == EMIT_EXE) {
 			progress_stage(&pr, "linking", 85);
 			if (!stage_file(&st, "lfm2-run", 1, &err) || cc_link(&a, cc, cc_version, &t, &st, &err))
+				goto fail;
+		} else if (a.emit == EMIT_LIB) {
+			progress_stage(&pr, "archiving", 85);
+			if (build_library(&a, cc, cc_version, &tools, &t, &ck, blob_hash, blob, tok_bytes != NULL, &st, &err))
 				goto fail;
 		}
 		if (!a.no_cache) {
@@ -789,7 +1013,8 @@ static int compile_to_stage(void *ctx)
 	else
 		snprintf(summary, sizeof summary, "lfm2c: compiled %s -> %s/%s (%s backend, %s, cpu %s; %s %.1f MiB, "
 		         "blob hash %016" PRIx64 ") in %.1f s",
-		         a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : "", a.backend_c ? "C" : "LLVM",
+		         a.model_dir, a.out_dir, a.emit == EMIT_EXE ? "lfm2-run" : a.emit == EMIT_LIB ? "libmodel.a" : "",
+		         a.backend_c ? "C" : "LLVM",
 		         t.triple, t.cpu, a.embed ? "embedded weights" : "weights.bin",
 		         (double)g.blob_bytes / 1048576.0, blob_hash, progress_elapsed(&pr));
 	if (stage_finish(&st, summary, &err))

@@ -14,8 +14,8 @@
 #include "codegen.h"
 #include "schedule.h"
 
-typedef enum BuildEmit { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_C, EMIT_LOOPS, BUILD_N_EMITS } BuildEmit;
-/* "exe", "obj", "asm", "llvm", "c", "loops" */
+typedef enum BuildEmit { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_C, EMIT_LOOPS, EMIT_LIB, BUILD_N_EMITS } BuildEmit;
+/* "exe", "obj", "asm", "llvm", "c", "loops", "lib" */
 extern const char *const build_emit_names[BUILD_N_EMITS];
 
 typedef struct BuildRequest {
@@ -27,6 +27,7 @@ typedef struct BuildRequest {
 	int no_cache;             /* neither read nor write the build cache */
 	const char *cc;           /* the C compiler, or NULL: $CC / cc / <arch>-linux-gnu-gcc */
 	const char *symbol;       /* the model symbol, a C identifier ("lfm2_model") */
+	const char *lib_prefix;   /* EMIT_LIB: the API's prefix (lib.h), NULL: LIB_DEFAULT_PREFIX */
 	int verbose;              /* print the commands and the cache key */
 	int quiet;                /* no progress line */
 	const Schedule *schedule; /* formats, fusions, tiles; never NULL */

@@ -142,6 +142,11 @@ int codegen_loops(const Graph *g, const Checkpoint *ck, const Target *t, uint64_
  * the runtime (see elf_blob.c). */
 int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch, const char *symbol,
                    LfmError *err);
+/* The same for a small file of read-only data (--emit lib: the tokenizer
+ * table): section .rodata.<symbol>, 16-byte aligned, between the symbols
+ * `<symbol>` and `<symbol>_end`. */
+int elf_rodata_write(const char *src_path, const char *obj_path, TargetArch arch, const char *symbol,
+                     LfmError *err);
 int embed_glue_write(const char *c_path, const char *symbol, LfmError *err);
 
 /* The runtime's sources, embedded at build time (cmake/embed.cmake). */
@@ -151,5 +156,7 @@ struct lfm2c_embedded_file {
 	size_t size;
 };
 extern const struct lfm2c_embedded_file lfm2c_runtime_files[];
+/* The application API's sources (runtime_stub/lib/), for --emit lib. */
+extern const struct lfm2c_embedded_file lfm2c_lib_files[];
 
 #endif

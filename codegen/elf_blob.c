@@ -20,6 +20,9 @@
  * a multi-gigabyte blob then never stands between code and the data it
  * addresses with 32-bit offsets.  (On aarch64 the linker script fragment
  * from embed_glue places it after .bss for the same reason.)
+ * elf_rodata_write makes the same kind of object for small data (the
+ * tokenizer table an --emit lib library carries): an ordinary
+ * .rodata.<name> section, which the linker merges into .rodata.
  *
  * The glue, embed.c, is generated too: the runtime's lfm2-run opens its
  * weights with lfm2_weights_open(path, ...); the executable is linked
@@ -138,8 +141,15 @@ static int copy_stream(FILE *in, FILE *out, uint64_t *n)
 	return ferror(in) ? EIO : 0;
 }
 
-int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch, const char *symbol_base,
-                   LfmError *err)
+/* What differs between the weights' object and a small data object. */
+typedef struct ElfData {
+	const char *section;
+	uint64_t flags, align;
+	char begin[256], end[256];   /* the symbols */
+} ElfData;
+
+static int elf_data_write(const char *blob_path, const char *obj_path, TargetArch arch, const ElfData *d,
+                          LfmError *err)
 {
 	FILE *in = fopen(blob_path, "rb");
 	if (!in)
@@ -152,8 +162,6 @@ int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch,
 	int rc = -1;
 	Buf head = {0}, tail = {0}, shstr = {0}, strtab = {0}, syms = {0};
 	uint64_t size = 0;
-	const char *secname = arch == ARCH_X86_64 ? ".lrodata.lfm2_weights" : ".lfm2_weights";
-	uint64_t secflags = SHF_ALLOC | (arch == ARCH_X86_64 ? SHF_X86_64_LARGE : 0);
 
 	/* the data first: its size goes into the headers */
 	int io = fseek(out, DATA_OFFSET, SEEK_SET) ? errno : copy_stream(in, out, &size);
@@ -163,15 +171,12 @@ int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch,
 	}
 	/* string tables and symbols */
 	put(&shstr, "", 1);
-	uint32_t n_data = str(&shstr, secname), n_note = str(&shstr, ".note.GNU-stack"),
+	uint32_t n_data = str(&shstr, d->section), n_note = str(&shstr, ".note.GNU-stack"),
 	         n_symtab = str(&shstr, ".symtab"), n_strtab = str(&shstr, ".strtab"),
 	         n_shstr = str(&shstr, ".shstrtab");
-	char name[256];
 	put(&strtab, "", 1);
-	snprintf(name, sizeof name, "%s_blob", symbol_base);
-	uint32_t s_begin = str(&strtab, name);
-	snprintf(name, sizeof name, "%s_blob_end", symbol_base);
-	uint32_t s_end = str(&strtab, name);
+	uint32_t s_begin = str(&strtab, d->begin);
+	uint32_t s_end = str(&strtab, d->end);
 	if (symbol(&syms, 0, STB_LOCAL, 0, 0, 0, 0) || symbol(&syms, 0, STB_LOCAL, STT_SECTION, 1, 0, 0)
 	    || symbol(&syms, s_begin, STB_GLOBAL, STT_OBJECT, 1, 0, size)
 	    || symbol(&syms, s_end, STB_GLOBAL, STT_OBJECT, 1, size, 0)) {
@@ -193,7 +198,7 @@ int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch,
 	put(&tail, NULL, (8 - (base + tail.n) % 8) % 8);
 	uint64_t off_sh = base + tail.n;
 	if (section_header(&tail, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-	    || section_header(&tail, n_data, SHT_PROGBITS, secflags, DATA_OFFSET, size, 0, 0, 4096, 0)
+	    || section_header(&tail, n_data, SHT_PROGBITS, d->flags, DATA_OFFSET, size, 0, 0, d->align, 0)
 	    || section_header(&tail, n_note, SHT_PROGBITS, 0, base, 0, 0, 0, 1, 0)
 	    || section_header(&tail, n_symtab, SHT_SYMTAB, 0, off_symtab, syms.n, 4, 2, 8, 24)
 	    || section_header(&tail, n_strtab, SHT_STRTAB, 0, off_strtab, strtab.n, 0, 0, 1, 0)
@@ -229,6 +234,27 @@ out:
 	if (io && !rc)
 		rc = lfm_error(err, obj_path, "cannot write: %s", lfm_io_reason(io));
 	return rc;
+}
+
+int elf_blob_write(const char *blob_path, const char *obj_path, TargetArch arch, const char *symbol_base,
+                   LfmError *err)
+{
+	ElfData d = {arch == ARCH_X86_64 ? ".lrodata.lfm2_weights" : ".lfm2_weights",
+	             SHF_ALLOC | (arch == ARCH_X86_64 ? SHF_X86_64_LARGE : 0), 4096, "", ""};
+	snprintf(d.begin, sizeof d.begin, "%s_blob", symbol_base);
+	snprintf(d.end, sizeof d.end, "%s_blob_end", symbol_base);
+	return elf_data_write(blob_path, obj_path, arch, &d, err);
+}
+
+int elf_rodata_write(const char *src_path, const char *obj_path, TargetArch arch, const char *symbol,
+                     LfmError *err)
+{
+	char section[300];
+	snprintf(section, sizeof section, ".rodata.%s", symbol);
+	ElfData d = {section, SHF_ALLOC, 16, "", ""};
+	snprintf(d.begin, sizeof d.begin, "%s", symbol);
+	snprintf(d.end, sizeof d.end, "%s_end", symbol);
+	return elf_data_write(src_path, obj_path, arch, &d, err);
 }
 
 int embed_glue_write(const char *c_path, const char *sym, LfmError *err)

@@ -2,8 +2,8 @@
  * cmd_compile.c — `lfm2c compile MODEL_DIR -o OUT`.
  *
  *   lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE]
- *         [--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops]
- *         [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]
+ *         [--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops|lib]
+ *         [--lib-prefix NAME] [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] [-v]
  *         [-q FORMAT] [--quant-override P=F]... [--schedule FILE] [--fuse LIST]
  *         [--explain]
  *
@@ -22,6 +22,7 @@
 #include "build.h"
 #include "cli_schedule.h"
 #include "driver.h"
+#include "lib.h"
 
 typedef struct CompileArgs {
 	BuildRequest r;
@@ -39,8 +40,12 @@ static const char help_text[] =
 	"  --target TRIPLE       e.g. aarch64-linux-gnu (default: this machine)\n"
 	"  --cpu NAME            e.g. x86-64, x86-64-v3, x86-64-v4, cortex-a76 (default: this machine's)\n"
 	"  --features +a,-b      LLVM target features to add or remove\n"
-	"  --emit KIND           exe (default), obj, asm, llvm, c, loops\n"
-	"  --embed-weights       link the weights into lfm2-run (weights.o) instead of weights.bin\n"
+	"  --emit KIND           exe (default), obj, asm, llvm, c, loops, lib (libmodel.a + model.h:\n"
+	"                        the model, the runtime and an API for applications, README 'Using it')\n"
+	"  --lib-prefix NAME     --emit lib: the prefix of the API's names (default lfm2lib); two\n"
+	"                        libraries with two prefixes link into one program\n"
+	"  --embed-weights       link the weights into lfm2-run (weights.o), or into libmodel.a,\n"
+	"                        instead of weights.bin\n"
 	"  --no-cache            rebuild; neither read nor write the build cache\n"
 	"                        ($XDG_CACHE_HOME/lfm2c, else ~/.cache/lfm2c)\n"
 	"  --cc CC               C compiler for the target (default cc, or <arch>-linux-gnu-gcc)\n"
@@ -73,8 +78,8 @@ static void print_help(void)
 static int usage(void)
 {
 	return lfm_fail("usage: lfm2c compile MODEL_DIR -o OUT [--backend llvm|c] [--target TRIPLE] "
-	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops] "
-	                   "[--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [--explain] [-v] "
+	                   "[--cpu NAME] [--features +a,-b] [--emit exe|obj|asm|llvm|c|loops|lib] "
+	                   "[--lib-prefix NAME] [--embed-weights] [--no-cache] [--cc CC] [--name SYMBOL] " CLI_SCHEDULE_USAGE " [--explain] [-v] "
 	                   "(--help)");
 }
 
@@ -109,6 +114,8 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 			a->r.cc = argv[++i];
 		else if (!strcmp(s, "--name") && has_val)
 			a->r.symbol = argv[++i];
+		else if (!strcmp(s, "--lib-prefix") && has_val)
+			a->r.lib_prefix = argv[++i];
 		else if (!strcmp(s, "--emit") && has_val) {
 			const char *e = argv[++i];
 			int k = -1;
@@ -116,7 +123,7 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 				if (!strcmp(e, build_emit_names[j]))
 					k = j;
 			if (k < 0)
-				return lfm_fail("compile: --emit takes exe, obj, asm, llvm, c or loops (got '%s')", e);
+				return lfm_fail("compile: --emit takes exe, obj, asm, llvm, c, loops or lib (got '%s')", e);
 			a->r.emit = (BuildEmit)k;
 		} else if (!strcmp(s, "--embed-weights"))
 			a->r.embed = 1;
@@ -132,7 +139,7 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 		}
 		else if (s[0] == '-' && s[1]) {
 			static const char *const valued[] = {"-o", "--backend", "--target", "--cpu", "--features",
-			                                     "--cc", "--name", "--emit", NULL};
+			                                     "--cc", "--name", "--emit", "--lib-prefix", NULL};
 			for (int j = 0; valued[j]; j++)
 				if (!strcmp(s, valued[j]))
 					return lfm_fail("compile: %s needs a value", s);
@@ -155,6 +162,13 @@ static int parse_args(int argc, char **argv, CompileArgs *a)
 		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
 		      || (p != a->r.symbol && *p >= '0' && *p <= '9')))
 			return lfm_fail("compile: --name '%s' is not a C identifier", a->r.symbol);
+	if (a->r.lib_prefix) {
+		char why[128];
+		if (a->r.emit != EMIT_LIB)
+			return lfm_fail("compile: --lib-prefix needs --emit lib");
+		if (lib_prefix_check(a->r.lib_prefix, why, sizeof why))
+			return lfm_fail("compile: --lib-prefix '%s' %s", a->r.lib_prefix, why);
+	}
 	return 0;
 }
 

@@ -109,6 +109,18 @@ case_ compile_schedule_threads 1 "s_threads.json: key 'threads.count': no longer
 printf '{"version": 1}\n' >"$tmp/s_ok.json"
 case_ compile_schedule_twice 1 "--schedule given twice" "$lfm2c" compile "$fx/tiny" -o "$tmp/o_q" --schedule "$tmp/s_ok.json" --schedule "$tmp/s_ok.json"
 no_output "$tmp/o_q" compile_schedule_twice
+# --emit lib: its flag, and a target without binutils (a C compiler that
+# names an objcopy that is not there), refused before any work
+case_ compile_lib_prefix_without_lib 1 "--lib-prefix needs --emit lib" \
+	"$lfm2c" compile "$fx/tiny" -o "$tmp/o_lib" --lib-prefix tiny
+case_ compile_lib_prefix_not_identifier 1 "--lib-prefix 'my-model' is not a C identifier" \
+	"$lfm2c" compile "$fx/tiny" -o "$tmp/o_lib" --emit lib --lib-prefix my-model
+printf '#!/bin/sh\ncase "$1" in -print-prog-name=*) echo "/nonexistent/${1#*=}" ;; *) exec cc "$@" ;; esac\n' \
+	>"$tmp/cc_no_binutils"
+chmod +x "$tmp/cc_no_binutils"
+case_ compile_lib_no_objcopy 1 "--emit lib needs objcopy for the target \\(Debian package binutils" \
+	"$lfm2c" compile "$fx/tiny" -o "$tmp/o_lib" --emit lib --cc "$tmp/cc_no_binutils"
+no_output "$tmp/o_lib" compile_lib_no_objcopy
 case_ unknown_command 2 "frobnicate" "$lfm2c" frobnicate
 case_ inspect_missing_dir 1 "nowhere" "$lfm2c" inspect "$tmp/nowhere"
 

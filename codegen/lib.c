@@ -1,0 +1,221 @@
+/*
+ * lib.c — the text files of an --emit lib build (lib.h): the API header
+ * with the library's prefix, the glue that names what this build linked
+ * in, and the two symbol lists objcopy follows.
+ *
+ * Why renaming symbols rather than compiling the API once per prefix with
+ * macros: the runtime and lfm2lib.c stay the same objects for every model
+ * of a target (compiled once, kept in the build cache), the template
+ * header stays a readable C header (it is compiled as it is into
+ * lfm2lib.c), and the one list of public names is the header itself.  And
+ * why keep only those global: two libraries carry two copies of the
+ * runtime — perhaps of two lfm2c versions — that must not meet at link
+ * time; local symbols never do.
+ *
+ * The substitutions are plain text: "lfm2lib_" -> "PREFIX_",
+ * "LFM2LIB_" -> the prefix in upper case + "_" (the include guard),
+ * "lfm2lib.h" -> "model.h" (the file's own name in its comment).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "fileio.h"
+#include "lib.h"
+
+#define TEMPLATE_NAME "lfm2lib.h"
+#define NAME_PREFIX "lfm2lib_"
+#define MACRO_PREFIX "LFM2LIB_"
+#define MAX_API_NAMES 128
+#define API_NAME_MAX 96
+
+int lib_prefix_check(const char *prefix, char *why, size_t n)
+{
+	size_t len = strlen(prefix);
+	const char *reason = NULL;
+	if (len == 0)
+		reason = "is empty";
+	else if (len > LIB_PREFIX_MAX)
+		reason = "is longer than 40 characters";
+	else if (!(isalpha((unsigned char)prefix[0]) || prefix[0] == '_'))
+		reason = "is not a C identifier (it must start with a letter or '_')";
+	for (size_t i = 0; !reason && i < len; i++)
+		if (!(isalnum((unsigned char)prefix[i]) || prefix[i] == '_'))
+			reason = "is not a C identifier (letters, digits and '_' only)";
+	if (reason)
+		snprintf(why, n, "%s", reason);
+	return reason ? -1 : 0;
+}
+
+static const struct lfm2c_embedded_file *template_file(LfmError *err)
+{
+	for (const struct lfm2c_embedded_file *f = lfm2c_lib_files; f->name; f++)
+		if (!strcmp(f->name, TEMPLATE_NAME))
+			return f;
+	lfm_error(err, NULL, "internal error: the API header %s is not embedded in lfm2c", TEMPLATE_NAME);
+	return NULL;
+}
+
+static int starts_with(const unsigned char *p, size_t left, const char *s)
+{
+	size_t k = strlen(s);
+	return left >= k && !memcmp(p, s, k);
+}
+
+static int is_ident_char(unsigned char c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* The template with the substitutions, to f. */
+static void write_substituted(FILE *f, const struct lfm2c_embedded_file *t, const char *prefix)
+{
+	char upper[LIB_PREFIX_MAX + 1];
+	size_t k = 0;
+	for (; prefix[k] && k < LIB_PREFIX_MAX; k++)
+		upper[k] = (char)toupper((unsigned char)prefix[k]);
+	upper[k] = 0;
+	for (size_t i = 0; i < t->size;) {
+		const unsigned char *p = t->bytes + i;
+		size_t left = t->size - i;
+		int boundary = i == 0 || !is_ident_char(t->bytes[i - 1]);
+		if (boundary && starts_with(p, left, NAME_PREFIX)) {
+			fprintf(f, "%s_", prefix);
+			i += strlen(NAME_PREFIX);
+		} else if (boundary && starts_with(p, left, MACRO_PREFIX)) {
+			fprintf(f, "%s_", upper);
+			i += strlen(MACRO_PREFIX);
+		} else if (boundary && starts_with(p, left, TEMPLATE_NAME)) {
+			fputs("model.h", f);
+			i += strlen(TEMPLATE_NAME);
+		} else {
+			fputc(*p, f);
+			i++;
+		}
+	}
+}
+
+/* The distinct identifiers "lfm2lib_..." of the template, in order. */
+static int api_names(const struct lfm2c_embedded_file *t, char names[][API_NAME_MAX], LfmError *err)
+{
+	int n = 0;
+	size_t plen = strlen(NAME_PREFIX);
+	for (size_t i = 0; i < t->size; i++) {
+		if ((i > 0 && is_ident_char(t->bytes[i - 1])) || !starts_with(t->bytes + i, t->size - i, NAME_PREFIX))
+			continue;
+		size_t len = plen;
+		while (i + len < t->size && is_ident_char(t->bytes[i + len]))
+			len++;
+		if (len >= API_NAME_MAX)
+			return lfm_error(err, NULL, "internal error: an API name in %s is too long", TEMPLATE_NAME);
+		int seen = 0;
+		for (int j = 0; j < n && !seen; j++)
+			seen = strlen(names[j]) == len && !memcmp(names[j], t->bytes + i, len);
+		if (seen)
+			continue;
+		if (n == MAX_API_NAMES)
+			return lfm_error(err, NULL, "internal error: more than %d API names in %s", MAX_API_NAMES,
+			                 TEMPLATE_NAME);
+		memcpy(names[n], t->bytes + i, len);
+		names[n++][len] = 0;
+		i += len - 1;
+	}
+	return n;
+}
+
+static FILE *create(const char *path, LfmError *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		lfm_error(err, path, "cannot create file: %s", strerror(errno));
+	return f;
+}
+
+static int finish(FILE *f, const char *path, LfmError *err)
+{
+	int io = lfm_io_fclose(f);
+	return io ? lfm_error(err, path, "cannot write: %s", lfm_io_reason(io)) : 0;
+}
+
+int lib_write_header(const char *path, const LibSpec *l, LfmError *err)
+{
+	const struct lfm2c_embedded_file *t = template_file(err);
+	FILE *f = t ? create(path, err) : NULL;
+	if (!f)
+		return -1;
+	fprintf(f, "/*\n * Generated by lfm2c %s: compile --emit lib --lib-prefix %s\n"
+	           " * Target: %s.  Checkpoint model hash %016" PRIx64 ", blob hash %016" PRIx64 ".\n"
+	           " * Weights: %s.  Tokenizer: %s.\n"
+	           " * Link: cc -I OUT app.c OUT/libmodel.a -lm -lpthread\n */\n",
+	        l->version, l->prefix, l->target_desc, l->model_hash, l->blob_hash,
+	        l->embedded ? "embedded in libmodel.a (open with weights_path NULL)"
+	                    : "weights.bin beside libmodel.a (pass its path to open)",
+	        l->has_tokenizer ? "embedded in libmodel.a" : "none (the checkpoint had no tokenizer.json: ids only)");
+	write_substituted(f, t, l->prefix);
+	return finish(f, path, err);
+}
+
+int lib_write_glue(const char *path, const LibSpec *l, LfmError *err)
+{
+	FILE *f = create(path, err);
+	if (!f)
+		return -1;
+	const char *p = l->prefix, *tok = LIB_TOKENIZER_SYMBOL;
+	char weights[128];
+	if (l->embedded)
+		snprintf(weights, sizeof weights, "embedded (%s_blob)", p);
+	else
+		snprintf(weights, sizeof weights, "weights.bin, opened by path");
+	fprintf(f, "/*\n * lib_glue.c — generated by lfm2c --emit lib (prefix %s): hands what\n"
+	           " * this library links in to lfm2lib.c (lfm2lib_internal.h):\n"
+	           " *   model      %s\n *   tokenizer  %s\n *   weights    %s\n"
+	           " * Its lfm2lib_open is renamed with the rest of the API afterwards.\n */\n"
+	           "#include \"lfm2lib_internal.h\"\n\nextern const lfm2_model_info %s;\n",
+	        p, l->symbol, l->has_tokenizer ? "the table (" LIB_TOKENIZER_SYMBOL ")" : "none",
+	        weights, l->symbol);
+	if (l->has_tokenizer)
+		fprintf(f, "extern const unsigned char %s[], %s_end[];\n", tok, tok);
+	if (l->embedded)
+		fprintf(f, "extern const unsigned char %s_blob[], %s_blob_end[];\n\n"
+		           "/* Read through volatile pointers: 64-bit addresses, whatever the distance\n"
+		           " * between this code and the (possibly multi-gigabyte) blob. */\n"
+		           "static const unsigned char *volatile blob_begin = %s_blob;\n"
+		           "static const unsigned char *volatile blob_end = %s_blob_end;\n",
+		        p, p, p, p);
+	fprintf(f, "\nlfm2lib_model *lfm2lib_open(const char *weights_path, int n_threads, char *err, size_t errlen)\n"
+	           "{\n\tlfm2lib_parts parts = {\"%s\", &%s, NULL, 0, NULL, 0};\n", p, l->symbol);
+	if (l->has_tokenizer)
+		fprintf(f, "\tparts.tokenizer = %s;\n\tparts.tokenizer_bytes = (size_t)(%s_end - %s);\n", tok, tok, tok);
+	if (l->embedded)
+		fprintf(f, "\tparts.blob = blob_begin;\n\tparts.blob_bytes = (size_t)(blob_end - blob_begin);\n");
+	fprintf(f, "\treturn lfm2lib_open_parts(&parts, weights_path, n_threads, err, errlen);\n}\n");
+	return finish(f, path, err);
+}
+
+int lib_write_symbol_lists(const char *keep_path, const char *rename_path, const LibSpec *l, LfmError *err)
+{
+	static char names[MAX_API_NAMES][API_NAME_MAX];
+	const struct lfm2c_embedded_file *t = template_file(err);
+	int n = t ? api_names(t, names, err) : -1;
+	if (n < 0)
+		return -1;
+	int same = !strcmp(l->prefix, LIB_DEFAULT_PREFIX);
+	FILE *keep = create(keep_path, err);
+	FILE *ren = keep ? create(rename_path, err) : NULL;
+	if (!ren) {
+		if (keep)
+			fclose(keep);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		fprintf(keep, "%s\n", names[i]);
+		if (!same)
+			fprintf(ren, "%s %s_%s\n", names[i], l->prefix, names[i] + strlen(NAME_PREFIX));
+	}
+	int rc = finish(keep, keep_path, err);
+	return finish(ren, rename_path, err) || rc ? -1 : 0;
+}
