@@ -120,6 +120,7 @@ static void declare_abi(Lower *L)
 	lm_field(m, c, "pool", lt_struct_ptr(L->s_pool, 0), NULL);
 	lm_field(m, c, "qx", lt_ptr(LK_U8, 0), "int8 activation rows of the block-format matmuls");
 	lm_field(m, c, "wf", T_PF(), "per worker, WF_FLOATS: a 16-bit weight block in f32 (GEMMs)");
+	lm_field(m, c, "kt", T_PF(), "the keys transposed for the tiled attention (calls of >= ATTN_TILE_MIN tokens)");
 
 	LStr mm = L->s_mm_args = lm_struct(m, "matmul_args", "Arguments of a matmul task.", 0);
 	lm_field(m, mm, "y", T_PF(), NULL);
@@ -136,6 +137,9 @@ static void declare_abi(Lower *L)
 		lm_field(m, at, "K", T_CPF(), NULL);
 		lm_field(m, at, "V", T_CPF(), NULL);
 		lm_field(m, at, "pos", T_I64(), NULL);
+		lm_field(m, at, "T", T_I64(), "query rows (the tiled kernels)");
+		lm_field(m, at, "kt", T_PF(), "transposed keys, [N_KV_HEADS][kt_blocks][HEAD_DIM][16] (tiled)");
+		lm_field(m, at, "kt_blocks", T_I64(), "blocks of 16 positions per head in kt: ctx / 16 rounded up");
 	}
 }
 
@@ -540,13 +544,28 @@ static int lower_node(LayerCtx *x, Ref r)
 		LE at = le_mul(m, pos, le_named(m, "KV_DIM"));
 		store_kv_rows(x, le_at(m, V(L, K), at), b);
 		store_kv_rows(x, le_at(m, V(L, Vc), at), cc);
-		LE fields[5] = {y->ptr, a->ptr, V(L, K), V(L, Vc), pos};
+		LE kt_blocks = le_div(m, le_add(m, ctx, I(L, ATTN_KB - 1)), I(L, ATTN_KB));
+		LE fields[8] = {y->ptr, a->ptr, V(L, K), V(L, Vc), pos, T, le_field(m, V(L, x->c), "kt"), kt_blocks};
 		LStr s = L->s_attn_args;
-		LV at_args = lb_let(m, "at", lt_struct(s), le_agg(m, lt_struct(s), fields, 5, NULL));
+		LV at_args = lb_let(m, "at", lt_struct(s), le_agg(m, lt_struct(s), fields, 8, NULL));
+		LE flops = le_mul(m, le_mul(m, le_mul(m, T, le_named(m, "N_HEADS")), le_add(m, pos, T)),
+		                  I(L, (int64_t)L->cfg->head_dim * 4));
+		lb_if(m, le_bin(m, LE_LE, I(L, ATTN_TILE_MIN), T));
+		lb_comment(m, "prefill: keys transposed, then tiles of %d query rows", attn_tile_rows(L));
+		LE nkb = le_div(m, le_add(m, le_add(m, pos, T), I(L, ATTN_KB - 1)), I(L, ATTN_KB));
+		LE kt_items = le_mul(m, le_named(m, "N_KV_HEADS"), nkb);
+		LE kargs[5] = {V(L, x->c), kt_items, le_mul(m, kt_items, I(L, ATTN_KB * L->cfg->head_dim)),
+		               le_func(m, kernel_kt(L)), le_addr(m, at_args)};
+		lb_eval(m, call(L, L->f_run, kargs, 5));
+		LE tiles = le_mul(m, le_div(m, le_add(m, T, I(L, attn_tile_rows(L) - 1)), I(L, attn_tile_rows(L))),
+		                  le_named(m, "N_KV_HEADS"));
+		LE targs[5] = {V(L, x->c), tiles, flops, le_func(m, kernel_attention_tiled(L)), le_addr(m, at_args)};
+		lb_eval(m, call(L, L->f_run, targs, 5));
+		lb_else(m);
 		LE items = le_mul(m, T, le_named(m, "N_HEADS"));
-		LE flops = le_mul(m, le_mul(m, items, le_add(m, pos, T)), I(L, (int64_t)L->cfg->head_dim * 4));
 		LE args[5] = {V(L, x->c), items, flops, le_func(m, kernel_attention(L)), le_addr(m, at_args)};
 		lb_eval(m, call(L, L->f_run, args, 5));
+		lb_end(m);
 		return 0;
 	}
 	case OP_TOKENS:   /* the model's input, embedding, head and output: forward's, not a layer's */
@@ -615,13 +634,19 @@ static void lower_scratch_bytes(Lower *L)
 	LModule *m = L->m;
 	LF f = lm_func(m, "scratch_bytes", lt_scalar(LK_U64), LL_STATIC,
 	               "Scratch one forward call needs: the arena for up to max_tokens tokens\n"
-	               "(and each thread's f32 weight block when the GEMMs convert 16-bit weights).");
+	               "(the keys transposed for the tiled attention when max_tokens >= ATTN_TILE_MIN, and\n"
+	               "each thread's f32 weight block when the GEMMs convert 16-bit weights).");
 	LV mt = lm_param(m, f, "max_tokens", T_I32());
-	lm_param(m, f, "ctx", T_I32());
+	LV ctxp = lm_param(m, f, "ctx", T_I32());
 	LV nt = lm_param(m, f, "n_threads", T_I32());
 	lb_begin(m, f);
 	LE n = le_convert(m, le_bin(m, LE_MAX, V(L, mt), le_int(m, LK_I32, 1)), T_I64());
 	LE bytes = le_add(m, le_mul(m, le_mul(m, n, le_named(m, "ARENA_FLOATS_PER_TOKEN")), I(L, 4)), I(L, 64));
+	if (L->cfg->n_attn_layers) {   /* the tiled attention's transposed keys, when a call can be that long */
+		LE blocks = le_div(m, le_add(m, le_convert(m, V(L, ctxp), T_I64()), I(L, ATTN_KB - 1)), I(L, ATTN_KB));
+		LE kt = le_mul(m, blocks, I(L, 4 * ATTN_KB * (int64_t)L->cfg->n_kv_heads * L->cfg->head_dim));
+		bytes = le_add(m, bytes, le_select(m, le_bin(m, LE_LE, I(L, ATTN_TILE_MIN), n), kt, I(L, 0)));
+	}
 	if (L->wf_floats) {   /* after the arena: each worker's f32 weight block */
 		LE workers = le_convert(m, le_bin(m, LE_MAX, V(L, nt), le_int(m, LK_I32, 1)), T_I64());
 		bytes = le_add(m, bytes, le_mul(m, workers, I(L, 4 * L->wf_floats)));
@@ -683,6 +708,9 @@ static int lower_embedding(Lower *L, LE cp, LE h, LE T, LE tokens)
 	lb_end(m);
 	return 0;
 }
+
+/* The call's KV capacity (forward's args a->ctx) as an i64. */
+static LE ctx_i64(Lower *L, LE A) { return le_convert(L->m, le_field(L->m, A, "ctx"), T_I64()); }
 
 static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 {
@@ -750,15 +778,24 @@ static LF lower_forward(Lower *L, int64_t rope_off, int64_t base_off)
 		rope_sin = V(L, sn);
 	}
 	int64_t qx_off = base_off - align16(qmatmul_scratch_floats(g));   /* just below the layer values */
-	LE fields[10] = {
+	LE fields[11] = {
 		le_field(m, A, "weights"),
 		le_at(m, V(L, h), le_mul(m, V(L, T), I(L, base_off))),
 		rope_cos, rope_sin, V(L, T), V(L, pos), le_field(m, A, "ctx"), le_field(m, A, "pool"),
 		le_ptr_cast(m, le_at(m, V(L, h), le_mul(m, V(L, T), I(L, qx_off))), lt_ptr(LK_U8, 0)),
 	};
-	fields[9] = L->wf_floats ? le_at(m, V(L, h), le_mul(m, V(L, T), le_named(m, "ARENA_FLOATS_PER_TOKEN")))
-	                         : V(L, h);   /* unused */
-	LV call_v = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 10, NULL));
+	/* after the arena: the transposed keys (calls of >= ATTN_TILE_MIN
+	 * tokens), then each worker's f32 weight block */
+	LV arena_end = lb_let(m, "arena_end", T_PF(), le_at(m, V(L, h), le_mul(m, V(L, T), le_named(m, "ARENA_FLOATS_PER_TOKEN"))));
+	LE kt_floats = I(L, 0);
+	if (c->n_attn_layers) {
+		LE blocks = le_div(m, le_add(m, ctx_i64(L, A), I(L, ATTN_KB - 1)), I(L, ATTN_KB));
+		kt_floats = le_select(m, le_bin(m, LE_LE, I(L, ATTN_TILE_MIN), V(L, T)),
+		                      le_mul(m, blocks, I(L, ATTN_KB * (int64_t)c->n_kv_heads * c->head_dim)), I(L, 0));
+	}
+	fields[9] = L->wf_floats ? le_at(m, V(L, arena_end), kt_floats) : V(L, h);   /* unused without 16-bit GEMMs */
+	fields[10] = V(L, arena_end);
+	LV call_v = lb_let(m, "call", lt_struct(L->s_call), le_agg(m, lt_struct(L->s_call), fields, 11, NULL));
 	LE cp = le_addr(m, call_v);
 
 	if (lower_embedding(L, cp, V(L, h), V(L, T), le_field(m, A, "tokens")))

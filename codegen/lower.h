@@ -136,6 +136,14 @@ LF kernel_rmsnorm(Lower *L, int64_t n);
 LF kernel_short_conv(Lower *L, int64_t H, int64_t Lc);
 LF kernel_rope(Lower *L, int64_t heads, int64_t d);
 LF kernel_attention(Lower *L);
+/* Prefill attention (T >= ATTN_TILE_MIN): kt_task transposes the keys into
+ * blocks of ATTN_KB positions (c->kt), attention_tiled_task runs tiles of
+ * attn_tile_rows query rows against them; both take the attn_args. */
+#define ATTN_KB 16
+#define ATTN_TILE_MIN 16
+LF kernel_kt(Lower *L);
+LF kernel_attention_tiled(Lower *L);
+int attn_tile_rows(const Lower *L);
 LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
 
 /* lower_fused.c: the fused ops' kernels (passes/fuse.c).

@@ -368,3 +368,249 @@ LF kernel_dequant_row(Lower *L, DType wt, int64_t K)
 	lb_finish(m);
 	return f;
 }
+
+/* ------------------------------------------------------- tiled attention
+ * Prefill (T >= ATTN_TILE_MIN query rows) runs attention as tiles of
+ * query rows x blocks of ATTN_KB = 16 keys, in two tasks:
+ *
+ *   kt_task         the keys 0 .. pos+T-1 of each KV head transposed into
+ *                   panels of 16 positions (c->kt: [N_KV_HEADS][KT_BLOCKS]
+ *                   [HEAD_DIM][16], zeros past the last key), so a
+ *                   vector holds one dimension of 16 keys.  It reads the
+ *                   keys once per call; the attention reads them once per
+ *                   query tile, so it costs 1/(rows x group) of that.
+ *   attention_tiled_task   items (query tile, KV head): ATTN_QR query rows
+ *                   x GROUP heads = Q queries that share the KV head.  For
+ *                   each block of 16 keys up to the tile's last row:
+ *                     S[i] = sum_e q_i[e] * Kt[e]   (a broadcast and an FMA
+ *                            per dimension: lanes are keys, no horizontal sums)
+ *                     keys after a row's position masked (-inf);
+ *                     online softmax per query: block max, rescale factor
+ *                            exp(m - m'), P = exp(S - m') (vector exp);
+ *                     O_i = O_i * corr_i + sum_j P_i[j] V[j]   (lanes: dims)
+ *                   then y = O / l.  The queries are scaled by ATTN_SCALE
+ *                   once, into the task's stack; O, P live there too.
+ * Each key block is read once per query tile (from L2: a KV head's keys
+ * and values at 8K positions are 2 MB each), and blocks past a tile's
+ * last row are never touched (causal).  Decode and short calls keep
+ * attention_task: there the keys are read once per query anyway.
+ */
+LF kernel_kt(Lower *L)
+{
+	LModule *m = L->m;
+	LF f = lm_find_func(m, "kt_task");
+	if (f)
+		return f;
+	int64_t d = L->cfg->head_dim, kvd = (int64_t)L->cfg->n_kv_heads * d;
+	f = lm_func(m, "kt_task", lt_scalar(LK_VOID), LL_STATIC,
+	            "Items [i0, i1) of N_KV_HEADS x blocks of 16 positions: the keys of positions < pos + T\n"
+	            "transposed into kt[head][block][HEAD_DIM][16] (zeros past the last).");
+	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, f, "i0", T_I64());
+	LV i1 = lm_param(m, f, "i1", T_I64());
+	lm_param(m, f, "worker", T_I32());
+	lb_begin(m, f);
+	LV a = lb_let(m, "a", lt_struct_ptr(L->s_attn_args, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_attn_args, 1)));
+	LV S = lb_let(m, "S", T_I64(), le_add(m, le_field(m, V(L, a), "pos"), le_field(m, V(L, a), "T")));
+	LV nkb = lb_let(m, "nkb", T_I64(), le_div(m, le_add(m, V(L, S), I(L, ATTN_KB - 1)), I(L, ATTN_KB)));
+	LV i = lm_local(m, "i", T_I64());
+	lb_for(m, i, V(L, i0), V(L, i1), 1);
+	LV kh = lb_let(m, "kh", T_I64(), le_div(m, V(L, i), V(L, nkb)));
+	LV kb = lb_let(m, "kb", T_I64(), le_bin(m, LE_REM, V(L, i), V(L, nkb)));
+	LE blk = le_add(m, le_mul(m, V(L, kh), le_field(m, V(L, a), "kt_blocks")), V(L, kb));
+	LV dst = lb_let(m, "dst", T_PF(), le_at(m, le_field(m, V(L, a), "kt"), le_mul(m, blk, I(L, d * ATTN_KB))));
+	LV j = lm_local(m, "j", T_I64());
+	lb_for(m, j, I(L, 0), I(L, ATTN_KB), 1);
+	LV p = lb_let(m, "p", T_I64(), le_add(m, le_mul(m, V(L, kb), I(L, ATTN_KB)), V(L, j)));
+	LV kr = lb_let(m, "kr", T_CPF(), le_at(m, le_field(m, V(L, a), "K"),
+	                                        le_add(m, le_mul(m, V(L, p), I(L, kvd)), le_mul(m, V(L, kh), I(L, d)))));
+	LV e = lm_local(m, "e", T_I64());
+	lb_if(m, le_bin(m, LE_LT, V(L, p), V(L, S)));
+	lb_for(m, e, I(L, 0), I(L, d), 1);
+	lb_store(m, le_at(m, V(L, dst), le_add(m, le_mul(m, V(L, e), I(L, ATTN_KB)), V(L, j))),
+	         le_load(m, le_at(m, V(L, kr), V(L, e)), 1));
+	lb_end(m);
+	lb_else(m);
+	lb_for(m, e, I(L, 0), I(L, d), 1);
+	lb_store(m, le_at(m, V(L, dst), le_add(m, le_mul(m, V(L, e), I(L, ATTN_KB)), V(L, j))), le_f32(m, 0));
+	lb_end(m);
+	lb_end(m);
+	lb_end(m);
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}
+
+/* Query rows per tile: Q = rows x GROUP queries keep Q x (16 / lanes)
+ * score vectors, the key vectors and a broadcast in the registers. */
+int attn_tile_rows(const Lower *L)
+{
+	int group = L->cfg->n_heads / L->cfg->n_kv_heads;
+	int kw = pick_lanes(L->sch.vw, ATTN_KB), kvv = ATTN_KB / kw;
+	int regs = L->t->vector_regs > 0 ? L->t->vector_regs : 16;
+	int q = (regs - 1 - kvv) / kvv;
+	q = q > 8 ? 8 : q;
+	int rows = q / group;
+	return rows < 1 ? 1 : rows;
+}
+
+LF kernel_attention_tiled(Lower *L)
+{
+	LModule *m = L->m;
+	LF f = lm_find_func(m, "attention_tiled_task");
+	if (f)
+		return f;
+	const LfmConfig *cfg = L->cfg;
+	int64_t d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads, nh = cfg->n_heads;
+	int64_t kvd = (int64_t)cfg->n_kv_heads * d;
+	int QR = attn_tile_rows(L), Q = QR * (int)group;
+	int kw = pick_lanes(L->sch.vw, ATTN_KB), kvv = ATTN_KB / kw;   /* lanes of a key vector; vectors per block */
+	int dw = pick_lanes(L->sch.vw, d);
+	int64_t ndv = d / dw;
+	LType kt = lt_vec(LK_F32, kw), dt = lt_vec(LK_F32, dw);
+	f = lm_func(m, "attention_tiled_task", lt_scalar(LK_VOID), LL_STATIC,
+	            lm_fmt(m, "Causal GQA attention, items [i0, i1) of query tiles x N_KV_HEADS: %d rows x %lld heads\n"
+	                   "= %d queries against blocks of %d keys (kt: transposed keys), online softmax.",
+	                   QR, (long long)group, Q, ATTN_KB));
+	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
+	LV i0 = lm_param(m, f, "i0", T_I64());
+	LV i1 = lm_param(m, f, "i1", T_I64());
+	lm_param(m, f, "worker", T_I32());
+	lb_begin(m, f);
+	LV a = lb_let(m, "a", lt_struct_ptr(L->s_attn_args, 1), le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_attn_args, 1)));
+	LV qs = lm_array(m, "qs", T_F32(), (int64_t)Q * d);        /* queries x ATTN_SCALE */
+	LV os = lm_array(m, "os", T_F32(), (int64_t)Q * d);        /* output sums */
+	LV ps = lm_array(m, "ps", T_F32(), (int64_t)Q * ATTN_KB);  /* scores, then weights, of a block */
+	LV ms = lm_array(m, "ms", T_F32(), Q);                     /* running maxima */
+	LV ls = lm_array(m, "ls", T_F32(), Q);                     /* running sums */
+	LV cs = lm_array(m, "cs", T_F32(), Q);                     /* a block's rescale factors */
+	LV pos = lb_let(m, "pos", T_I64(), le_field(m, V(L, a), "pos"));
+	LV T = lb_let(m, "T", T_I64(), le_field(m, V(L, a), "T"));
+	LV i = lm_local(m, "i", T_I64());
+	lb_for(m, i, V(L, i0), V(L, i1), 1);
+	LV kh = lb_let(m, "kh", T_I64(), le_bin(m, LE_REM, V(L, i), le_named(m, "N_KV_HEADS")));
+	LV t0 = lb_let(m, "t0", T_I64(), le_mul(m, le_div(m, V(L, i), le_named(m, "N_KV_HEADS")), I(L, QR)));
+	LV nr = lb_let(m, "nr", T_I64(), le_bin(m, LE_MIN, le_sub(m, V(L, T), V(L, t0)), I(L, QR)));   /* valid rows */
+	/* the queries, scaled; rows past T are zeros */
+	for (int r = 0; r < QR; r++)
+		for (int g = 0; g < group; g++) {
+			int qi = r * (int)group + g;
+			LE qrow = le_mul(m, le_add(m, le_mul(m, le_add(m, V(L, t0), I(L, r)), I(L, nh)),
+			                          le_add(m, le_mul(m, V(L, kh), I(L, group)), I(L, g))), I(L, d));
+			LE dstq = le_at(m, le_addr(m, qs), I(L, (int64_t)qi * d));
+			lb_if(m, le_bin(m, LE_LT, I(L, r), V(L, nr)));
+			for (int64_t v = 0; v < ndv; v++) {
+				LE src = le_at(m, le_field(m, V(L, a), "q"), le_add(m, qrow, I(L, v * dw)));
+				lb_store(m, le_at(m, dstq, I(L, v * dw)),
+				         le_mul(m, le_load(m, src, dw), le_splat(m, le_named(m, "ATTN_SCALE"), dw)));
+			}
+			lb_else(m);
+			for (int64_t v = 0; v < ndv; v++)
+				lb_store(m, le_at(m, dstq, I(L, v * dw)), le_splat(m, le_f32(m, 0), dw));
+			lb_end(m);
+			for (int64_t v = 0; v < ndv; v++)
+				lb_store(m, le_at(m, le_addr(m, os), I(L, (int64_t)qi * d + v * dw)), le_splat(m, le_f32(m, 0), dw));
+			lb_store(m, le_at(m, le_addr(m, ms), I(L, qi)), le_f32(m, -INFINITY));
+			lb_store(m, le_at(m, le_addr(m, ls), I(L, qi)), le_f32(m, 0));
+		}
+	/* keys 0 .. last (the tile's last valid row), in blocks */
+	LV last = lb_let(m, "last", T_I64(), le_sub(m, le_add(m, V(L, pos), le_add(m, V(L, t0), V(L, nr))), I(L, 1)));
+	LV ktb = lb_let(m, "ktb", T_CPF(), le_at(m, le_field(m, V(L, a), "kt"),
+	                                         le_mul(m, le_mul(m, V(L, kh), le_field(m, V(L, a), "kt_blocks")),
+	                                                I(L, d * ATTN_KB))));
+	LV Vh = lb_let(m, "Vh", T_CPF(), le_at(m, le_field(m, V(L, a), "V"), le_mul(m, V(L, kh), I(L, d))));
+	LV kb = lm_local(m, "kb", T_I64());
+	lb_for(m, kb, I(L, 0), le_add(m, le_div(m, V(L, last), I(L, ATTN_KB)), I(L, 1)), 1);
+	LV j0 = lb_let(m, "key0", T_I64(), le_mul(m, V(L, kb), I(L, ATTN_KB)));
+	LV kp = lb_let(m, "kp", T_CPF(), le_at(m, V(L, ktb), le_mul(m, V(L, kb), I(L, d * ATTN_KB))));
+	/* S = q . K for the block: lanes are keys */
+	LV sacc[8][4];
+	for (int qi = 0; qi < Q; qi++)
+		for (int v = 0; v < kvv; v++)
+			sacc[qi][v] = lb_let(m, lm_fmt(m, "s%d_%d", qi, v), kt, le_splat(m, le_f32(m, 0), kw));
+	LV e = lm_local(m, "e", T_I64());
+	lb_for(m, e, I(L, 0), I(L, d), 1);
+	LV kv[4];
+	for (int v = 0; v < kvv; v++)
+		kv[v] = lb_let(m, lm_fmt(m, "k%d", v), kt,
+		               le_load(m, le_at(m, V(L, kp), le_add(m, le_mul(m, V(L, e), I(L, ATTN_KB)), I(L, (int64_t)v * kw))), kw));
+	for (int qi = 0; qi < Q; qi++) {
+		LV qb = lb_let(m, lm_fmt(m, "qb%d", qi), kt,
+		               le_splat(m, le_load(m, le_at(m, le_addr(m, qs), le_add(m, I(L, (int64_t)qi * d), V(L, e))), 1), kw));
+		for (int v = 0; v < kvv; v++)
+			lb_assign(m, sacc[qi][v], le_fma(m, V(L, qb), V(L, kv[v]), V(L, sacc[qi][v])));
+	}
+	lb_end(m);
+	for (int qi = 0; qi < Q; qi++)
+		for (int v = 0; v < kvv; v++)
+			lb_store(m, le_at(m, le_addr(m, ps), I(L, (int64_t)qi * ATTN_KB + (int64_t)v * kw)), V(L, sacc[qi][v]));
+	/* per query: mask keys after its position, block max, rescale, weights */
+	LV nvalid = lb_let(m, "nvalid", T_I64(), le_bin(m, LE_MIN, le_sub(m, le_add(m, V(L, last), I(L, 1)), V(L, j0)),
+	                                                  I(L, ATTN_KB)));
+	for (int qi = 0; qi < Q; qi++) {
+		int r = qi / (int)group;
+		LE prow = le_at(m, le_addr(m, ps), I(L, (int64_t)qi * ATTN_KB));
+		LV lim = lb_let(m, lm_fmt(m, "lim%d", qi), T_I64(),   /* keys j0 + j <= pos + t0 + r count */
+		                le_sub(m, le_add(m, V(L, pos), le_add(m, V(L, t0), I(L, r))), V(L, j0)));
+		LV bm = lb_let(m, lm_fmt(m, "bm%d", qi), T_F32(), le_f32(m, -INFINITY));
+		LV jj = lm_local(m, lm_fmt(m, "jj%d", qi), T_I64());
+		lb_for(m, jj, I(L, 0), I(L, ATTN_KB), 1);
+		LE at = le_at(m, prow, V(L, jj));
+		LV sv = lb_let(m, lm_fmt(m, "sv%d", qi), T_F32(), le_select(m, le_bin(m, LE_LE, V(L, jj), V(L, lim)), le_load(m, at, 1),
+		                                            le_f32(m, -INFINITY)));
+		lb_store(m, at, V(L, sv));
+		lb_assign(m, bm, le_bin(m, LE_MAX, V(L, bm), V(L, sv)));
+		lb_end(m);
+		LE mp = le_at(m, le_addr(m, ms), I(L, qi));
+		LV nm = lb_let(m, lm_fmt(m, "nm%d", qi), T_F32(), le_bin(m, LE_MAX, le_load(m, mp, 1), V(L, bm)));
+		LV corr = lb_let(m, lm_fmt(m, "corr%d", qi), T_F32(), lower_exp(L, le_sub(m, le_load(m, mp, 1), V(L, nm)), 1));
+		lb_store(m, mp, V(L, nm));
+		lb_store(m, le_at(m, le_addr(m, cs), I(L, qi)), V(L, corr));
+		LE psum = 0;
+		for (int v = 0; v < kvv; v++) {
+			LE pat = le_at(m, prow, I(L, (int64_t)v * kw));
+			LV pw = lb_let(m, lm_fmt(m, "pw%d_%d", qi, v), kt,
+			               lower_exp(L, le_sub(m, le_load(m, pat, kw), le_splat(m, V(L, nm), kw)), kw));
+			lb_store(m, pat, V(L, pw));
+			psum = psum ? le_add(m, psum, V(L, pw)) : V(L, pw);
+		}
+		LE lp = le_at(m, le_addr(m, ls), I(L, qi));
+		lb_store(m, lp, le_add(m, le_mul(m, le_load(m, lp, 1), V(L, corr)), le_reduce_add(m, psum)));
+	}
+	/* O = O * corr + P V, a vector of dimensions at a time */
+	for (int64_t c = 0; c < ndv; c++) {
+		LV o[8];
+		for (int qi = 0; qi < Q; qi++)
+			o[qi] = lb_let(m, lm_fmt(m, "o%d_%lld", qi, (long long)c), dt,
+			               le_mul(m, le_load(m, le_at(m, le_addr(m, os), I(L, (int64_t)qi * d + c * dw)), dw),
+			                      le_splat(m, le_load(m, le_at(m, le_addr(m, cs), I(L, qi)), 1), dw)));
+		LV j = lm_local(m, lm_fmt(m, "jv%lld", (long long)c), T_I64());
+		lb_for(m, j, I(L, 0), V(L, nvalid), 1);
+		LV vr = lb_let(m, lm_fmt(m, "vr%lld", (long long)c), dt, le_load(m, le_at(m, V(L, Vh), le_add(m, le_mul(m, le_add(m, V(L, j0), V(L, j)), I(L, kvd)),
+		                                                                 I(L, c * dw))), dw));
+		for (int qi = 0; qi < Q; qi++)
+			lb_assign(m, o[qi], le_fma(m, le_splat(m, le_load(m, le_at(m, le_addr(m, ps),
+			                                                             le_add(m, I(L, (int64_t)qi * ATTN_KB), V(L, j))), 1), dw),
+			                           V(L, vr), V(L, o[qi])));
+		lb_end(m);
+		for (int qi = 0; qi < Q; qi++)
+			lb_store(m, le_at(m, le_addr(m, os), I(L, (int64_t)qi * d + c * dw)), V(L, o[qi]));
+	}
+	lb_end(m);
+	/* y = O / l for the valid rows */
+	for (int qi = 0; qi < Q; qi++) {
+		int r = qi / (int)group, g = qi % (int)group;
+		lb_if(m, le_bin(m, LE_LT, I(L, r), V(L, nr)));
+		LE yrow = le_mul(m, le_add(m, le_mul(m, le_add(m, V(L, t0), I(L, r)), I(L, nh)),
+		                          le_add(m, le_mul(m, V(L, kh), I(L, group)), I(L, g))), I(L, d));
+		LV inv = lb_let(m, lm_fmt(m, "inv%d", qi), dt,
+		                le_splat(m, le_div(m, le_f32(m, 1), le_load(m, le_at(m, le_addr(m, ls), I(L, qi)), 1)), dw));
+		for (int64_t c = 0; c < ndv; c++)
+			lb_store(m, le_at(m, le_field(m, V(L, a), "y"), le_add(m, yrow, I(L, c * dw))),
+			         le_mul(m, le_load(m, le_at(m, le_addr(m, os), I(L, (int64_t)qi * d + c * dw)), dw), V(L, inv)));
+		lb_end(m);
+	}
+	lb_end(m);
+	lb_finish(m);
+	return f;
+}

@@ -1,7 +1,7 @@
 /*
  * npycmp.c — compare two 2-D .npy arrays with a relative max-norm bound.
  *
- *   npycmp GOT.npy WANT.npy [--rel BOUND] [--rows A:B]
+ *   npycmp GOT.npy WANT.npy [--rel BOUND] [--rows A:B] [--stride S]
  *
  * The end-to-end tests compare a compiled model's float32 logits with the
  * float64 oracle's.  The measure is the one every lfm2c accuracy claim uses:
@@ -10,6 +10,9 @@
  *
  * over all elements (or rows A..B-1 of both arrays with --rows), so one
  * number summarizes a whole logits matrix and is independent of its scale.
+ * --stride S: WANT holds only every S-th row of GOT (row r of WANT is row
+ * r*S of GOT; GOT must have (rows(WANT) - 1) * S + 1 rows or more), for
+ * long sequences whose every row would make a large fixture.
  * One line is printed:
  *   max_abs_err=... max_abs_want=... rel=... (bound ...) worst=[r,c]
  * Exit status: 0 if rel <= BOUND (default 1e-4), 1 if not (a NaN/Inf
@@ -26,7 +29,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: npycmp GOT.npy WANT.npy [--rel BOUND] [--rows A:B]\n");
+	fprintf(stderr, "usage: npycmp GOT.npy WANT.npy [--rel BOUND] [--rows A:B] [--stride S]\n");
 	return 2;
 }
 
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
 	const char *files[2];
 	int n_files = 0;
 	double bound = 1e-4;
-	long long r0 = 0, r1 = -1;
+	long long r0 = 0, r1 = -1, stride = 1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rel") && i + 1 < argc) {
 			if (parse_double(argv[++i], &bound)) {
@@ -86,6 +89,14 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
 			if (parse_rows(argv[++i], &r0, &r1)) {
 				fprintf(stderr, "npycmp: --rows needs A:B with 0 <= A < B, got '%s'\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--stride") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			stride = strtoll(argv[++i], &end, 10);
+			if (errno || end == argv[i] || *end || stride < 1) {
+				fprintf(stderr, "npycmp: --stride needs a positive integer, got '%s'\n", argv[i]);
 				return 2;
 			}
 		} else if (argv[i][0] == '-' && argv[i][1]) {
@@ -107,7 +118,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int rc = 2;
-	if (got.shape[0] != want.shape[0] || got.shape[1] != want.shape[1]) {
+	if (got.shape[1] != want.shape[1] || (stride == 1 && got.shape[0] != want.shape[0])
+	    || (want.shape[0] - 1) * stride >= got.shape[0]) {
 		fprintf(stderr, "npycmp: shape mismatch: %s is [%lld, %lld], %s is [%lld, %lld]\n",
 		        files[0], (long long)got.shape[0], (long long)got.shape[1],
 		        files[1], (long long)want.shape[0], (long long)want.shape[1]);
@@ -124,7 +136,7 @@ int main(int argc, char **argv)
 	long long wr = -1, wc = -1;
 	for (long long r = r0; r < r1; r++)
 		for (long long c = 0; c < cols; c++) {
-			double g = got.data[r * cols + c], w = want.data[r * cols + c];
+			double g = got.data[r * stride * cols + c], w = want.data[r * cols + c];
 			double e = fabs(g - w);
 			if (isnan(e))
 				e = INFINITY;
@@ -138,8 +150,9 @@ int main(int argc, char **argv)
 		}
 	double rel = max_err == 0 ? 0 : max_want > 0 ? max_err / max_want : INFINITY;
 	int ok = rel <= bound;
-	printf("max_abs_err=%.6e max_abs_want=%.6e rel=%.6e (bound %g) worst=[%lld,%lld] rows %lld:%lld %s\n",
-	       max_err, max_want, rel, bound, wr, wc, r0, r1, ok ? "OK" : "FAIL");
+	printf("max_abs_err=%.6e max_abs_want=%.6e rel=%.6e (bound %g) worst=[%lld,%lld] rows %lld:%lld%s %s\n",
+	       max_err, max_want, rel, bound, wr * stride, wc, r0 * stride, (r1 - 1) * stride + 1,
+	       stride > 1 ? " (every stride-th row of GOT)" : "", ok ? "OK" : "FAIL");
 	rc = ok ? 0 : 1;
 out:
 	npy_free(&got);
