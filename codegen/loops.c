@@ -443,6 +443,15 @@ LE le_splat(LModule *m, LE scalar, int lanes)
 	return expr(m, LE_SPLAT, lt_vec((LKind)T(m, scalar).kind, lanes), scalar, 0, 0);
 }
 
+LE le_reduce_max(LModule *m, LE vec)
+{
+	if (!lt_is_float(T(m, vec)))
+		bug("REDUCE_MAX of an integer vector");
+	if (T(m, vec).lanes == 1)
+		return vec;
+	return expr(m, LE_REDUCE_MAX, lt_elem(T(m, vec)), vec, 0, 0);
+}
+
 LE le_reduce_add(LModule *m, LE vec)
 {
 	if (T(m, vec).lanes == 1)

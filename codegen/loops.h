@@ -104,6 +104,7 @@ typedef int32_t LStr;    /* struct */
 	X(FIELD,      "a->field i (a points to a struct)") \
 	X(SPLAT,      "vector of `lanes` copies of scalar a") \
 	X(REDUCE_ADD, "sum of the lanes of vector a (any association order)") \
+	X(REDUCE_MAX, "largest lane of float vector a (never NaN)") \
 	X(EXP,        "e^a (lane-wise)") \
 	X(SQRT,       "sqrt(a)") \
 	X(COS,        "cos(a)") \
@@ -324,6 +325,7 @@ LE le_load(LModule *m, LE ptr, int lanes);      /* lanes 1: scalar */
 LE le_field(LModule *m, LE sptr, const char *field);
 LE le_splat(LModule *m, LE scalar, int lanes);
 LE le_reduce_add(LModule *m, LE vec);
+LE le_reduce_max(LModule *m, LE vec);   /* float vectors */
 LE le_math(LModule *m, LEOp op, LE a);          /* EXP, SQRT, COS, SIN */
 LE le_call(LModule *m, LF f, const LE *args, int n);
 LE le_callp(LModule *m, LE fnptr, const LE *args, int n);

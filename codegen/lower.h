@@ -141,6 +141,7 @@ LF kernel_attention(Lower *L);
  * attn_tile_rows query rows against them; both take the attn_args. */
 #define ATTN_KB 16
 #define ATTN_TILE_MIN 16
+#define ATTN_PREFETCH 16   /* attention_task: key and value rows prefetched this many keys ahead */
 LF kernel_kt(Lower *L);
 LF kernel_attention_tiled(Lower *L);
 int attn_tile_rows(const Lower *L);

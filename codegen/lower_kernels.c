@@ -169,11 +169,14 @@ LF kernel_rope(Lower *L, int64_t heads, int64_t d)
 }
 
 /* ------------------------------------------------------------- attention
- * For query row t (position pos+t) and head h (kv head h / GROUP):
+ * For query row t (position pos+t) and KV head kh, G of its GROUP query
+ * heads (G the largest divisor of GROUP up to 8), h = kh*GROUP + h0 + g:
  *   y = softmax_j(q . K[j] * ATTN_SCALE) V[j]   over j = 0 .. pos+t,
  * in one pass over the keys with a running maximum (the "online
- * softmax"), in blocks of 64 keys.  K, V: [ctx][KV_DIM].  q and the output
- * row are held in d/dv vector registers each. */
+ * softmax"), in blocks of 64 keys.  K, V: [ctx][KV_DIM].  The G queries
+ * are one item, so each key and value row is read once per query row and
+ * G heads, not once per head (decode is bound by those reads).
+ * q and the output rows are held in d/dv vectors each. */
 LF kernel_attention(Lower *L)
 {
 	LModule *m = L->m;
@@ -183,11 +186,15 @@ LF kernel_attention(Lower *L)
 	const LfmConfig *cfg = L->cfg;
 	int64_t nh = cfg->n_heads, d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads;
 	int64_t kvd = (int64_t)cfg->n_kv_heads * d;
+	int G = (int)group;   /* query heads per item: the largest divisor of GROUP up to 8 */
+	while (G > 8 || group % G)
+		G--;
+	int64_t nsub = group / G;
 	const int BLOCK = L->sch.attn_block;   /* keys per block (schedule: tiles.attention_block) */
 	f = lm_func(m, "attention_task", lt_scalar(LK_VOID), LL_STATIC,
-	            lm_fmt(m, "Causal GQA attention for items [i0, i1) of T x N_HEADS (query row, head):\n"
-	                   "y = softmax_j(q . K[j] * ATTN_SCALE) V[j], j <= pos + t; online softmax over "
-	                   "blocks of %d keys.", BLOCK));
+	            lm_fmt(m, "Causal GQA attention for items [i0, i1) of T x N_KV_HEADS x %lld (query row, KV head, %d of\n"
+	                   "its query heads): y = softmax_j(q . K[j] * ATTN_SCALE) V[j], j <= pos + t;\n"
+	                   "online softmax over blocks of %d keys.", (long long)nsub, G, BLOCK));
 	LV arg = lm_param(m, f, "arg", lt_ptr(LK_VOID, 0));
 	LV i0 = lm_param(m, f, "i0", T_I64());
 	LV i1 = lm_param(m, f, "i1", T_I64());
@@ -195,77 +202,105 @@ LF kernel_attention(Lower *L)
 	lb_begin(m, f);
 	LV a = lb_let(m, "a", lt_struct_ptr(L->s_attn_args, 1),
 	              le_ptr_cast(m, V(L, arg), lt_struct_ptr(L->s_attn_args, 1)));
-	LV s = lm_array(m, "s", T_F32(), BLOCK);
+	LV s = lm_array(m, "s", T_F32(), (int64_t)BLOCK * G);
 	int dv = pick_lanes(L->sch.vw, d);
 	int nv = (int)(d / dv);
+	if (nv > 64)
+		nv = 64;
 	LType vt = lt_vec(LK_F32, dv);
 	LV i = lm_local(m, "i", T_I64());
 	lb_for(m, i, V(L, i0), V(L, i1), 1);
-	LV t = lb_let(m, "t", T_I64(), le_div(m, V(L, i), le_named(m, "N_HEADS")));
-	LV h = lb_let(m, "h", T_I64(), le_bin(m, LE_REM, V(L, i), le_named(m, "N_HEADS")));
-	LV kh = lb_let(m, "kh", T_I64(), le_div(m, V(L, h), I(L, group)));
-	LE row = le_mul(m, le_add(m, le_mul(m, V(L, t), I(L, nh)), V(L, h)), I(L, d));
-	LV q = lb_let(m, "q", T_CPF(), le_at(m, le_field(m, V(L, a), "q"), row));
-	LV y = lb_let(m, "y", T_PF(), le_at(m, le_field(m, V(L, a), "y"), row));
+	LV it = lb_let(m, "it", T_I64(), le_div(m, V(L, i), I(L, nsub)));
+	LV h0 = lb_let(m, "h0", T_I64(), le_mul(m, le_bin(m, LE_REM, V(L, i), I(L, nsub)), I(L, G)));   /* in the group */
+	LV t = lb_let(m, "t", T_I64(), le_div(m, V(L, it), le_named(m, "N_KV_HEADS")));
+	LV kh = lb_let(m, "kh", T_I64(), le_bin(m, LE_REM, V(L, it), le_named(m, "N_KV_HEADS")));
 	LV S = lb_let(m, "S", T_I64(), le_add(m, le_add(m, le_field(m, V(L, a), "pos"), V(L, t)), I(L, 1)));
 	LV Kp = lb_let(m, "K", T_CPF(), le_at(m, le_field(m, V(L, a), "K"), le_mul(m, V(L, kh), I(L, d))));
 	LV Vp = lb_let(m, "V", T_CPF(), le_at(m, le_field(m, V(L, a), "V"), le_mul(m, V(L, kh), I(L, d))));
-	LV qv[64], yv[64];
-	for (int e = 0; e < nv && e < 64; e++)
-		qv[e] = lb_let(m, lm_fmt(m, "q%d", e), vt, le_load(m, le_at(m, V(L, q), I(L, (int64_t)e * dv)), dv));
-	for (int e = 0; e < nv && e < 64; e++)
-		yv[e] = lb_let(m, lm_fmt(m, "y%d", e), vt, le_splat(m, le_f32(m, 0), dv));
-	LV mx = lb_let(m, "m", T_F32(), le_f32(m, -INFINITY));
-	LV l = lb_let(m, "l", T_F32(), le_f32(m, 0));
+	LV q[16], y[16], mx[16], l[16], bm[16], nm[16];
+	LV qv[16][64], yv[16][64];
+	for (int g = 0; g < G; g++) {
+		LE row = le_mul(m, le_add(m, le_mul(m, V(L, t), I(L, nh)),
+		                          le_add(m, le_mul(m, V(L, kh), I(L, group)), le_add(m, V(L, h0), I(L, g)))), I(L, d));
+		q[g] = lb_let(m, lm_fmt(m, "q_%d", g), T_CPF(), le_at(m, le_field(m, V(L, a), "q"), row));
+		y[g] = lb_let(m, lm_fmt(m, "y_%d", g), T_PF(), le_at(m, le_field(m, V(L, a), "y"), row));
+		for (int e = 0; e < nv; e++) {
+			qv[g][e] = lb_let(m, lm_fmt(m, "q%d_%d", e, g), vt, le_load(m, le_at(m, V(L, q[g]), I(L, (int64_t)e * dv)), dv));
+			yv[g][e] = lb_let(m, lm_fmt(m, "y%d_%d", e, g), vt, le_splat(m, le_f32(m, 0), dv));
+		}
+		mx[g] = lb_let(m, lm_fmt(m, "m_%d", g), T_F32(), le_f32(m, -INFINITY));
+		l[g] = lb_let(m, lm_fmt(m, "l_%d", g), T_F32(), le_f32(m, 0));
+	}
 	LV j0 = lm_local(m, "j0", T_I64());
 	lb_for(m, j0, I(L, 0), V(L, S), BLOCK);
 	LV nb = lb_let(m, "nb", T_I64(), le_bin(m, LE_MIN, le_sub(m, V(L, S), V(L, j0)), I(L, BLOCK)));
-	LV bm = lb_let(m, "bm", T_F32(), le_f32(m, -INFINITY));
+	for (int g = 0; g < G; g++)
+		bm[g] = lb_let(m, lm_fmt(m, "bm_%d", g), T_F32(), le_f32(m, -INFINITY));
 	LV j = lm_local(m, "j", T_I64());
 	lb_for(m, j, I(L, 0), V(L, nb), 1);
 	LV kr = lb_let(m, "kr", T_CPF(), le_at(m, V(L, Kp), le_mul(m, le_add(m, V(L, j0), V(L, j)), I(L, kvd))));
-	LE dot = 0;
-	for (int e = 0; e < nv && e < 64; e++) {
-		LE kv = le_load(m, le_at(m, V(L, kr), I(L, (int64_t)e * dv)), dv);
-		dot = dot ? le_fma(m, V(L, qv[e]), kv, dot) : le_mul(m, V(L, qv[e]), kv);
+	LV kv[64];
+	for (int e = 0; e < nv; e++)
+		kv[e] = lb_let(m, lm_fmt(m, "k%d", e), vt, le_load(m, le_at(m, V(L, kr), I(L, (int64_t)e * dv)), dv));
+	/* the rows ATTN_PREFETCH keys ahead: one KV head's rows are HEAD_DIM
+	 * floats every KV_DIM, a stride the hardware prefetchers follow late */
+	for (int64_t c = 0; c < d; c += 16)
+		lb_prefetch(m, le_at(m, V(L, kr), I(L, ATTN_PREFETCH * kvd + c)));
+	for (int g = 0; g < G; g++) {
+		LE dot = 0;
+		for (int e = 0; e < nv; e++)
+			dot = dot ? le_fma(m, V(L, qv[g][e]), V(L, kv[e]), dot) : le_mul(m, V(L, qv[g][e]), V(L, kv[e]));
+		LV sj = lb_let(m, lm_fmt(m, "sj_%d", g), T_F32(), le_mul(m, le_reduce_add(m, dot), le_named(m, "ATTN_SCALE")));
+		lb_store(m, le_at(m, le_addr(m, s), le_add(m, I(L, (int64_t)g * BLOCK), V(L, j))), V(L, sj));
+		lb_assign(m, bm[g], le_bin(m, LE_MAX, V(L, sj), V(L, bm[g])));
 	}
-	LV sj = lb_let(m, "sj", T_F32(), le_mul(m, le_reduce_add(m, dot), le_named(m, "ATTN_SCALE")));
-	lb_store(m, le_at(m, le_addr(m, s), V(L, j)), V(L, sj));
-	lb_assign(m, bm, le_bin(m, LE_MAX, V(L, sj), V(L, bm)));
 	lb_end(m);
-	LV nm = lb_let(m, "nm", T_F32(), le_bin(m, LE_MAX, V(L, bm), V(L, mx)));
-	LV corr = lb_let(m, "corr", T_F32(), le_math(m, LE_EXP, le_sub(m, V(L, mx), V(L, nm))));
-	lb_assign(m, l, le_mul(m, V(L, l), V(L, corr)));
-	for (int e = 0; e < nv && e < 64; e++)
-		lb_assign(m, yv[e], le_mul(m, V(L, yv[e]), le_splat(m, V(L, corr), dv)));
-	/* s[j] = exp(s[j] - nm) for the block: vectors (lower_exp), then scalars */
 	int ev = L->sch.vw > 1 ? L->sch.vw : 1;
-	LV je = lb_let(m, "je", T_I64(), I(L, 0));
-	if (ev > 1) {
-		lb_for(m, je, 0, le_sub(m, V(L, nb), I(L, ev - 1)), ev);
-		LE at = le_at(m, le_addr(m, s), V(L, je));
-		lb_store(m, at, lower_exp(L, le_sub(m, le_load(m, at, ev), le_splat(m, V(L, nm), ev)), ev));
+	for (int g = 0; g < G; g++) {
+		nm[g] = lb_let(m, lm_fmt(m, "nm_%d", g), T_F32(), le_bin(m, LE_MAX, V(L, bm[g]), V(L, mx[g])));
+		LV corr = lb_let(m, lm_fmt(m, "corr_%d", g), T_F32(), le_math(m, LE_EXP, le_sub(m, V(L, mx[g]), V(L, nm[g]))));
+		lb_assign(m, l[g], le_mul(m, V(L, l[g]), V(L, corr)));
+		for (int e = 0; e < nv; e++)
+			lb_assign(m, yv[g][e], le_mul(m, V(L, yv[g][e]), le_splat(m, V(L, corr), dv)));
+		/* s[g][j] = exp(s[g][j] - nm) for the block: vectors (lower_exp), then scalars */
+		LE sg = le_at(m, le_addr(m, s), I(L, (int64_t)g * BLOCK));
+		LV je = lb_let(m, lm_fmt(m, "je_%d", g), T_I64(), I(L, 0));
+		if (ev > 1) {
+			lb_for(m, je, 0, le_sub(m, V(L, nb), I(L, ev - 1)), ev);
+			LE at = le_at(m, sg, V(L, je));
+			lb_store(m, at, lower_exp(L, le_sub(m, le_load(m, at, ev), le_splat(m, V(L, nm[g]), ev)), ev));
+			lb_end(m);
+		}
+		lb_for(m, je, 0, V(L, nb), 1);
+		LE at1 = le_at(m, sg, V(L, je));
+		lb_store(m, at1, le_math(m, LE_EXP, le_sub(m, le_load(m, at1, 1), V(L, nm[g]))));
 		lb_end(m);
 	}
-	lb_for(m, je, 0, V(L, nb), 1);
-	LE at1 = le_at(m, le_addr(m, s), V(L, je));
-	lb_store(m, at1, le_math(m, LE_EXP, le_sub(m, le_load(m, at1, 1), V(L, nm))));
-	lb_end(m);
-	LV j2 = lm_local(m, "j", T_I64());
+	LV j2 = lm_local(m, "jv", T_I64());
 	lb_for(m, j2, I(L, 0), V(L, nb), 1);
-	LV p = lb_let(m, "p", T_F32(), le_load(m, le_at(m, le_addr(m, s), V(L, j2)), 1));
 	LV vr = lb_let(m, "vr", T_CPF(), le_at(m, V(L, Vp), le_mul(m, le_add(m, V(L, j0), V(L, j2)), I(L, kvd))));
-	lb_assign(m, l, le_add(m, V(L, l), V(L, p)));
-	LV pv = lb_let(m, "pv", vt, le_splat(m, V(L, p), dv));
-	for (int e = 0; e < nv && e < 64; e++)
-		lb_assign(m, yv[e], le_fma(m, V(L, pv), le_load(m, le_at(m, V(L, vr), I(L, (int64_t)e * dv)), dv),
-		                          V(L, yv[e])));
+	LV vv[64];
+	for (int e = 0; e < nv; e++)
+		vv[e] = lb_let(m, lm_fmt(m, "v%d", e), vt, le_load(m, le_at(m, V(L, vr), I(L, (int64_t)e * dv)), dv));
+	for (int64_t c = 0; c < d; c += 16)
+		lb_prefetch(m, le_at(m, V(L, vr), I(L, ATTN_PREFETCH * kvd + c)));
+	for (int g = 0; g < G; g++) {
+		LV p = lb_let(m, lm_fmt(m, "p_%d", g), T_F32(),
+		              le_load(m, le_at(m, le_addr(m, s), le_add(m, I(L, (int64_t)g * BLOCK), V(L, j2))), 1));
+		lb_assign(m, l[g], le_add(m, V(L, l[g]), V(L, p)));
+		LV pv = lb_let(m, lm_fmt(m, "pv_%d", g), vt, le_splat(m, V(L, p), dv));
+		for (int e = 0; e < nv; e++)
+			lb_assign(m, yv[g][e], le_fma(m, V(L, pv), V(L, vv[e]), V(L, yv[g][e])));
+	}
 	lb_end(m);
-	lb_assign(m, mx, V(L, nm));
+	for (int g = 0; g < G; g++)
+		lb_assign(m, mx[g], V(L, nm[g]));
 	lb_end(m);
-	LV lv = lb_let(m, "lv", vt, le_splat(m, V(L, l), dv));
-	for (int e = 0; e < nv && e < 64; e++)
-		lb_store(m, le_at(m, V(L, y), I(L, (int64_t)e * dv)), le_div(m, V(L, yv[e]), V(L, lv)));
+	for (int g = 0; g < G; g++) {
+		LV lv = lb_let(m, lm_fmt(m, "lv_%d", g), vt, le_splat(m, V(L, l[g]), dv));
+		for (int e = 0; e < nv; e++)
+			lb_store(m, le_at(m, V(L, y[g]), I(L, (int64_t)e * dv)), le_div(m, V(L, yv[g][e]), V(L, lv)));
+	}
 	lb_end(m);
 	lb_finish(m);
 	return f;
@@ -384,7 +419,8 @@ LF kernel_dequant_row(Lower *L, DType wt, int64_t K)
  *                   each block of 16 keys up to the tile's last row:
  *                     S[i] = sum_e q_i[e] * Kt[e]   (a broadcast and an FMA
  *                            per dimension: lanes are keys, no horizontal sums)
- *                     keys after a row's position masked (-inf);
+ *                     keys after a row's position pushed to -1e30 (weight
+ *                            e^-87 after the exp's clamp: nothing next to 1);
  *                     online softmax per query: block max, rescale factor
  *                            exp(m - m'), P = exp(S - m') (vector exp);
  *                     O_i = O_i * corr_i + sum_j P_i[j] V[j]   (lanes: dims)
@@ -541,37 +577,42 @@ LF kernel_attention_tiled(Lower *L)
 			lb_assign(m, sacc[qi][v], le_fma(m, V(L, qb), V(L, kv[v]), V(L, sacc[qi][v])));
 	}
 	lb_end(m);
-	for (int qi = 0; qi < Q; qi++)
-		for (int v = 0; v < kvv; v++)
-			lb_store(m, le_at(m, le_addr(m, ps), I(L, (int64_t)qi * ATTN_KB + (int64_t)v * kw)), V(L, sacc[qi][v]));
-	/* per query: mask keys after its position, block max, rescale, weights */
+	/* per query: keys after its position pushed to -1e30 (0 weight after
+	 * exp), block max, rescale factor, weights; in vectors of keys */
 	LV nvalid = lb_let(m, "nvalid", T_I64(), le_bin(m, LE_MIN, le_sub(m, le_add(m, V(L, last), I(L, 1)), V(L, j0)),
 	                                                  I(L, ATTN_KB)));
+	LG iota = lm_find_global(m, "ATTN_KEY_LANES");
+	if (!iota) {
+		LE items[ATTN_KB];
+		for (int j = 0; j < ATTN_KB; j++)
+			items[j] = le_f32(m, j);
+		iota = lm_global(m, "ATTN_KEY_LANES", T_F32(), ATTN_KB, le_agg(m, T_F32(), items, ATTN_KB, NULL), 0,
+		                 "0, 1, .. 15: a key's lane in its block (the tiled attention's causal mask)");
+	}
+	LV kl[4];
+	for (int v = 0; v < kvv; v++)
+		kl[v] = lb_let(m, lm_fmt(m, "lane%d", v), kt, le_load(m, le_at(m, le_global(m, iota), I(L, (int64_t)v * kw)), kw));
 	for (int qi = 0; qi < Q; qi++) {
 		int r = qi / (int)group;
-		LE prow = le_at(m, le_addr(m, ps), I(L, (int64_t)qi * ATTN_KB));
-		LV lim = lb_let(m, lm_fmt(m, "lim%d", qi), T_I64(),   /* keys j0 + j <= pos + t0 + r count */
-		                le_sub(m, le_add(m, V(L, pos), le_add(m, V(L, t0), I(L, r))), V(L, j0)));
-		LV bm = lb_let(m, lm_fmt(m, "bm%d", qi), T_F32(), le_f32(m, -INFINITY));
-		LV jj = lm_local(m, lm_fmt(m, "jj%d", qi), T_I64());
-		lb_for(m, jj, I(L, 0), I(L, ATTN_KB), 1);
-		LE at = le_at(m, prow, V(L, jj));
-		LV sv = lb_let(m, lm_fmt(m, "sv%d", qi), T_F32(), le_select(m, le_bin(m, LE_LE, V(L, jj), V(L, lim)), le_load(m, at, 1),
-		                                            le_f32(m, -INFINITY)));
-		lb_store(m, at, V(L, sv));
-		lb_assign(m, bm, le_bin(m, LE_MAX, V(L, bm), V(L, sv)));
-		lb_end(m);
+		/* keys j0 + j with j > lim come after the query's position */
+		LE lim = le_convert(m, le_sub(m, le_add(m, V(L, pos), le_add(m, V(L, t0), I(L, r))), V(L, j0)), T_F32());
+		LV limv = lb_let(m, lm_fmt(m, "lim%d", qi), kt, le_splat(m, lim, kw));
+		LE bmax = 0;
+		for (int v = 0; v < kvv; v++) {
+			LE over = le_bin(m, LE_MAX, le_sub(m, V(L, kl[v]), V(L, limv)), le_splat(m, le_f32(m, 0), kw));
+			lb_assign(m, sacc[qi][v], le_fma(m, over, le_splat(m, le_f32(m, -1e30), kw), V(L, sacc[qi][v])));
+			bmax = bmax ? le_bin(m, LE_MAX, bmax, V(L, sacc[qi][v])) : V(L, sacc[qi][v]);
+		}
 		LE mp = le_at(m, le_addr(m, ms), I(L, qi));
-		LV nm = lb_let(m, lm_fmt(m, "nm%d", qi), T_F32(), le_bin(m, LE_MAX, le_load(m, mp, 1), V(L, bm)));
+		LV nm = lb_let(m, lm_fmt(m, "nm%d", qi), T_F32(), le_bin(m, LE_MAX, le_load(m, mp, 1), le_reduce_max(m, bmax)));
 		LV corr = lb_let(m, lm_fmt(m, "corr%d", qi), T_F32(), lower_exp(L, le_sub(m, le_load(m, mp, 1), V(L, nm)), 1));
 		lb_store(m, mp, V(L, nm));
 		lb_store(m, le_at(m, le_addr(m, cs), I(L, qi)), V(L, corr));
 		LE psum = 0;
 		for (int v = 0; v < kvv; v++) {
-			LE pat = le_at(m, prow, I(L, (int64_t)v * kw));
 			LV pw = lb_let(m, lm_fmt(m, "pw%d_%d", qi, v), kt,
-			               lower_exp(L, le_sub(m, le_load(m, pat, kw), le_splat(m, V(L, nm), kw)), kw));
-			lb_store(m, pat, V(L, pw));
+			               lower_exp(L, le_sub(m, V(L, sacc[qi][v]), le_splat(m, V(L, nm), kw)), kw));
+			lb_store(m, le_at(m, le_addr(m, ps), I(L, (int64_t)qi * ATTN_KB + (int64_t)v * kw)), V(L, pw));
 			psum = psum ? le_add(m, psum, V(L, pw)) : V(L, pw);
 		}
 		LE lp = le_at(m, le_addr(m, ls), I(L, qi));

@@ -29,6 +29,7 @@ typedef struct CP {
 	unsigned char used[LK_NAMED + 1][65];   /* vector types used: [kind][lanes] */
 	unsigned char exp_used[LK_NAMED + 1][65];
 	unsigned char minmax_used[LK_NAMED + 1][65];   /* vector MIN/MAX, ROUND helpers */
+	unsigned char hmax_used[LK_NAMED + 1][65];     /* REDUCE_MAX helpers, by the vector's type */
 	unsigned char round_used[LK_NAMED + 1][65];
 	unsigned char f16_used[65];                  /* f16 x n -> f32 x n conversions */
 	int *assign_count;                       /* per variable */
@@ -388,6 +389,7 @@ static void pe(CP *p, LE e, int min)
 	}
 	case LE_SPLAT: helper_call(p, "splat", x->type, x->a); break;
 	case LE_REDUCE_ADD: helper_call(p, "hsum", m->e[x->a].type, x->a); break;
+	case LE_REDUCE_MAX: helper_call(p, "hmax", m->e[x->a].type, x->a); break;
 	case LE_EXP: math_call(p, x, "exp"); break;
 	case LE_SQRT: math_call(p, x, "sqrt"); break;
 	case LE_COS: math_call(p, x, "cos"); break;
@@ -779,6 +781,9 @@ static void vector_helpers(CP *p)
 					       "\treturn hsum_%sx%d(lo + hi);\n}\n",
 					    s, pre, l, pre, l, pre, l / 2, pre, l / 2);
 			}
+			if (p->hmax_used[k][l])
+				out(p, "static inline %s hmax_%sx%d(%sx%d v)\n{\n\t%s r = v[0];\n\tfor (int i = 1; i < %d; i++)\n"
+				       "\t\tr = r > v[i] ? r : v[i];\n\treturn r;\n}\n", s, pre, l, pre, l, s, l);
 			if (p->minmax_used[k][l])
 				for (int i = 0; i < 2; i++)
 					out(p, "static inline %sx%d %s_%sx%d(%sx%d a, %sx%d b)\n{\n\tfor (int i = 0; i < %d; i++)\n"
@@ -1095,6 +1100,10 @@ int print_c(const LModule *m, const Target *t, FILE *f, LfmError *err)
 		LType t = m->e[e].type;
 		if (t.lanes > 1 && t.kind <= LK_F16 && (m->e[e].op == LE_MIN || m->e[e].op == LE_MAX))
 			p.minmax_used[t.kind][t.lanes] = 1;
+		if (m->e[e].op == LE_REDUCE_MAX) {
+			LType v = m->e[m->e[e].a].type;
+			p.hmax_used[v.kind][v.lanes] = 1;
+		}
 		if (t.lanes > 1 && t.kind <= LK_F16 && m->e[e].op == LE_ROUND)
 			p.round_used[t.kind][t.lanes] = 1;
 		if (t.lanes > 1 && t.kind == LK_F32 && m->e[e].op == LE_CONVERT && m->e[m->e[e].a].type.kind == LK_F16)

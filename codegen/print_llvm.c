@@ -286,6 +286,10 @@ static LLVMValueRef ex(LP *p, LE e)
 		}
 		return call_intrinsic(p, "llvm.vector.reduce.add", ty(p, vt), &v, 1);
 	}
+	case LE_REDUCE_MAX: {   /* no NaN lanes: fmax's NaN rule never applies */
+		LLVMValueRef v = ex(p, x->a);
+		return call_intrinsic(p, "llvm.vector.reduce.fmax", ty(p, m->e[x->a].type), &v, 1);
+	}
 	case LE_EXP: return math(p, x, "llvm.exp");
 	case LE_SQRT: return math(p, x, "llvm.sqrt");
 	case LE_COS: return math(p, x, "llvm.cos");
