@@ -45,6 +45,16 @@
 #     llama-bench's own warm-up run first).  MMAP=1 adds the same tables
 #     with mmap'd weights (--mmap, -lm mmap).
 #
+#  6. long prompts (LONG_DEPTHS, default 8192; LONG=1 adds 32768) for the
+#     formats of LONG_FORMATS (default q4_0) at the largest thread count,
+#     LONG_RUNS runs (default 3), interleaved with llama.cpp: ours, a fresh
+#     lfm2-run per run: a DEPTH-token prompt (ids 1.. wrapped to the
+#     vocabulary) in chunks of 512, then DECODE tokens (-c DEPTH + DECODE +
+#     16); llama.cpp: `llama-bench -p DEPTH -n 0` (ppDEPTH) and `-p 0 -n
+#     DECODE -d DEPTH` (tg at that depth).  Decode's bound counts the blob
+#     and the KV cache read per token at that depth (f32: layers with
+#     attention x 2 x KV heads x head_dim x 4 bytes per position).
+#
 # The tables: decode GB/s = decode tok/s x weight bytes (the blob: every
 # weight is read once per token, the tied embedding included, as the LM
 # head), "% of bound" against the read bandwidth (the higher of its
@@ -68,7 +78,8 @@
 # half-way.  Builds are removed after their preset.
 #
 # Environment: PRESETS (when no argument), RUNS, THREADS, FORMATS,
-# BACKENDS, MMAP, V3_FORMATS, LLAMA_CPP, LLAMA_FORMATS, LLAMA_CONVERT,
+# BACKENDS, MMAP, V3_FORMATS, LONG, LONG_FORMATS ("" for none), LONG_DEPTHS,
+# LONG_RUNS, LLAMA_CPP, LLAMA_FORMATS, LLAMA_CONVERT,
 # PYTHON, BUILD_DIR (default build), BENCH_DIR (default BUILD_DIR/bench),
 # SKIP_BUILD=1 (use BUILD_DIR as it is: what `make bench` does), LFM2C
 # (the compiler, default BUILD_DIR/driver/lfm2c).  Not a test: nothing
@@ -86,6 +97,10 @@ mmap=${MMAP:-0}
 v3_formats=${V3_FORMATS-q4_0 q8_0 f32}
 llama=${LLAMA_CPP:-}
 llama_formats=${LLAMA_FORMATS:-f32 f16 q8_0 q4_0}
+long_formats=${LONG_FORMATS-q4_0}
+long_depths=${LONG_DEPTHS:-8192}
+[ "${LONG:-0}" = 1 ] && long_depths="$long_depths 32768"
+long_runs=${LONG_RUNS:-3}
 PREFILL=512
 DECODE=128
 mkdir -p "$dir"
@@ -249,6 +264,30 @@ peer() {
 	else
 		tail -1 "$tmp/log" >"$3.err"
 	fi
+}
+
+# peer_long GGUF THREADS DEPTH OUT: llama-bench ppDEPTH and tgDECODE at depth DEPTH
+peer_long() {
+	for pl in "-p $3 -n 0" "-p 0 -n $DECODE -d $3"; do
+		if "$llama_bench" -m "$1" -t "$2" $pl -r 1 -lm "$lm" -o csv >"$tmp/csv" 2>"$tmp/log"; then
+			awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			{ s = $0; gsub(/^"|"$/, "", s); split(s, f, /","/)
+			  print f[col["avg_ts"]] >> (out (f[col["n_prompt"]] > 0 ? ".prefill" : ".decode")) }' out="$4" "$tmp/csv"
+		else
+			tail -1 "$tmp/log" >"$4.err"
+		fi
+	done
+}
+
+# KV cache bytes per position of PRESET's checkpoint DIR (f32): layers with
+# attention x 2 x KV heads x head_dim x 4
+kv_bytes() {
+	tr -d ' \n' <"$1/config.json" | awk '{
+		n = gsub(/"full_attention"/, "&")
+		h = $0; sub(/.*"hidden_size":/, "", h); h += 0
+		a = $0; sub(/.*"num_attention_heads":/, "", a); a += 0
+		k = $0; sub(/.*"num_key_value_heads":/, "", k); k += 0
+		print (a ? n * 2 * k * (h / a) * 4 : 0) }'
 }
 
 # bytes of FORMAT's weights per byte of the bf16 checkpoint
@@ -611,6 +650,49 @@ for p in $presets; do
 			done
 		fi
 		echo "(\"?\": the build does not run that sequence; full variants table: $out.table; runs: $res/)"
+	done
+
+	# 5. long prompts
+	lt=${threads##* }
+	runflag=--no-mmap lm=none
+	kvb=$(kv_bytes "$m")
+	for f in $long_formats; do
+		case " $built " in *" $f "*) ;; *) continue ;; esac
+		eval "bd=\$dir_$f blob=\$blob_$f"
+		res=$dir/long-$p-$f
+		rm -rf "$res"
+		mkdir -p "$res"
+		i=1
+		while [ "$i" -le "$long_runs" ]; do
+			for d in $long_depths; do
+				echo "bench: $p, $f, $d-token prompt: run $i of $long_runs" >&2
+				lids=$(awk -v n="$d" -v v="$vocab" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", 1 + i % (v - 1) }')
+				evict "$bd/weights.bin"
+				if "$bd/lfm2-run" --tokens "$lids" -n "$((DECODE + 1))" --ignore-eos --chunk 512 -c "$((d + DECODE + 16))" \
+					-t "$lt" $runflag >/dev/null 2>"$tmp/log"; then
+					rate_of prefill "$tmp/log" >>"$res/ours-$d.prefill"
+					rate_of decode "$tmp/log" >>"$res/ours-$d.decode"
+				else
+					tail -1 "$tmp/log" >"$res/ours-$d.err"
+				fi
+				case " $lbuilt " in *" $f "*) peer_long "$gg/$f.gguf" "$lt" "$d" "$res/llama-$d" ;; esac
+			done
+			i=$((i + 1))
+		done
+		eval "bw=\${bw_$lt:-0}"
+		echo
+		echo "== $p: long prompts, $f, $lt thread(s), chunks of 512, KV cache f32 ($kvb bytes a position), $long_runs run(s) (medians), interleaved"
+		printf '%7s %9s %9s %8s %9s %8s %7s %9s %8s\n' depth prefill "llama.cpp" "ours /" "decode" "decode" "% of" "llama.cpp" "ours /"
+		printf '%7s %9s %9s %8s %9s %8s %7s %9s %8s\n' tokens "tok/s" "pp" llama "tok/s" "GB/s" bound "tg" llama
+		for d in $long_depths; do
+			[ -s "$res/ours-$d.err" ] && { echo "$d: run failed: $(cat "$res/ours-$d.err")"; continue; }
+			echo "$d $(median "$res/ours-$d.prefill") $(median "$res/llama-$d.prefill") $(median "$res/ours-$d.decode") $(median "$res/llama-$d.decode") $blob $kvb $bw" |
+				awk '{ bytes = $6 + $1 * $7; gbs = $4 == "-" ? 0 : $4 * bytes / 1e9
+				rp = ($3 == "-" || $2 == "-") ? "-" : sprintf("%.2f", $2 / $3)
+				rt = ($5 == "-" || $4 == "-") ? "-" : sprintf("%.2f", $4 / $5)
+				printf "%7s %9s %9s %8s %9s %8.1f %6.0f%% %9s %8s\n", $1, $2, $3, rp, $4, gbs, ($8 > 0 ? 100 * gbs / $8 : 0), $5, rt }'
+			[ -s "$res/llama-$d.err" ] && echo "llama.cpp at $d: failed: $(cat "$res/llama-$d.err")"
+		done
 	done
 	drop_builds
 done
