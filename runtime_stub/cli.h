@@ -103,6 +103,9 @@ int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Opens weights (o->weights or the default), pool and a session of
  * o->ctx positions.  Returns 0, or an exit status after a message. */
 int cli_open_runtime(const cli_options *o, const lfm2_model_info *model, cli_runtime *rt);
+/* -c against the model's positions and the session's memory against
+ * MemAvailable (cli_common.c): 0, or -1 after one error line. */
+int cli_check_memory(const cli_options *o, const lfm2_model_info *model, const cli_runtime *rt);
 void cli_close_runtime(cli_runtime *rt);
 
 /* malloc'd "<directory of this program>/name" ("name" in the current

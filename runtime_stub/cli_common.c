@@ -101,6 +101,58 @@ double cli_rate(long n, double secs)
 	return secs > 0 ? (double)n / secs : 0;
 }
 
+/* MemAvailable of /proc/meminfo (or of the file LFM2_MEMINFO names: the
+ * tests' stand-in) in bytes, or 0 when it cannot be read (then nothing is
+ * refused for want of memory). */
+static uint64_t mem_available(void)
+{
+	const char *path = getenv("LFM2_MEMINFO");
+	FILE *f = fopen(path && *path ? path : "/proc/meminfo", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	unsigned long long kib = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
+static double mib(uint64_t bytes) { return (double)bytes / (1 << 20); }
+
+/* The context must be within the model's positions, and the session's KV
+ * cache and scratch must fit the memory available now (the weights are
+ * already in): one line and CLI_USAGE otherwise, before anything is
+ * allocated, so a too-large -c never pushes the machine into swap.
+ * --verbose-prompt prints the plan. */
+int cli_check_memory(const cli_options *o, const lfm2_model_info *m, const cli_runtime *rt)
+{
+	if (m->max_position > 0 && o->ctx > m->max_position) {
+		cli_fail(CLI_USAGE, "-c %ld: the model has %d positions (max_position_embeddings)", o->ctx, m->max_position);
+		return -1;
+	}
+	lfm2_err err;
+	uint64_t kv, scratch;
+	int threads = lfm2_pool_threads(rt->pool);
+	if (lfm2_session_plan(m, (int32_t)o->ctx, (int32_t)o->chunk, threads, &kv, &scratch, &err) != 0) {
+		cli_fail(CLI_USAGE, "%s", err.msg);
+		return -1;
+	}
+	uint64_t avail = mem_available();
+	if (o->verbose_prompt)
+		fprintf(stderr, "memory: KV cache %.1f MiB (%ld positions x %.1f KiB), scratch %.1f MiB (chunks of %ld, "
+		        "%d threads), weights %.1f MiB; available %.0f MiB\n", mib(kv), o->ctx,
+		        (double)m->kv_floats_per_pos * sizeof(float) / 1024, mib(scratch), o->chunk < o->ctx ? o->chunk : o->ctx,
+		        threads, mib(lfm2_weights_bytes(rt->weights)), mib(avail));
+	if (avail && kv + scratch > avail) {
+		cli_fail(CLI_USAGE, "-c %ld needs %.0f MiB (KV cache %.0f MiB, scratch %.0f MiB) and %.0f MiB of memory is "
+		         "available (MemAvailable)", o->ctx, mib(kv + scratch), mib(kv), mib(scratch), mib(avail));
+		return -1;
+	}
+	return 0;
+}
+
 int cli_open_runtime(const cli_options *o, const lfm2_model_info *m, cli_runtime *rt)
 {
 	memset(rt, 0, sizeof *rt);
@@ -121,6 +173,10 @@ int cli_open_runtime(const cli_options *o, const lfm2_model_info *m, cli_runtime
 	rt->load_s = cli_now() - t0;
 	rt->load_mode = lfm2_weights_mode_name(rt->weights);
 	rt->pool = lfm2_pool_create((int)o->threads, &err);
+	if (rt->pool && cli_check_memory(o, m, rt) != 0) {
+		cli_close_runtime(rt);
+		return CLI_USAGE;
+	}
 	rt->session = rt->pool ? lfm2_session_create(m, rt->weights, (int32_t)o->ctx, (int32_t)o->chunk, rt->pool, &err)
 	                       : NULL;
 	if (!rt->session) {

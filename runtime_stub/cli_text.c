@@ -194,9 +194,6 @@ static void size_text_context(cli_options *o, const lfm2_model_info *m)
 	if (!o->ctx)
 		o->ctx = m->max_position > 0 && m->max_position < CLI_DEFAULT_MAX_CTX ? m->max_position
 		                                                                     : CLI_DEFAULT_MAX_CTX;
-	else if (m->max_position > 0 && o->ctx > m->max_position)
-		fprintf(stderr, "lfm2-run: warning: -c %ld exceeds the model's max_position %d\n", o->ctx,
-		        m->max_position);
 }
 
 /* ------------------------------------------------------------ prompts */

@@ -149,6 +149,13 @@ lfm2_session *lfm2_session_create(const lfm2_model_info *model, const lfm2_weigh
                                   int32_t ctx, int32_t max_chunk, lfm2_pool *pool,
                                   lfm2_err *err);
 
+/* The memory lfm2_session_create(model, .., ctx, max_chunk, pool) takes on
+ * a pool of n_threads: *kv_bytes of KV cache (ctx x kv_floats_per_pos
+ * floats) and *scratch_bytes of scratch and conv state.  0, or -1 (err
+ * set) when ctx or max_chunk is < 1 or the sizes overflow 64 bits. */
+int lfm2_session_plan(const lfm2_model_info *model, int32_t ctx, int32_t max_chunk, int n_threads,
+                      uint64_t *kv_bytes, uint64_t *scratch_bytes, lfm2_err *err);
+
 /* Frees the session's memory.  NULL is a no-op. */
 void lfm2_session_free(lfm2_session *s);
 

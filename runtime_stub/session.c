@@ -64,6 +64,23 @@ static int alloc_floats(float **p, uint64_t n)
 	return *p ? 0 : -1;
 }
 
+int lfm2_session_plan(const lfm2_model_info *model, int32_t ctx, int32_t max_chunk, int n_threads,
+                      uint64_t *kv_bytes, uint64_t *scratch_bytes, lfm2_err *err)
+{
+	if (check_model(model, err) != 0)
+		return -1;
+	if (ctx < 1 || max_chunk < 1)
+		return rt_fail(err, "session: ctx (%" PRId32 ") and max chunk (%" PRId32 ") must be >= 1", ctx, max_chunk);
+	uint64_t per = model->kv_floats_per_pos * sizeof(float);
+	if (per && (uint64_t)ctx > UINT64_MAX / per)
+		return rt_fail(err, "session: a KV cache of %" PRId32 " positions overflows", ctx);
+	*kv_bytes = (uint64_t)ctx * per;
+	int32_t chunk = max_chunk < ctx ? max_chunk : ctx;
+	*scratch_bytes = (uint64_t)model->scratch_bytes(chunk, ctx, n_threads > 0 ? n_threads : 1) +
+	                 model->conv_state_floats * sizeof(float);
+	return 0;
+}
+
 lfm2_session *lfm2_session_create(const lfm2_model_info *model, const lfm2_weights *weights,
                                   int32_t ctx, int32_t max_chunk, lfm2_pool *pool,
                                   lfm2_err *err)

@@ -139,6 +139,13 @@ case_ run_non_numeric_token 2 "abc|token" "$tmp/a/lfm2-run" --tokens 1,abc -n 2
 case_ run_unknown_flag 2 "--bogus" "$tmp/a/lfm2-run" --tokens 1 --bogus
 case_ run_negative_n 2 "-n" "$tmp/a/lfm2-run" --tokens 1 -n -3
 case_ run_context_too_small 2 "context|ctx|-c" "$tmp/a/lfm2-run" --tokens 1,2,3,4 -n 8 -c 4
+# -c past the model's positions (4096), and a context whose KV cache and
+# scratch exceed the memory available (LFM2_MEMINFO: a meminfo stand-in with
+# MemAvailable 1 MiB): one line each, before any allocation
+case_ run_context_past_max_position 2 "-c 4097: the model has 4096 positions" "$tmp/a/lfm2-run" --tokens 1,2 -n 2 -c 4097
+printf 'MemTotal:       2048 kB\nMemFree:        1024 kB\nMemAvailable:   1024 kB\n' >"$tmp/meminfo"
+case_ run_context_no_memory 2 "-c 4096 needs [0-9]+ MiB \\(KV cache [0-9]+ MiB, scratch [0-9]+ MiB\\) and 1 MiB of memory is available" \
+	env LFM2_MEMINFO="$tmp/meminfo" "$tmp/a/lfm2-run" --tokens 1,2 -n 2 -c 4096
 case_ run_logits_unwritable 1 "nodir" "$tmp/a/lfm2-run" --tokens 1,2 --logits "$tmp/nodir/x.npy"
 
 # ---------------------------------------------------------------- not regular files
