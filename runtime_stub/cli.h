@@ -72,6 +72,12 @@ typedef struct cli_options {
 	const char *tokenize_text;    /* --tokenize */
 	const char *detokenize_ids;   /* --detokenize */
 
+	/* evaluation on text */
+	const char *perplexity_path;  /* --perplexity FILE */
+	const char *kld_base_path;    /* --kld-base FILE.kld: write the base */
+	const char *kld_path;         /* --kld FILE.kld: compare with it */
+	long eval_chunks;             /* --chunks; 0: every chunk (or the .kld's) */
+
 	/* generation */
 	long n_predict;               /* -1: until eos or the context is full */
 	int n_given;
@@ -131,6 +137,14 @@ double cli_rate(long n, double secs);      /* n / secs, 0 for secs <= 0 */
 
 /* ------------------------------------------------- cli_text.c */
 
+/* Reads a whole stream into a malloc'd NUL-terminated buffer (*len bytes
+ * before the NUL); 0, or -1 with errno set. */
+int cli_read_stream(FILE *f, char **out, size_t *len);
+
+/* Opens o->tokenizer, or tokenizer.bin next to the program, and checks it
+ * fits the model.  Returns 0, or an exit status after a message. */
+int cli_load_tokenizer(const cli_options *o, const lfm2_model_info *model, lfm2_tokenizer **out);
+
 /* --tokenize / --detokenize (no weights are loaded). */
 int cli_run_tokenize(const cli_options *o, const lfm2_model_info *model);
 /* -p / -f, and -i (which continues in cli_chat.c). */
@@ -184,5 +198,10 @@ void cli_print_turn_timing(const cli_gen *g, const char *label);
 /* The interactive loop: `first` (may be NULL) is the first user message
  * (from -p/-f); then one user turn per line of stdin. */
 int cli_run_chat(cli_options *o, const lfm2_model_info *model, const lfm2_tokenizer *tok, const char *first);
+
+/* ------------------------------------------------- cli_eval.c */
+
+/* --perplexity FILE [--kld-base OUT.kld | --kld BASE.kld]. */
+int cli_run_eval(cli_options *o, const lfm2_model_info *model);
 
 #endif

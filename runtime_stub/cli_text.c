@@ -50,8 +50,7 @@
 
 /* ------------------------------------------------------------ files */
 
-/* Reads a whole stream into a malloc'd NUL-terminated buffer. */
-static int read_stream(FILE *f, char **out, size_t *len)
+int cli_read_stream(FILE *f, char **out, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap);
@@ -91,9 +90,7 @@ static int no_tokenizer_message(const char *path)
 	                "--tokenizer FILE names one); --tokens works without it", path);
 }
 
-/* Opens o->tokenizer, or tokenizer.bin next to the program, and checks it
- * fits the model. */
-static int load_tokenizer(const cli_options *o, const lfm2_model_info *m, lfm2_tokenizer **out)
+int cli_load_tokenizer(const cli_options *o, const lfm2_model_info *m, lfm2_tokenizer **out)
 {
 	*out = NULL;
 	char *def = o->tokenizer ? NULL : cli_exe_sibling("tokenizer.bin");
@@ -109,7 +106,7 @@ static int load_tokenizer(const cli_options *o, const lfm2_model_info *m, lfm2_t
 		rc = errno == ENOENT ? no_tokenizer_message(path) : cli_fail(CLI_RUNTIME, "%s", oerr.msg);
 		goto out;
 	}
-	if (read_stream(f, &bytes, &n) != 0) {
+	if (cli_read_stream(f, &bytes, &n) != 0) {
 		rc = cli_fail(CLI_RUNTIME, "%s: cannot read: %s", path, strerror(errno));
 		fclose(f);
 		goto out;
@@ -141,7 +138,7 @@ static int read_prompt_file(const char *path, char **text)
 	if (!f)
 		return cli_fail(CLI_USAGE, "-f %s", oerr.msg);
 	size_t n;
-	int rc = read_stream(f, text, &n);
+	int rc = cli_read_stream(f, text, &n);
 	int saved = errno;
 	if (!std_in)
 		fclose(f);
@@ -491,7 +488,7 @@ static int parse_id_list(const char *s, const lfm2_tokenizer *tok, int32_t **ids
 int cli_run_tokenize(const cli_options *o, const lfm2_model_info *m)
 {
 	lfm2_tokenizer *tok;
-	int rc = load_tokenizer(o, m, &tok);
+	int rc = cli_load_tokenizer(o, m, &tok);
 	if (rc)
 		return rc;
 	int32_t *ids = NULL;
@@ -589,7 +586,7 @@ out:
 int cli_run_text(cli_options *o, const lfm2_model_info *m)
 {
 	lfm2_tokenizer *tok;
-	int rc = load_tokenizer(o, m, &tok);
+	int rc = cli_load_tokenizer(o, m, &tok);
 	if (rc)
 		return rc;
 	char *file_text = NULL;

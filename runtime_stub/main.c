@@ -13,11 +13,15 @@
  *   lfm2-run --tokens ... --logits out.npy teacher-forced logits of every
  *                                          position, [n_tokens, vocab] float32
  *   lfm2-run --tokenize TEXT / --detokenize IDS
+ *   lfm2-run --perplexity FILE [--kld-base B.kld | --kld B.kld]
+ *                                          perplexity of a text; KL divergence
+ *                                          from a base build (cli_eval.c)
  *
  * This file parses and validates the command line (against the model's
  * sizes, so bad input fails before seconds of weight loading) and runs the
- * token-id mode; the text modes live in cli_text.c and cli_chat.c, shared
- * helpers in cli_common.c (declarations in cli.h).
+ * token-id mode; the text modes live in cli_text.c and cli_chat.c, the
+ * evaluation on text in cli_eval.c, shared helpers in cli_common.c
+ * (declarations in cli.h).
  *
  * Token-id mode: prefill the prompt in chunks, then sample / print / feed
  * back one token at a time until eos or -n.  The eos token, when generated,
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lfm2_eval.h"
 
 #ifndef LFM2_MODEL_SYMBOL
 #define LFM2_MODEL_SYMBOL lfm2_model
@@ -59,6 +64,7 @@ static void usage(FILE *f)
 	        "       lfm2-run -i [options]             interactive chat, one user turn per stdin line\n"
 	        "       lfm2-run --tokens ID,ID,... [options]   token ids in, ids out\n"
 	        "       lfm2-run --tokenize TEXT | --detokenize ID,ID,...\n"
+	        "       lfm2-run --perplexity FILE [--kld-base B.kld | --kld B.kld]   evaluation on text\n"
 	        "model: %s (vocab %d, max_position %d, target %s)\n\n"
 	        "text (needs the tokenizer table):\n"
 	        "  -p PROMPT           the user message (chat), or the text to continue (--raw)\n"
@@ -82,6 +88,17 @@ static void usage(FILE *f)
 	        "token ids:\n"
 	        "  --tokens IDS        prompt token ids, comma separated\n"
 	        "  --logits FILE.npy   write the logits of every prompt position and exit\n"
+	        "evaluation on text (needs the tokenizer table):\n"
+	        "  --perplexity FILE   perplexity of the text (+- its standard error): tokenized with BOS,\n"
+	        "                      cut into chunks of -c tokens (default min(max_position, %d)),\n"
+	        "                      each from an empty state with BOS first, the second half of each\n"
+	        "                      scored (as llama-perplexity); the last stdout line is\n"
+	        "                      \"result: ppl=... ppl_err=... ...\"\n"
+	        "  --chunks K          score only the first K chunks (default: all)\n"
+	        "  --kld-base OUT.kld  also save this build's distributions (16-bit) as a base\n"
+	        "  --kld BASE.kld      compare with a base: KLD(base || this) mean +- error, p99, max,\n"
+	        "                      top-1 agreement, PPL - PPL(base); -c and --chunks come from the\n"
+	        "                      file, which must have been made from the same text and tokenizer\n"
 	        "generation:\n"
 	        "  -n N                tokens to generate, -1 = until eos %d or the context is full\n"
 	        "                      (default: -1 with text, %d with --tokens)\n"
@@ -102,8 +119,9 @@ static void usage(FILE *f)
 	        "runtime:\n"
 	        "  -m FILE             weights blob (default: weights.bin next to this program)\n"
 	        "  -t N                threads (default: online CPUs)\n"
-	        "  -c N                context length (default: min(max_position, %d); with --tokens\n"
-	        "                      at least prompt+n); a longer text prompt is an error\n"
+	        "  -c, --ctx N         context length (default: min(max_position, %d); with --tokens\n"
+	        "                      at least prompt+n); a longer text prompt is an error; with\n"
+	        "                      --perplexity the chunk length\n"
 	        "  --chunk N           prompt tokens per forward call (default %d)\n"
 	        "  --mmap, --no-mmap   map the weights file instead of reading it (default: read)\n"
 	        "  --no-hugepages      read the weights into 4 KiB pages, not 2 MiB huge pages (loads\n"
@@ -114,7 +132,7 @@ static void usage(FILE *f)
 	        "prefill), prompt tok/s and generation tok/s (first to last token).\n"
 	        "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
 	        model->name ? model->name : "?", model->vocab_size, model->max_position,
-	        model->target ? model->target : "?", model->eos_id, CLI_DEFAULT_N_IDS,
+	        model->target ? model->target : "?", LFM2_EVAL_DEFAULT_CTX, model->eos_id, CLI_DEFAULT_N_IDS,
 	        (double)LFM2_REPEAT_PENALTY_MIN, (double)LFM2_REPEAT_PENALTY_MAX, d.repeat_last_n,
 	        (double)CLI_CARD_TEMPERATURE, (double)CLI_CARD_MIN_P, (double)CLI_CARD_REPEAT_PENALTY, d.top_k,
 	        (double)d.top_p, (double)d.min_p, (double)d.repeat_penalty, CLI_DEFAULT_MAX_CTX,
@@ -235,6 +253,9 @@ static const char **string_flag(cli_options *o, const char *flag)
 		{"--system", offsetof(cli_options, system)},
 		{"--tokenize", offsetof(cli_options, tokenize_text)},
 		{"--detokenize", offsetof(cli_options, detokenize_ids)},
+		{"--perplexity", offsetof(cli_options, perplexity_path)},
+		{"--kld-base", offsetof(cli_options, kld_base_path)},
+		{"--kld", offsetof(cli_options, kld_path)},
 	};
 	for (size_t k = 0; k < sizeof table / sizeof table[0]; k++)
 		if (!strcmp(flag, table[k].name))
@@ -282,8 +303,10 @@ static int parse_args(int argc, char **argv, cli_options *o)
 			o->n_given = 1;
 		} else if (!strcmp(flag, "-t")) {
 			NUM(1, 1024, o->threads);
-		} else if (!strcmp(flag, "-c")) {
+		} else if (!strcmp(flag, "-c") || !strcmp(flag, "--ctx")) {
 			NUM(1, INT32_MAX, o->ctx);
+		} else if (!strcmp(flag, "--chunks")) {
+			NUM(1, INT32_MAX, o->eval_chunks);
 		} else if (!strcmp(flag, "--chunk")) {
 			NUM(1, INT32_MAX, o->chunk);
 		} else if (!strcmp(flag, "--temp")) {
@@ -318,9 +341,30 @@ static int parse_args(int argc, char **argv, cli_options *o)
 	return 0;
 }
 
+/* --perplexity is a mode of its own; --kld-base, --kld and --chunks are its flags. */
+static int check_eval_mode(const cli_options *o)
+{
+	if (!o->perplexity_path) {
+		const char *flag = o->kld_base_path ? "--kld-base" : o->kld_path ? "--kld" : o->eval_chunks ? "--chunks" : NULL;
+		return flag ? cli_fail(CLI_USAGE, "%s: only with --perplexity", flag) : 0;
+	}
+	if (o->tokens || cli_text_mode(o) || o->tokenize_text || o->detokenize_ids || o->logits_path)
+		return cli_fail(CLI_USAGE, "--perplexity cannot be combined with -p, -f, -i, --tokens, --logits, "
+		                "--tokenize or --detokenize");
+	if (o->raw || o->system || o->json || o->verbose_prompt || o->no_display_prompt)
+		return cli_fail(CLI_USAGE, "--perplexity takes none of --raw, --system, --json, --verbose-prompt, "
+		                "--no-display-prompt");
+	if (o->kld_base_path && o->kld_path)
+		return cli_fail(CLI_USAGE, "--kld-base and --kld exclude each other (write a base, or compare with one)");
+	return 0;
+}
+
 /* Which flags go together: one mode, and no flag of another mode. */
 static int check_modes(const cli_options *o)
 {
+	int rc = check_eval_mode(o);
+	if (rc || o->perplexity_path)
+		return rc;
 	int text = cli_text_mode(o), tool = o->tokenize_text || o->detokenize_ids;
 	if (o->tokenize_text && o->detokenize_ids)
 		return cli_fail(CLI_USAGE, "--tokenize and --detokenize exclude each other");
@@ -334,7 +378,7 @@ static int check_modes(const cli_options *o)
 	if (tool)
 		return 0;
 	if (!o->tokens && !text)
-		return cli_fail(CLI_USAGE, "--tokens is required (or -p, -f or -i for text; see --help)");
+		return cli_fail(CLI_USAGE, "--tokens is required (or -p, -f or -i for text, --perplexity FILE; see --help)");
 	if (o->logits_path && text)
 		return cli_fail(CLI_USAGE, "--logits: only with --tokens");
 	static const char *const text_only[] = {"--raw", "--system", "--json", "--verbose-prompt",
@@ -499,6 +543,8 @@ int main(int argc, char **argv)
 		o.sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	if (o.tokenize_text || o.detokenize_ids)
 		rc = cli_run_tokenize(&o, model);
+	else if (o.perplexity_path)
+		rc = cli_run_eval(&o, model);
 	else if (cli_text_mode(&o))
 		rc = cli_run_text(&o, model);
 	else
