@@ -28,6 +28,17 @@
  * model has trained-tiny's config (examples/trained-tiny), one natural
  * text: the prompt "This program is free software" and the oracle's
  * greedy continuation (60 tokens, the model's README).
+ *
+ * --eval-text FILE [--eval-ctx N] [--eval-chunks K] (eval_text.h) replaces
+ * those sequences by a real text's chunks, cut and scored exactly as
+ * `lfm2-run --perplexity` does: each chunk from an empty state, BOS first,
+ * only the second half of each compared (KLD, top-1, max|dlogit|, the
+ * sensitivities and the suggestions alike).  The report then also gives
+ * each model's perplexity on the text (+- its delta-method error) and the
+ * KLD's standard error.  Those are the numbers `lfm2-run --perplexity FILE
+ * --kld` reports for a build whose weights hold the format's values (`lfm2c
+ * dequant -q FORMAT`, compiled f32), up to f32 arithmetic and the .kld's
+ * rounding (tests/quant/report_text.sh checks it).
  */
 #define _GNU_SOURCE   /* qsort_r */
 #include <errno.h>
@@ -39,6 +50,7 @@
 #include <cjson/cJSON.h>
 
 #include "tools.h"
+#include "eval_text.h"
 #include "fileio.h"
 #include "passes.h"
 #include "schedule.h"
@@ -63,6 +75,12 @@ typedef struct Seqs {
 	int32_t *tok[MAX_SEQS];
 	int len[MAX_SEQS];
 	bool natural[MAX_SEQS];
+	/* --eval-text: the text's chunks instead of tok[] (n = 0); logits are
+	 * kept for the scored positions only (total of them), targets[] are
+	 * the tokens they predict */
+	const lfm2_eval_plan *text;
+	const char *text_path;
+	int32_t *targets;
 } Seqs;
 
 /* One model's logits on every position of every sequence and its size. */
@@ -74,6 +92,8 @@ typedef struct Run {
 
 typedef struct Metrics {
 	double kld_mean, kld_p99, top1, max_err;
+	double kld_se;             /* standard error of kld_mean */
+	double ppl, ppl_err;       /* --eval-text: perplexity of the compared model */
 } Metrics;
 
 /* --------------------------------------------------------- sequences */
@@ -128,6 +148,23 @@ static void free_seqs(Seqs *s)
 {
 	for (int i = 0; i < s->n; i++)
 		free(s->tok[i]);
+	free(s->targets);
+}
+
+/* --eval-text: the positions are the chunks' scored ones. */
+static int text_seqs(Seqs *s, const lfm2_eval_plan *p, const char *path)
+{
+	memset(s, 0, sizeof *s);
+	s->text = p;
+	s->text_path = path;
+	s->total = p->chunks * p->scored;
+	s->max_len = p->ctx;
+	if (!(s->targets = malloc((size_t)s->total * sizeof *s->targets)))
+		return -1;
+	for (int c = 0, k = 0; c < p->chunks; c++)
+		for (int j = 0; j < p->scored; j++)
+			s->targets[k++] = p->tokens[(size_t)c * (size_t)p->ctx + (size_t)(p->first + j + 1)];
+	return 0;
 }
 
 /* ------------------------------------------------------------ running */
@@ -144,6 +181,20 @@ static Schedule formats_schedule(DType def, QuantOverride *ov, int n)
 	sch.overrides = ov;
 	sch.n_overrides = n;
 	return sch;
+}
+
+/* Every chunk from an empty state: its first half without logits, the
+ * scored positions with theirs (appended to logits). */
+static int run_chunks(InterpState *st, const lfm2_eval_plan *p, double *logits, size_t V, LfmError *err)
+{
+	for (int c = 0; c < p->chunks; c++) {
+		const int32_t *t = p->tokens + (size_t)c * (size_t)p->ctx;
+		interp_reset(st);
+		if (interp_eval(st, t, p->first, 0, logits, err)   /* rows 0: nothing written */
+		    || interp_eval(st, t + p->first, p->scored, p->scored, logits + (size_t)c * (size_t)p->scored * V, err))
+			return -1;
+	}
+	return 0;
 }
 
 static int run_model(const Checkpoint *ck, const PassOptions *po, const Seqs *s, Run *run, LfmError *err)
@@ -176,6 +227,8 @@ static int run_model(const Checkpoint *ck, const PassOptions *po, const Seqs *s,
 			goto out;
 		at += (size_t)s->len[k];
 	}
+	if (s->text && run_chunks(st, s->text, run->logits, V, err))
+		goto out;
 	rc = 0;
 out:
 	interp_free(st);
@@ -239,6 +292,8 @@ static int compare(const Run *ref, const Run *q, int total, size_t V, Metrics *m
 		m->kld_mean += kld[p] / total;
 		agree += argmax(a, V) == argmax(b, V);
 	}
+	double mean;
+	lfm2_eval_mean_se(kld, (size_t)total, &mean, &m->kld_se);
 	qsort(kld, (size_t)total, sizeof *kld, cmp_double);
 	int rank = (int)ceil(0.99 * total);   /* nearest rank */
 	m->kld_p99 = kld[rank > 0 ? rank - 1 : 0];
@@ -247,6 +302,36 @@ static int compare(const Run *ref, const Run *q, int total, size_t V, Metrics *m
 	free(lq);
 	free(kld);
 	return 0;
+}
+
+/* --eval-text: the perplexity of a run on the text, +- its delta-method error. */
+static int text_ppl(const Run *r, const Seqs *s, size_t V, double *ppl, double *err)
+{
+	double *nll = malloc((size_t)s->total * sizeof *nll), *lp = malloc(V * sizeof *lp);
+	if (!nll || !lp) {
+		free(nll);
+		free(lp);
+		return -1;
+	}
+	for (int p = 0; p < s->total; p++) {
+		log_softmax(r->logits + (size_t)p * V, V, lp);
+		nll[p] = -lp[s->targets[p]];
+	}
+	double mean, se;
+	lfm2_eval_mean_se(nll, (size_t)s->total, &mean, &se);
+	*ppl = exp(mean);
+	*err = *ppl * se;
+	free(nll);
+	free(lp);
+	return 0;
+}
+
+/* compare(), and with --eval-text the compared run's perplexity. */
+static int score_run(const Run *ref, const Run *q, const Seqs *s, size_t V, Metrics *m)
+{
+	if (compare(ref, q, s->total, V, m))
+		return -1;
+	return s->text ? text_ppl(q, s, V, &m->ppl, &m->ppl_err) : 0;
 }
 
 /* ----------------------------------------------------------- the report */
@@ -344,16 +429,38 @@ static void print_suggestion(FILE *f, const FormatResult *r, const Group *g)
 	fputc('\n', f);
 }
 
-static cJSON *metrics_json(cJSON *o, const Metrics *m)
+static cJSON *metrics_json(cJSON *o, const Metrics *m, bool text)
 {
 	cJSON_AddNumberToObject(o, "kld_mean", m->kld_mean);
 	cJSON_AddNumberToObject(o, "kld_p99", m->kld_p99);
 	cJSON_AddNumberToObject(o, "top1_percent", m->top1);
 	cJSON_AddNumberToObject(o, "max_abs_logit_err", m->max_err);
+	if (text) {
+		cJSON_AddNumberToObject(o, "kld_err", m->kld_se);
+		cJSON_AddNumberToObject(o, "ppl", m->ppl);
+		cJSON_AddNumberToObject(o, "ppl_err", m->ppl_err);
+	}
 	return o;
 }
 
-static int write_json(const char *path, const char *model, const Seqs *s, const Run *ref,
+/* --eval-text: what the positions are, and the f32 model's perplexity. */
+static void text_json(cJSON *root, const Seqs *s, const Metrics *f32)
+{
+	const lfm2_eval_plan *p = s->text;
+	cJSON *t = cJSON_AddObjectToObject(root, "eval_text");
+	char hash[17];
+	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)p->hash);
+	cJSON_AddStringToObject(t, "file", s->text_path);
+	cJSON_AddNumberToObject(t, "ctx", p->ctx);
+	cJSON_AddNumberToObject(t, "chunks", p->chunks);
+	cJSON_AddNumberToObject(t, "first_scored", p->first);
+	cJSON_AddNumberToObject(t, "predictions", s->total);
+	cJSON_AddStringToObject(t, "tokens_hash", hash);
+	cJSON_AddNumberToObject(t, "f32_ppl", f32->ppl);
+	cJSON_AddNumberToObject(t, "f32_ppl_err", f32->ppl_err);
+}
+
+static int write_json(const char *path, const char *model, const Seqs *s, const Run *ref, const Metrics *f32,
                       const FormatResult *r, int nf, const Group *g, int ng, LfmError *err)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -362,6 +469,8 @@ static int write_json(const char *path, const char *model, const Seqs *s, const 
 	cJSON_AddStringToObject(root, "evaluator", "lfm2c f64 reference interpreter");
 	cJSON_AddNumberToObject(root, "positions", s->total);
 	cJSON_AddNumberToObject(root, "f32_weight_bytes", (double)ref->weight_bytes);
+	if (s->text)
+		text_json(root, s, f32);
 	cJSON *seqs = cJSON_AddArrayToObject(root, "sequences");
 	for (int i = 0; i < s->n; i++) {
 		cJSON *o = cJSON_CreateObject();
@@ -371,7 +480,7 @@ static int write_json(const char *path, const char *model, const Seqs *s, const 
 	}
 	cJSON *fs = cJSON_AddArrayToObject(root, "formats");
 	for (int k = 0; k < nf; k++) {
-		cJSON *o = metrics_json(cJSON_CreateObject(), &r[k].m);
+		cJSON *o = metrics_json(cJSON_CreateObject(), &r[k].m, s->text != NULL);
 		cJSON_AddStringToObject(o, "format", dtype_name(r[k].f));
 		cJSON_AddNumberToObject(o, "weight_bytes", (double)r[k].bytes);
 		cJSON_AddNumberToObject(o, "bits_per_matrix_weight", r[k].bits);
@@ -383,7 +492,7 @@ static int write_json(const char *path, const char *model, const Seqs *s, const 
 			cJSON_AddItemToArray(layers, e);
 		}
 		if (r[k].n_up) {
-			cJSON *sg = metrics_json(cJSON_CreateObject(), &r[k].sm);
+			cJSON *sg = metrics_json(cJSON_CreateObject(), &r[k].sm, s->text != NULL);
 			cJSON_AddStringToObject(sg, "default", dtype_name(r[k].f));
 			cJSON *ov = cJSON_AddObjectToObject(sg, "overrides");
 			for (int i = 0; i < r[k].n_up; i++)
@@ -448,10 +557,35 @@ static int add_formats(const char *arg, DType *f, int *nf)
 	return 0;
 }
 
-static void print_metrics_row(const char *name, uint64_t bytes, double bits, const Metrics *m)
+static void print_metrics_row(const char *name, uint64_t bytes, double bits, const Metrics *m, bool text)
 {
-	printf("%-7s %12llu %9.2f  %10.3e %10.3e %7.2f%% %10.4f\n", name, (unsigned long long)bytes, bits,
-	       m->kld_mean, m->kld_p99, m->top1, m->max_err);
+	if (!text) {
+		printf("%-7s %12llu %9.2f  %10.3e %10.3e %7.2f%% %10.4f\n", name, (unsigned long long)bytes, bits,
+		       m->kld_mean, m->kld_p99, m->top1, m->max_err);
+		return;
+	}
+	printf("%-7s %12llu %9.2f  %10.3e %8.1e %10.3e %7.2f%% %10.4f %10.4f %8.4f\n", name, (unsigned long long)bytes,
+	       bits, m->kld_mean, m->kld_se, m->kld_p99, m->top1, m->max_err, m->ppl, m->ppl_err);
+}
+
+/* What the positions are, and the table's head. */
+static void print_positions(const Seqs *s, uint64_t seed, size_t text_tokens)
+{
+	if (s->text) {
+		const lfm2_eval_plan *p = s->text;
+		printf("positions: %d predictions of %s (%zu tokens): %d chunks of %d, each from an empty state with "
+		       "BOS first, positions %d..%d of each scored (as lfm2-run --perplexity)\n\n", s->total,
+		       s->text_path, text_tokens, (int)p->chunks, (int)p->ctx, (int)p->first, (int)p->ctx - 2);
+		printf("%-7s %12s %9s  %10s %8s %10s %8s %10s %10s %8s\n", "format", "weight bytes", "bits/w", "KLD mean",
+		       "+-", "KLD p99", "top-1", "max|dlog|", "PPL", "+-");
+		return;
+	}
+	printf("positions: %d in %d sequences (", s->total, s->n);
+	for (int i = 0; i < s->n; i++)
+		printf("%s%s %d", i ? ", " : "", s->natural[i] ? "natural text" : "random", s->len[i]);
+	printf("; random: seed %llu)\n\n", (unsigned long long)seed);
+	printf("%-7s %12s %9s  %10s %10s %8s %10s\n", "format", "weight bytes", "bits/w", "KLD mean", "KLD p99",
+	       "top-1", "max|dlog|");
 }
 
 int cmd_quant_report(int argc, char **argv)
@@ -460,9 +594,17 @@ int cmd_quant_report(int argc, char **argv)
 	DType fmts[MAX_FORMATS];
 	int nf = 0, n_random = 2, len = 32;
 	uint64_t seed = 1;
+	EvalTextOpts et = {0};
+	bool random_given = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool v = i + 1 < argc;
+		int te = eval_text_arg(&et, "quant-report", argc, argv, &i);
+		if (te < 0)
+			return 1;
+		if (te > 0)
+			continue;
+		random_given |= v && (!strcmp(a, "--seqs") || !strcmp(a, "--len") || !strcmp(a, "--seed"));
 		if (!strcmp(a, "-q") && v) {
 			if (add_formats(argv[++i], fmts, &nf))
 				return lfm_fail("quant-report: bad -q '%s' (formats: %s; at most %d)", argv[i],
@@ -493,7 +635,13 @@ int cmd_quant_report(int argc, char **argv)
 	}
 	if (!dir)
 		return lfm_fail("usage: lfm2c quant-report MODEL_DIR [-q FORMAT[,FORMAT]... [FORMAT]...] "
-		                   "[--seqs N] [--len L] [--seed S] [--json FILE]");
+		                   "[--seqs N] [--len L] [--seed S] [--eval-text FILE [--eval-ctx N] [--eval-chunks K]] "
+		                   "[--json FILE]");
+	if (eval_text_check(&et, "quant-report"))
+		return 1;
+	if (et.path && random_given)
+		return lfm_fail("quant-report: --seqs, --len and --seed choose random sequences, which --eval-text "
+		                "replaces by the text's chunks");
 	if (!nf) {
 		fmts[nf++] = DT_Q8_0;
 		fmts[nf++] = DT_Q4_0;
@@ -508,8 +656,14 @@ int cmd_quant_report(int argc, char **argv)
 	Group *g = NULL;
 	FormatResult *res = calloc(MAX_FORMATS, sizeof *res);
 	int rc = 1, ng = 0;
-	size_t V = (size_t)ck.cfg.vocab_size;
-	if (!res || make_seqs(&s, &ck, n_random, len, seed) || (ng = make_groups(&ck, &g)) < 0) {
+	size_t V = (size_t)ck.cfg.vocab_size, text_tokens = 0;
+	lfm2_eval_plan plan = {0};
+	if (et.path && eval_text_plan(&et, dir, ck.cfg.max_position_embeddings, &plan, &text_tokens, &err)) {
+		lfm_fail("quant-report: --eval-text %s", err.msg);
+		goto out;
+	}
+	if (!res || (et.path ? text_seqs(&s, &plan, et.path) : make_seqs(&s, &ck, n_random, len, seed))
+	    || (ng = make_groups(&ck, &g)) < 0) {
 		lfm_fail("quant-report: out of memory");
 		goto out;
 	}
@@ -526,20 +680,20 @@ int cmd_quant_report(int argc, char **argv)
 	printf("quant-report %s: vocab %d, hidden %d, %d layers\n", dir, ck.cfg.vocab_size, ck.cfg.hidden,
 	       ck.cfg.n_layers);
 	printf("weights quantize-dequantized, activations NOT quantized (float); f64 reference interpreter\n");
-	printf("positions: %d in %d sequences (", s.total, s.n);
-	for (int i = 0; i < s.n; i++)
-		printf("%s%s %d", i ? ", " : "", s.natural[i] ? "natural text" : "random", s.len[i]);
-	printf("; random: seed %llu)\n\n", (unsigned long long)seed);
-	printf("%-7s %12s %9s  %10s %10s %8s %10s\n", "format", "weight bytes", "bits/w", "KLD mean", "KLD p99",
-	       "top-1", "max|dlog|");
-	Metrics zero = {0, 0, 100, 0};
-	print_metrics_row("f32", ref.weight_bytes, 32, &zero);
+	print_positions(&s, seed, text_tokens);
+	Metrics zero = {.top1 = 100};
+	bool text = s.text != NULL;
+	if (text && text_ppl(&ref, &s, V, &zero.ppl, &zero.ppl_err)) {
+		lfm_fail("quant-report: out of memory");
+		goto out;
+	}
+	print_metrics_row("f32", ref.weight_bytes, 32, &zero, text);
 	for (int k = 0; k < nf; k++) {
 		FormatResult *r = &res[k];
 		r->f = fmts[k];
 		sch = formats_schedule(fmts[k], NULL, 0);
 		po = (PassOptions){.schedule = &sch, .warn = stderr};
-		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->m)) {
+		if (run_model(&ck, &po, &s, &run, &err) || score_run(&ref, &run, &s, V, &r->m)) {
 			lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;
 		}
@@ -547,7 +701,7 @@ int cmd_quant_report(int argc, char **argv)
 		r->bits = run.matrix_values ? 8.0 * (double)run.matrix_bytes / (double)run.matrix_values : 32;
 		free(run.logits);
 		run.logits = NULL;
-		print_metrics_row(dtype_name(r->f), r->bytes, r->bits, &r->m);
+		print_metrics_row(dtype_name(r->f), r->bytes, r->bits, &r->m, text);
 	}
 	printf("\nper-group sensitivity: mean KLD with only that group in the format, the rest f32\n");
 	printf("%-28s", "group");
@@ -561,7 +715,7 @@ int cmd_quant_report(int argc, char **argv)
 			sch = formats_schedule(DT_F32, &ov, 1);
 			po = (PassOptions){.schedule = &sch};
 			Metrics m;
-			if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &m)) {
+			if (run_model(&ck, &po, &s, &run, &err) || score_run(&ref, &run, &s, V, &m)) {
 				lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 				goto out;
 			}
@@ -585,7 +739,7 @@ int cmd_quant_report(int argc, char **argv)
 			ov[i] = (QuantOverride){g[r->up[i]].pattern, upgrade_of(r->f)};
 		sch = formats_schedule(r->f, ov, r->n_up);
 		po = (PassOptions){.schedule = &sch};
-		if (run_model(&ck, &po, &s, &run, &err) || compare(&ref, &run, s.total, V, &r->sm)) {
+		if (run_model(&ck, &po, &s, &run, &err) || score_run(&ref, &run, &s, V, &r->sm)) {
 			lfm_fail("%s", err.msg[0] ? err.msg : "quant-report: out of memory");
 			goto out;
 		}
@@ -593,11 +747,14 @@ int cmd_quant_report(int argc, char **argv)
 		free(run.logits);
 		run.logits = NULL;
 		print_suggestion(stdout, r, g);
-		printf("    KLD mean %.3e (all %s: %.3e), p99 %.3e, top-1 %.2f%%, %llu bytes (all %s: %llu)\n",
+		printf("    KLD mean %.3e (all %s: %.3e), p99 %.3e, top-1 %.2f%%, %llu bytes (all %s: %llu)",
 		       r->sm.kld_mean, dtype_name(r->f), r->m.kld_mean, r->sm.kld_p99, r->sm.top1,
 		       (unsigned long long)r->sbytes, dtype_name(r->f), (unsigned long long)r->bytes);
+		if (text)
+			printf(", PPL %.4f (all %s: %.4f)", r->sm.ppl, dtype_name(r->f), r->m.ppl);
+		putchar('\n');
 	}
-	if (json && write_json(json, dir, &s, &ref, res, nf, g, ng, &err)) {
+	if (json && write_json(json, dir, &s, &ref, &zero, res, nf, g, ng, &err)) {
 		lfm_fail("%s", err.msg);
 		goto out;
 	}
@@ -608,6 +765,7 @@ out:
 	free(res);
 	free(g);
 	free_seqs(&s);
+	lfm2_eval_plan_free(&plan);
 	lfm_checkpoint_close(&ck);
 	return rc;
 }

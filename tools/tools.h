@@ -12,6 +12,8 @@
  *                          time; the table, JSON, CSV and SVG writers
  *   plot.c                 the SVG scatter's geometry (a library of its own)
  *   cmd_quant_report.c     accuracy of weight formats against f32
+ *   eval_text.c            --eval-text FILE: a real text's chunks (as lfm2-run
+ *                          --perplexity cuts them) for those tools to judge on
  */
 #ifndef LFM2C_TOOLS_H
 #define LFM2C_TOOLS_H
