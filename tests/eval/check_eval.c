@@ -14,7 +14,15 @@
  *       the same for build THIS compared with BASE: the exact KL
  *       divergence of the two softmaxes (no 16-bit rounding), its p99 and
  *       maximum, top-1 agreement, PPL(base), PPL - PPL(base) and their
- *       errors; FILE.kld's size must be the format's.
+ *       errors; FILE.kld's size must be the format's;
+ *   check_eval report JSON FORMAT BASE_RESULT THIS_RESULT FILE.kld
+ *       `lfm2c quant-report --eval-text --json JSON` against lfm2-run:
+ *       BASE_RESULT is the f32 build's --kld-base run that wrote FILE.kld,
+ *       THIS_RESULT the --kld run of a build of `lfm2c dequant -q FORMAT`
+ *       (compiled f32: the report's model, weights only quantized); the
+ *       chunks must be the same tokens (the JSON's tokens_hash is the
+ *       .kld's), and the perplexities, KLD, its error, p99 and top-1 the
+ *       same up to f32 arithmetic and the .kld's rounding.
  *
  * Everything is computed here from the definitions, in double, with none
  * of the runtime's code: NLL = logsumexp(row) - row[target] for the
@@ -34,7 +42,11 @@
  * bound the format promises), p99 and max within 1e-4 or 1%; top-1 may
  * differ in at most one prediction.  A base compared with itself must give
  * kld=0 and top1=1 exactly.  Each comparison is printed, so the log shows
- * the measured differences.
+ * the measured differences.  The report's numbers come from the f64
+ * interpreter, lfm2-run's from a compiled f32 build and 16-bit rows: PPL
+ * within 1e-5 relative, KLD mean and p99 within 1e-3 relative, its error
+ * within 1e-2, top-1 within one prediction (measured on trained-tiny,
+ * 2 x 64: 5e-8, 4e-5, 6e-5, 1e-5 and 0).
  */
 #include <errno.h>
 #include <math.h>
@@ -42,6 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <cjson/cJSON.h>
 
 #include "check.h"
 #include "npyio.h"
@@ -340,6 +354,64 @@ static int mode_kld(int argc, char **argv)
 	return 0;
 }
 
+static double json_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	CHECK(cJSON_IsNumber(v), "the report has no number '%s'", key);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The .kld header's token hash, as the report prints it. */
+static void kld_tokens_hash(const char *path, char *out, size_t cap)
+{
+	unsigned char h[24];
+	FILE *f = fopen(path, "rb");
+	CHECK_OR_DIE(f && fread(h, 1, 24, f) == 24);
+	fclose(f);
+	unsigned long long v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | h[16 + i];
+	snprintf(out, cap, "%016llx", v);
+}
+
+static int mode_report(char **argv)
+{
+	char *json = slurp(argv[2]), *base = slurp(argv[4]), *this_ = slurp(argv[5]);
+	cJSON *root = cJSON_Parse(json);
+	CHECK_OR_DIE(root != NULL);
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "eval_text");
+	const cJSON *fmts = cJSON_GetObjectItemCaseSensitive(root, "formats"), *f = NULL, *e;
+	CHECK_OR_DIE(cJSON_IsObject(text) && cJSON_IsArray(fmts));
+	cJSON_ArrayForEach(e, fmts) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "format");
+		if (cJSON_IsString(name) && !strcmp(name->valuestring, argv[3]))
+			f = e;
+	}
+	CHECK_OR_DIE(f != NULL);
+	char hash[32];
+	kld_tokens_hash(argv[6], hash, sizeof hash);
+	const cJSON *th = cJSON_GetObjectItemCaseSensitive(text, "tokens_hash");
+	CHECK(cJSON_IsString(th) && !strcmp(th->valuestring, hash), "the report's chunks are not the .kld's tokens");
+	double n = result_value(this_, "predictions");
+	CHECK_INT((long long)json_num(text, "predictions"), (long long)n);
+	CHECK_INT((long long)json_num(text, "ctx"), (long long)result_value(this_, "ctx"));
+	CHECK_INT((long long)json_num(text, "chunks"), (long long)result_value(this_, "chunks"));
+	close_rel("f32 ppl", result_value(base, "ppl"), json_num(text, "f32_ppl"), 1e-5);
+	close_rel("f32 ppl_err", result_value(base, "ppl_err"), json_num(text, "f32_ppl_err"), 1e-4);
+	close_rel("ppl", result_value(this_, "ppl"), json_num(f, "ppl"), 1e-5);
+	close_rel("ppl_err", result_value(this_, "ppl_err"), json_num(f, "ppl_err"), 1e-4);
+	close_rel("kld", result_value(this_, "kld"), json_num(f, "kld_mean"), 1e-3);
+	close_rel("kld_err", result_value(this_, "kld_err"), json_num(f, "kld_err"), 1e-2);
+	close_rel("kld_p99", result_value(this_, "kld_p99"), json_num(f, "kld_p99"), 1e-3);
+	close_abs("top1 %", 100 * result_value(this_, "top1"), json_num(f, "top1_percent"), 100 / n + 1e-9);
+	CHECK(json_num(f, "kld_mean") > 0, "the format's KLD is 0: the comparison saw no quantization");
+	cJSON_Delete(root);
+	free(json);
+	free(base);
+	free(this_);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 7 && !strcmp(argv[1], "chunks"))
@@ -348,9 +420,12 @@ int main(int argc, char **argv)
 		mode_ppl(argv);
 	else if ((argc == 8 || argc == 9) && !strcmp(argv[1], "kld"))
 		mode_kld(argc, argv);
+	else if (argc == 7 && !strcmp(argv[1], "report"))
+		mode_report(argv);
 	else {
 		fprintf(stderr, "usage: check_eval chunks IDS CTX CHUNKS BOS DIR | ppl RESULT CTX CHUNKS DIR BASE | "
-		        "kld RESULT CTX CHUNKS DIR BASE THIS [FILE.kld]\n");
+		        "kld RESULT CTX CHUNKS DIR BASE THIS [FILE.kld] | report JSON FORMAT BASE_RESULT THIS_RESULT "
+		        "FILE.kld\n");
 		return 2;
 	}
 	return check_finish(argv[1]);

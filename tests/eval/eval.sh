@@ -17,6 +17,12 @@
 #          PPL(base), errors; the file's size; -c and --chunks come from it
 #   bad    bad input: one line naming the file or flag, the exit status,
 #          nothing left behind (also when a --kld-base run is killed)
+#   quant_report
+#          `lfm2c quant-report -q q4_0 --eval-text` (the f64 interpreter, 2
+#          chunks of 64) against lfm2-run: the f32 build's --kld-base run
+#          and the --kld run of `lfm2c dequant -q q4_0` compiled f32 (--fuse
+#          none: the report's model, f32 arithmetic) — check_eval report;
+#          the report's own bad flags
 set -u
 mode=$1 lfm2c=$2 check=$3 root=$4 tmp=$5
 tt=$root/examples/trained-tiny
@@ -140,6 +146,34 @@ bad)
 	st=$?
 	[ $st -eq 137 ] || fail "the --kld-base run was not killed in time (exit $st)"
 	[ -z "$(ls -A "$dir/out")" ] || fail "a killed --kld-base run left $(ls -A "$dir/out")"
+	;;
+quant_report)
+	dir=$tmp/report
+	rm -rf "$dir" && mkdir -p "$dir"
+	"$lfm2c" dequant "$tt" -q q4_0 -o "$dir/dq" >/dev/null || fail "dequant exited $?"
+	"$lfm2c" compile "$dir/dq" -o "$dir/dq-build" --fuse none || fail "compiling the dequantized model"
+	"$tmp/f32/lfm2-run" --perplexity "$text" -c 64 --chunks 2 --kld-base "$dir/base.kld" -t 1 >"$dir/base.out" \
+		2>/dev/null || fail "the base run exited $?"
+	"$dir/dq-build/lfm2-run" --perplexity "$text" --kld "$dir/base.kld" -t 1 >"$dir/dq.out" 2>/dev/null ||
+		fail "the --kld run exited $?"
+	cat "$dir/base.out" "$dir/dq.out"
+	"$lfm2c" quant-report "$tt" -q q4_0 --eval-text "$text" --eval-ctx 64 --eval-chunks 2 --json "$dir/r.json" \
+		>"$dir/r.txt" || fail "quant-report --eval-text exited $?"
+	cat "$dir/r.txt"
+	grep -q "^positions: 62 predictions of $text ([0-9]* tokens): 2 chunks of 64, " "$dir/r.txt" ||
+		fail "the report does not say which positions it scored"
+	grep -q "KLD mean  *+-  *KLD p99 .* PPL  *+-" "$dir/r.txt" || fail "the table lacks the +- and PPL columns"
+	"$check" report "$dir/r.json" q4_0 "$dir/base.out" "$dir/dq.out" "$dir/base.kld" || fail "check_eval report"
+	qr="$lfm2c quant-report $tt -q q4_0"   # split into words below (the paths have no spaces)
+	$expect 1 "^lfm2c: quant-report: --eval-text $dir/missing.txt: cannot open" \
+		$qr --eval-text "$dir/missing.txt" || fail "missing text"
+	$expect 1 "^lfm2c: quant-report: --eval-text $text: 7747 tokens, fewer than one chunk of 8000 \\(lower --eval-ctx\\)" \
+		$qr --eval-text "$text" --eval-ctx 8000 || fail "text shorter than a chunk"
+	$expect 1 "^lfm2c: quant-report: --eval-chunks needs --eval-text FILE" $qr --eval-chunks 2 || fail "--eval-chunks alone"
+	$expect 1 "^lfm2c: quant-report: --eval-ctx takes an integer in 4\\.\\." $qr --eval-text "$text" --eval-ctx 2 ||
+		fail "--eval-ctx 2"
+	$expect 1 "^lfm2c: quant-report: --seqs, --len and --seed choose random sequences" \
+		$qr --eval-text "$text" --seqs 2 || fail "--seqs with --eval-text"
 	;;
 *)
 	echo "eval.sh: unknown mode $mode"
