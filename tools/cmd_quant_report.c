@@ -637,8 +637,9 @@ int cmd_quant_report(int argc, char **argv)
 		return lfm_fail("usage: lfm2c quant-report MODEL_DIR [-q FORMAT[,FORMAT]... [FORMAT]...] "
 		                   "[--seqs N] [--len L] [--seed S] [--eval-text FILE [--eval-ctx N] [--eval-chunks K]] "
 		                   "[--json FILE]");
-	if (eval_text_check(&et, "quant-report"))
-		return 1;
+	LfmError err = {{0}};
+	if (eval_text_check(&et, &err))
+		return lfm_fail("quant-report: %s", err.msg);
 	if (et.path && random_given)
 		return lfm_fail("quant-report: --seqs, --len and --seed choose random sequences, which --eval-text "
 		                "replaces by the text's chunks");
@@ -647,7 +648,6 @@ int cmd_quant_report(int argc, char **argv)
 		fmts[nf++] = DT_Q4_0;
 		fmts[nf++] = DT_Q4_1;
 	}
-	LfmError err = {{0}};
 	Checkpoint ck;
 	if (lfm_checkpoint_open(dir, &ck, stderr, &err))
 		return lfm_fail("%s", err.msg);

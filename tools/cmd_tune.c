@@ -53,6 +53,10 @@
  * --max-error X replaces these bounds (X against the f32 build).  So the
  * bound scales with each format's expected error and never lets a fusion,
  * tile or kernel trade accuracy beyond what its arithmetic explains.
+ * With --eval-text FILE the KLD and top-1 reported (log, cache) are those
+ * of the text's chunks, with the perplexity on the text (lfm2-run
+ * --perplexity --kld against the f32 build's base, measure.c); the rule
+ * above still judges the max error on the fixed sequences.
  *
  * Cache.  Each measurement is stored in $XDG_CACHE_HOME/lfm2c/tune/ (else
  * ~/.cache/lfm2c/tune/) under the XXH3 of the model hash, the canonical
@@ -175,6 +179,7 @@ typedef struct Cand {
 	int same_as;            /* build identical to candidate same_as (-1: none) */
 	char fail[512];         /* compile or run failure */
 	double decode, prefill, max_rel, kld, top1;
+	double ppl;             /* --eval-text: perplexity on the text (kld, top1 are the text's) */
 	double fmt_rel;         /* error vs its format reference (not KIND_F32) */
 	bool finite;
 	uint64_t blob_bytes, code_bytes, artifact;
@@ -217,6 +222,8 @@ typedef struct Tune {
 	bool made_work;
 	bool have_ref;
 	Build ref;
+	char ref_kld[1200];     /* --eval-text: the f32 build's base (in work) */
+	TextResult text_ref;
 	ValSeqs seqs;
 	ValLogits ref_logits;
 	FormatRef fref[MAX_FREFS];
@@ -521,6 +528,8 @@ static uint64_t result_key(const Tune *t, const char *role, const char *canon)
 	cache_key_add(&k, "cflags", "%s", getenv("LFM2C_CFLAGS") ? getenv("LFM2C_CFLAGS") : "");
 	cache_key_add(&k, "measure", "threads %d runs %d prefill %d decode %d seqs %d len %d mmap %d", o->threads,
 	              o->runs, o->prefill, o->decode, o->seqs, o->seq_len, o->use_mmap);
+	if (o->eval.path)   /* text, tokenizer, chunk length and count in one hash */
+		cache_key_add(&k, "eval-text", "%016" PRIx64, t->mi.text_hash);
 	return cache_key_hash(&k);
 }
 
@@ -582,12 +591,14 @@ static bool cache_load(const Tune *t, uint64_t key, Cand *c)
 		c->fmt_rel = c->kind == KIND_F32 ? c->max_rel : num(j, "format_rel_error");
 		c->kld = num(j, "kld_mean");
 		c->top1 = num(j, "top1");
+		c->ppl = t->mo.eval.path ? num(j, "ppl") : 0;
 		c->finite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "finite"));
 		c->blob_bytes = (uint64_t)num(j, "blob_bytes");
 		c->code_bytes = (uint64_t)num(j, "code_bytes");
 		c->artifact = strtoull(art->valuestring, NULL, 16);
 		ok = isfinite(c->decode) && isfinite(c->prefill) && isfinite(c->top1)
-		     && (!c->finite || (isfinite(c->max_rel) && isfinite(c->kld) && isfinite(c->fmt_rel)));
+		     && (!c->finite || (isfinite(c->max_rel) && isfinite(c->kld) && isfinite(c->fmt_rel)
+		                        && isfinite(c->ppl)));
 	}
 	cJSON_Delete(j);
 	return ok;
@@ -613,6 +624,8 @@ static void cache_save(const Tune *t, uint64_t key, const Cand *c)
 			cJSON_AddNumberToObject(j, "max_rel_error", c->max_rel);
 			cJSON_AddNumberToObject(j, "format_rel_error", c->fmt_rel);
 			cJSON_AddNumberToObject(j, "kld_mean", c->kld);
+			if (t->mo.eval.path)
+				cJSON_AddNumberToObject(j, "ppl", c->ppl);
 		}
 		cJSON_AddNumberToObject(j, "top1", c->top1);
 		cJSON_AddNumberToObject(j, "blob_bytes", (double)c->blob_bytes);
@@ -632,9 +645,14 @@ static int ensure_reference(Tune *t, LfmError *err)
 	fprintf(stderr, "lfm2c: tune: compiling the f32 reference (f32 weights, no fusion)\n");
 	Schedule ref;
 	measure_reference(&ref);
+	snprintf(t->ref_kld, sizeof t->ref_kld, "%s/f32-reference.kld", t->work);
 	int rc = measure_compile(&t->mo, &ref, "f32 reference", dir, &t->ref, err)
-	         || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err) ? -1 : 0;
+	         || measure_logits(&t->mo, &t->ref, &t->seqs, &t->ref_logits, err)
+	         || (t->mo.eval.path && measure_text(&t->mo, &t->mi, &t->ref, t->ref_kld, true, &t->text_ref, err)) ? -1 : 0;
 	schedule_free(&ref);
+	if (!rc && t->mo.eval.path)
+		fprintf(stderr, "lfm2c: tune: f32 reference: PPL %.4f +- %.4f on %s (%d chunks of %d)\n", t->text_ref.ppl,
+		        t->text_ref.ppl_err, t->mo.eval.path, t->mi.text_chunks, t->mi.text_ctx);
 	measure_rmtree(dir);   /* the logits are all it is needed for */
 	if (rc)
 		measure_logits_free(&t->ref_logits, t->seqs.n);
@@ -749,6 +767,7 @@ static int measure_cand(Tune *t, int i, int fref, LfmError *err)
 			c->fmt_rel = t->c[j].fmt_rel;
 			c->kld = t->c[j].kld;
 			c->top1 = t->c[j].top1;
+			c->ppl = t->c[j].ppl;
 			c->finite = t->c[j].finite;
 			measure_rmtree(dir);
 			return 0;
@@ -773,6 +792,16 @@ static int measure_cand(Tune *t, int i, int fref, LfmError *err)
 		if (c->kind != KIND_F32) {
 			measure_compare(&t->seqs, &t->fref[fref].logits, &mine, &acc);
 			c->fmt_rel = acc.max_rel;
+		}
+		TextResult tr;
+		if (t->mo.eval.path && c->finite) {
+			if (measure_text(&t->mo, &t->mi, &b, t->ref_kld, false, &tr, &cerr)) {
+				snprintf(c->fail, sizeof c->fail, "%.500s", cerr.msg);
+			} else {
+				c->kld = tr.kld;
+				c->top1 = tr.top1;
+				c->ppl = tr.ppl;
+			}
 		}
 		for (int r = 0; r < t->mo.runs && !c->fail[0] && c->finite; r++)
 			if (measure_time_once(&t->mo, &b, &tm, &cerr))
@@ -861,11 +890,14 @@ static void log_cand(const Tune *t, int i)
 		snprintf(note + strlen(note), sizeof note - strlen(note), ", cached");
 	if (c->kind != KIND_F32 && !c->fail[0])
 		snprintf(fmt, sizeof fmt, " (vs format %.1e)", c->fmt_rel);
+	char ppl[48] = "";
+	if (t->mo.eval.path && c->finite)
+		snprintf(ppl, sizeof ppl, "  PPL %.3f", c->ppl);
 	if (c->fail[0])
 		fprintf(stderr, "  #%-3d %-40s failed: %s%s\n", i + 1, c->desc, c->fail, note);
 	else
-		fprintf(stderr, "  #%-3d %-40s decode %9.2f  prefill %9.2f  err %.1e%s  KLD %.1e  %s%s%s\n", i + 1,
-		        c->desc, c->decode, c->prefill, c->max_rel, fmt, c->kld, c->ok ? "ok" : "rejected: ",
+		fprintf(stderr, "  #%-3d %-40s decode %9.2f  prefill %9.2f  err %.1e%s  KLD %.1e%s  %s%s%s\n", i + 1,
+		        c->desc, c->decode, c->prefill, c->max_rel, fmt, c->kld, ppl, c->ok ? "ok" : "rejected: ",
 		        c->ok ? "" : c->reason, note);
 }
 
@@ -1120,6 +1152,13 @@ int cmd_tune(int argc, char **argv)
 	printf("best of %d candidates (%d accepted): #%d %s\n  decode %.2f tok/s, prefill %.2f tok/s, "
 	       "max err %.2e, KLD %.2e, %.2f MiB -> %s\n", t.n, accepted, best + 1, b->desc, b->decode, b->prefill,
 	       b->max_rel, b->kld, (double)(b->blob_bytes + b->code_bytes) / 1048576.0, t.out);
+	if (t.mo.eval.path) {
+		printf("  on %s (%d chunks of %d): KLD %.2e, top-1 %.2f%%, PPL %.4f", t.mo.eval.path, t.mi.text_chunks,
+		       t.mi.text_ctx, b->kld, 100 * b->top1, b->ppl);
+		if (t.have_ref)   /* else every measurement came from the cache */
+			printf(" (f32: %.4f)", t.text_ref.ppl);
+		putchar('\n');
+	}
 	rc = 0;
 	goto done;
 fail:

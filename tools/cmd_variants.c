@@ -17,6 +17,10 @@
  *      the build cache serve them (marked *);
  *   3. each variant's logits on the validation sequences are compared with
  *      the reference's (measure.c: max relative error, mean KLD, top-1);
+ *      with --eval-text FILE the KLD and top-1 are those of the text's
+ *      chunks instead (the reference writes DIR/builds/f32-reference.kld,
+ *      each variant's lfm2-run --perplexity --kld compares with it), and
+ *      the perplexity on the text joins the outputs;
  *   4. timing: run i of every variant (at every thread count of
  *      --threads 1,2), then run i + 1, so a noisy machine hits all
  *      variants alike; every run a fresh lfm2-run with the blob evicted
@@ -177,7 +181,7 @@ static void variant_name(const char *path, VariantResult *all, int i, int stride
 /* Writes name.json/.csv/.svg of the report into dir. */
 static int write_reports(const char *dir, const ReportInfo *ri, const VariantResult *v, int n, LfmError *err)
 {
-	char *text[3] = {report_json(ri, v, n), report_csv(v, n), report_svg(ri, v, n)};
+	char *text[3] = {report_json(ri, v, n), report_csv(ri, v, n), report_svg(ri, v, n)};
 	static const char *const names[3] = {"variants.json", "variants.csv", "variants.svg"};
 	int rc = 0;
 	for (int i = 0; i < 3; i++) {
@@ -195,10 +199,24 @@ static int write_reports(const char *dir, const ReportInfo *ri, const VariantRes
 	return rc;
 }
 
-/* Compile + validate one variant (schedule NULL: the reference). */
+/* --eval-text: the reference writes the base kld (into *base), a variant
+ * is compared with it. */
+static int text_accuracy(const VariantsArgs *a, const ModelInfo *mi, const char *kld, VariantResult *r,
+                         TextResult *base, LfmError *err)
+{
+	TextResult t;
+	if (measure_text(&a->mo, mi, &r->build, kld, base != NULL, base ? base : &t, err))
+		return -1;
+	if (!base)
+		measure_text_apply(&r->acc, &t);
+	return 0;
+}
+
+/* Compile + validate one variant (ref NULL: the reference, which writes
+ * the text's base into *text_ref when --eval-text is on). */
 static int build_variant(const VariantsArgs *a, const Schedule *schedule, const char *label, const char *dir,
                          const ValSeqs *seqs, const ValLogits *ref, VariantResult *r, ValLogits *out,
-                         LfmError *err)
+                         const ModelInfo *mi, const char *kld, TextResult *text_ref, LfmError *err)
 {
 	if (measure_compile(&a->mo, schedule, label, dir, &r->build, err))
 		return -1;
@@ -210,13 +228,15 @@ static int build_variant(const VariantsArgs *a, const Schedule *schedule, const 
 	if (ref)
 		measure_compare(seqs, ref, &mine, &r->acc);
 	else
-		r->acc = (Accuracy){0, 0, 1, true};
+		r->acc = (Accuracy){.top1 = 1, .finite = true};
 	if (out)
 		*out = mine;
 	else
 		measure_logits_free(&mine, seqs->n);
 	if (!r->acc.finite)
 		return lfm_error(err, label, "the variant's logits are not finite (NaN or Inf)");
+	if (a->mo.eval.path && text_accuracy(a, mi, kld, r, ref ? NULL : text_ref, err))
+		return -1;
 	return 0;
 }
 
@@ -235,6 +255,7 @@ static int run_variants(VariantsArgs a, const Schedule *sched, const Schedule *r
 	if (measure_prepare(o, &mi, &err))
 		return lfm_fail("%s", err.msg);
 	ri.model_hash = mi.hash;
+	ri.mi = &mi;
 	snprintf(ri.target, sizeof ri.target, "%s", mi.target);
 
 	int nt = a.nt, nres = a.n * nt;   /* res[i * nt + k]: variant i at thread count k */
@@ -250,8 +271,9 @@ static int run_variants(VariantsArgs a, const Schedule *sched, const Schedule *r
 	for (int i = 0; i < seqs.n; i++)
 		ri.positions += seqs.len[i];
 
-	char builds[1100], path[1400];
+	char builds[1100], path[1400], kld[1200];
 	snprintf(builds, sizeof builds, "%s/builds", a.out_dir);
+	snprintf(kld, sizeof kld, "%s/f32-reference.kld", builds);
 	int rc = 1, failed = 0;
 	bool made_builds = false, created_out = access(a.out_dir, F_OK) != 0;
 	if (measure_mkdir(a.out_dir, &err) || measure_mkdir(builds, &err))
@@ -263,23 +285,29 @@ static int run_variants(VariantsArgs a, const Schedule *sched, const Schedule *r
 	memset(&refres, 0, sizeof refres);
 	snprintf(path, sizeof path, "%s/f32-reference", builds);
 	fprintf(stderr, "lfm2c: variants: compiling the f32 reference (f32 weights, no fusion)\n");
-	if (build_variant(&a, refsched, "f32 reference", path, &seqs, NULL, &refres, &ref, &err))
+	if (build_variant(&a, refsched, "f32 reference", path, &seqs, NULL, &refres, &ref, &mi, kld, &ri.text_ref, &err))
 		goto fail;
+	if (o->eval.path)
+		fprintf(stderr, "lfm2c: variants: f32 reference: PPL %.4f +- %.4f on %s (%d chunks of %d)\n",
+		        ri.text_ref.ppl, ri.text_ref.ppl_err, o->eval.path, mi.text_chunks, mi.text_ctx);
 	for (int i = 0; i < a.n; i++) {
 		VariantResult *r = &res[i * nt];
 		variant_name(a.schedules[i], res, i, nt);
 		r->schedule = a.schedules[i];
 		snprintf(path, sizeof path, "%s/v%d-%s", builds, i + 1, r->name);
 		fprintf(stderr, "lfm2c: variants: compiling %s (%s)\n", r->name, r->schedule);
-		if (build_variant(&a, &sched[i], r->schedule, path, &seqs, &ref, r, NULL, &err)) {
+		if (build_variant(&a, &sched[i], r->schedule, path, &seqs, &ref, r, NULL, &mi, kld, NULL, &err)) {
 			if (!a.keep_going)
 				goto fail;
 			snprintf(r->error, sizeof r->error, "%s", err.msg);
 			fprintf(stderr, "lfm2c: variants: %s\n", err.msg);
 		} else {
 			fprintf(stderr, "lfm2c: variants: %s: compiled in %.2f s%s, max err %.3e, KLD %.3e, "
-			        "top-1 %.1f%%\n", r->name, r->build.compile_s, r->build.cached ? " (build cache)" : "",
+			        "top-1 %.1f%%", r->name, r->build.compile_s, r->build.cached ? " (build cache)" : "",
 			        r->acc.max_rel, r->acc.kld_mean, 100.0 * r->acc.top1);
+			if (r->acc.text)
+				fprintf(stderr, " (on the text), PPL %.4f", r->acc.ppl);
+			fputc('\n', stderr);
 		}
 		for (int k = 0; k < nt; k++) {   /* the same build at every thread count */
 			if (k)

@@ -62,12 +62,11 @@ int eval_text_arg(EvalTextOpts *o, const char *cmd, int argc, char **argv, int *
 	return 1;
 }
 
-int eval_text_check(const EvalTextOpts *o, const char *cmd)
+int eval_text_check(const EvalTextOpts *o, LfmError *err)
 {
 	if (o->path || (!o->ctx && !o->chunks))
 		return 0;
-	lfm_fail("%s: %s needs --eval-text FILE", cmd, o->ctx ? "--eval-ctx" : "--eval-chunks");
-	return -1;
+	return lfm_error(err, NULL, "%s needs --eval-text FILE", o->ctx ? "--eval-ctx" : "--eval-chunks");
 }
 
 int eval_text_ctx(const EvalTextOpts *o, int max_position)

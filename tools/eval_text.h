@@ -31,8 +31,8 @@ typedef struct EvalTextOpts {
 int eval_text_arg(EvalTextOpts *o, const char *cmd, int argc, char **argv, int *i);
 
 /* After parsing: --eval-ctx / --eval-chunks need --eval-text (0, or -1
- * after a message). */
-int eval_text_check(const EvalTextOpts *o, const char *cmd);
+ * with the message in err). */
+int eval_text_check(const EvalTextOpts *o, LfmError *err);
 
 #define EVAL_TEXT_HELP \
 	"  --eval-text FILE  judge accuracy on FILE's chunks (as lfm2-run --perplexity: BOS first,\n" \

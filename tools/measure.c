@@ -18,6 +18,10 @@
  * Accuracy is measured like npycmp (max |got - want| / max |want| over
  * every logit of every position) plus mean KL divergence of the softmax
  * distributions and top-1 agreement, in double, against the f32 build.
+ * With --eval-text the KLD and top-1 are the text's, as the builds' own
+ * `lfm2-run --perplexity --kld` reports them (measure_text): the f32
+ * build writes the base .kld, each variant is compared with it; lfm2-run
+ * prints its figures on stdout, so that run's stdout goes to a file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -82,10 +86,12 @@ static void print_argv(char *const argv[])
 	fputc('\n', stderr);
 }
 
-/* Runs argv with stdout on /dev/null and stderr captured (the last cap-1
- * bytes) into errbuf; *wall is the elapsed time.  Returns the exit status,
- * 128 + signal when killed, -1 when it could not be started. */
-static int run_child(char *const argv[], bool verbose, char *errbuf, size_t cap, double *wall)
+/* Runs argv with stdout on /dev/null (or the file out_path) and stderr
+ * captured (the last cap-1 bytes) into errbuf; *wall is the elapsed time.
+ * Returns the exit status, 128 + signal when killed, -1 when it could not
+ * be started. */
+static int run_child_to(char *const argv[], const char *out_path, bool verbose, char *errbuf, size_t cap,
+                        double *wall)
 {
 	if (verbose)
 		print_argv(argv);
@@ -103,9 +109,9 @@ static int run_child(char *const argv[], bool verbose, char *errbuf, size_t cap,
 		return -1;
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
-			dup2(devnull, 1);
+		int out = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : open("/dev/null", O_WRONLY);
+		if (out >= 0)
+			dup2(out, 1);
 		dup2(fds[1], 2);
 		close(fds[0]);
 		close(fds[1]);
@@ -136,6 +142,11 @@ static int run_child(char *const argv[], bool verbose, char *errbuf, size_t cap,
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+static int run_child(char *const argv[], bool verbose, char *errbuf, size_t cap, double *wall)
+{
+	return run_child_to(argv, NULL, verbose, errbuf, cap, wall);
 }
 
 /* The last non-empty line of text, without a "lfm2c: " / "lfm2-run: " prefix. */
@@ -211,6 +222,9 @@ int measure_common_arg(MeasureOpts *o, const char *cmd, int argc, char **argv, i
 			++*i;
 			return 1;
 		}
+	int te = eval_text_arg(&o->eval, cmd, argc, argv, i);
+	if (te)
+		return te;
 	if (!strcmp(s, "--backend")) {
 		if (!val || (strcmp(val, "llvm") && strcmp(val, "c"))) {
 			lfm_fail("%s: --backend takes llvm or c (got '%s')", cmd, val ? val : "nothing");
@@ -248,6 +262,18 @@ int measure_prepare(MeasureOpts *o, ModelInfo *mi, LfmError *err)
 			return lfm_error(err, NULL, "--decode %d: the model holds %d positions", o->decode, mi->max_pos);
 		if (o->seq_len > mi->max_pos)
 			return lfm_error(err, NULL, "--len %d: the model holds %d positions", o->seq_len, mi->max_pos);
+	}
+	if (eval_text_check(&o->eval, err))
+		return -1;
+	if (o->eval.path) {
+		lfm2_eval_plan plan;
+		if (eval_text_plan(&o->eval, o->model, mi->max_pos, &plan, &mi->text_tokens, err))
+			return lfm_error(err, NULL, "--eval-text %s", err->msg);
+		mi->text_hash = plan.hash;
+		mi->text_ctx = plan.ctx;
+		mi->text_chunks = plan.chunks;
+		mi->text_predictions = plan.chunks * plan.scored;
+		lfm2_eval_plan_free(&plan);
 	}
 	Target t;
 	if (target_resolve(&t, NULL, NULL, NULL, err))
@@ -463,6 +489,105 @@ void measure_compare(const ValSeqs *s, const ValLogits *ref, const ValLogits *va
 	}
 	if (a->kld_mean < 0)   /* rounding of an exact match */
 		a->kld_mean = 0;
+}
+
+/* ------------------------------------------------------------ the text */
+
+/* The number after " key=" in lfm2-run's result line; false if absent. */
+static bool result_number(const char *line, const char *key, double *v)
+{
+	char pat[48];
+	snprintf(pat, sizeof pat, " %s=", key);
+	const char *at = strstr(line, pat);
+	if (!at)
+		return false;
+	char *end;
+	*v = strtod(at + strlen(pat), &end);
+	return end != at + strlen(pat);
+}
+
+/* Reads the "result: ..." line of a --perplexity run's stdout. */
+static int parse_text_result(const char *path, bool compared, TextResult *t, LfmError *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return lfm_error(err, path, "cannot read: %s", strerror(errno));
+	char line[2048];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		found = !strncmp(line, "result: ", 8);
+	fclose(f);
+	if (!found)
+		return lfm_error(err, path, "no result line in lfm2-run --perplexity's output");
+	line[strcspn(line, "\n")] = 0;
+	double ctx, chunks, pred;
+	bool ok = result_number(line, "ctx", &ctx) && result_number(line, "chunks", &chunks)
+	          && result_number(line, "predictions", &pred) && result_number(line, "ppl", &t->ppl)
+	          && result_number(line, "ppl_err", &t->ppl_err);
+	t->ctx = (int)ctx;
+	t->chunks = (int)chunks;
+	t->predictions = (int)pred;
+	t->compared = compared;
+	if (ok && compared)
+		ok = result_number(line, "kld", &t->kld) && result_number(line, "kld_err", &t->kld_err)
+		     && result_number(line, "kld_p99", &t->kld_p99) && result_number(line, "kld_max", &t->kld_max)
+		     && result_number(line, "top1", &t->top1) && result_number(line, "dppl", &t->dppl)
+		     && result_number(line, "dppl_err", &t->dppl_err);
+	return ok ? 0 : lfm_error(err, path, "an incomplete result line: %s", line);
+}
+
+int measure_text(const MeasureOpts *o, const ModelInfo *mi, const Build *b, const char *kld, bool write_base,
+                 TextResult *t, LfmError *err)
+{
+	char exe[1200], out[1200], cb[16], kb[16], tb[16], log[4096], msg[1024];
+	snprintf(exe, sizeof exe, "%s/lfm2-run", b->dir);
+	snprintf(out, sizeof out, "%s/perplexity.out", b->dir);
+	snprintf(cb, sizeof cb, "%d", mi->text_ctx);
+	snprintf(kb, sizeof kb, "%d", mi->text_chunks);
+	char *argv[20];
+	int k = 0;
+	argv[k++] = exe;
+	argv[k++] = "--perplexity";
+	argv[k++] = (char *)o->eval.path;
+	if (write_base) {   /* the chunks measure_prepare cut; a --kld run takes them from the file */
+		argv[k++] = "-c";
+		argv[k++] = cb;
+		argv[k++] = "--chunks";
+		argv[k++] = kb;
+	}
+	argv[k++] = write_base ? "--kld-base" : "--kld";
+	argv[k++] = (char *)kld;
+	add_run_flags(argv, &k, o, tb, sizeof tb);
+	argv[k] = NULL;
+	double wall;
+	int rc = run_child_to(argv, out, o->verbose, log, sizeof log, &wall);
+	if (rc) {
+		unlink(out);
+		last_line(log, msg, sizeof msg);
+		return lfm_error(err, exe, "--perplexity failed (exit %d): %s", rc, msg);
+	}
+	rc = parse_text_result(out, !write_base, t, err);
+	unlink(out);
+	if (!rc && (t->ctx != mi->text_ctx || t->chunks != mi->text_chunks || t->predictions != mi->text_predictions))
+		return lfm_error(err, exe, "--perplexity scored %d chunks of %d (%d predictions), expected %d of %d", t->chunks,
+		                 t->ctx, t->predictions, mi->text_chunks, mi->text_ctx);
+	return rc;
+}
+
+void measure_text_apply(Accuracy *a, const TextResult *t)
+{
+	a->text = true;
+	a->seq_kld_mean = a->kld_mean;
+	a->seq_top1 = a->top1;
+	a->kld_mean = t->kld;
+	a->top1 = t->top1;
+	a->kld_err = t->kld_err;
+	a->kld_p99 = t->kld_p99;
+	a->kld_max = t->kld_max;
+	a->ppl = t->ppl;
+	a->ppl_err = t->ppl_err;
+	a->dppl = t->dppl;
+	a->dppl_err = t->dppl_err;
 }
 
 /* ------------------------------------------------------------ timing */

@@ -24,6 +24,14 @@
  *   size      weights.bin (blob) + lfm2-run (code, with the runtime);
  *   compile   wall time of the compile, and whether the build cache served it.
  *
+ * With --eval-text FILE (eval_text.h) accuracy is also judged on a real
+ * text: the f32 build runs `lfm2-run --perplexity FILE --kld-base REF.kld`,
+ * every variant `lfm2-run --perplexity FILE --kld REF.kld`, and the
+ * variant's KLD and top-1 are those of the text's chunks (with the KLD's
+ * error, p99, max, the perplexity and PPL - PPL(f32)); the max |logit
+ * error| stays that of the fixed sequences — it bounds the arithmetic,
+ * which tune's acceptance rule is about.
+ *
  * Results go out as one table (stdout), JSON (cJSON), CSV and an SVG
  * picture: accuracy against speed and size, and bars of the rates
  * (writers here, so tune's log and variants' report look alike).
@@ -35,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "eval_text.h"
 #include "frontend.h"
 #include "schedule.h"
 
@@ -53,6 +62,7 @@ typedef struct MeasureOpts {
 	bool use_mmap;          /* lfm2-run --mmap */
 	bool no_cache;          /* compile --no-cache */
 	bool verbose;           /* print every command */
+	EvalTextOpts eval;      /* --eval-text, --eval-ctx, --eval-chunks */
 } MeasureOpts;
 
 /* The validation token sequences: each starts with BOS, the rest drawn
@@ -84,7 +94,20 @@ typedef struct Accuracy {
 	double kld_mean;         /* mean over positions, nats */
 	double top1;             /* fraction of positions with the same argmax */
 	bool finite;             /* no NaN / Inf in the variant's logits */
+	/* --eval-text (measure_text_apply): kld_mean and top1 above are then the
+	 * text's, the sequences' kept in seq_*; the rest as lfm2-run --kld says */
+	bool text;
+	double seq_kld_mean, seq_top1;
+	double kld_err, kld_p99, kld_max, ppl, ppl_err, dppl, dppl_err;
 } Accuracy;
+
+/* What `lfm2-run --perplexity` reported (its "result:" line). */
+typedef struct TextResult {
+	int ctx, chunks, predictions;
+	double ppl, ppl_err;
+	bool compared;           /* --kld: the rest is set */
+	double kld, kld_err, kld_p99, kld_max, top1, dppl, dppl_err;
+} TextResult;
 
 typedef struct Timing {
 	int n;                               /* runs done */
@@ -102,6 +125,10 @@ typedef struct ModelInfo {
 	int vocab, bos, max_pos;
 	uint64_t hash;             /* the checkpoint's model hash (config + every tensor) */
 	char target[640];          /* the host target: triple,cpu and its feature summary */
+	/* --eval-text: the chunks (measure_prepare cuts them, as lfm2-run will) */
+	uint64_t text_hash;        /* lfm2_eval_plan.hash: text, tokenizer, ctx, chunks */
+	int text_ctx, text_chunks, text_predictions;
+	size_t text_tokens;
 } ModelInfo;
 
 /* Defaults: every online CPU, 3 runs, prefill 512, decode 128, 2
@@ -121,10 +148,13 @@ int measure_common_arg(MeasureOpts *o, const char *cmd, int argc, char **argv, i
 	"  --len N           tokens per validation sequence (default 32)\n" \
 	"  --backend B       llvm or c (default: compile's)\n" \
 	"  --mmap            lfm2-run --mmap (default: weights read into memory)\n" \
-	"  -v                print every command run\n"
+	"  -v                print every command run\n" \
+	EVAL_TEXT_HELP
 
 /* Opens o->model (checking it), fills mi and o->vocab, and checks the
- * lengths against the model (prefill and decode fit max_position). */
+ * lengths against the model (prefill and decode fit max_position); with
+ * --eval-text also reads and cuts the text (a bad one fails here, before
+ * any compile). */
 int measure_prepare(MeasureOpts *o, ModelInfo *mi, LfmError *err);
 
 int measure_seqs(ValSeqs *s, int n, int len, int vocab, int bos);
@@ -145,6 +175,14 @@ int measure_compile(const MeasureOpts *o, const Schedule *s, const char *label, 
 int measure_logits(const MeasureOpts *o, const Build *b, const ValSeqs *s, ValLogits *out, LfmError *err);
 void measure_logits_free(ValLogits *l, int n);
 void measure_compare(const ValSeqs *s, const ValLogits *ref, const ValLogits *var, Accuracy *a);
+
+/* --eval-text: runs the build's `lfm2-run --perplexity` on the text,
+ * writing the base kld (write_base) or comparing with it, and reads its
+ * result line into t. */
+int measure_text(const MeasureOpts *o, const ModelInfo *mi, const Build *b, const char *kld, bool write_base,
+                 TextResult *t, LfmError *err);
+/* A variant's accuracy with the text's numbers (t compared with the base). */
+void measure_text_apply(Accuracy *a, const TextResult *t);
 
 /* Drops path from the page cache (fdatasync, posix_fadvise DONTNEED);
  * *resident is the fraction of its pages still cached afterwards (mincore). */
@@ -190,13 +228,15 @@ typedef struct ReportInfo {
 	int n_threads;
 	int positions;             /* validation positions (sum of sequence lengths) */
 	double resident_max;       /* worst residency after eviction, over every run */
+	const ModelInfo *mi;       /* --eval-text's chunks (NULL: none) */
+	TextResult text_ref;       /* the f32 build's perplexity on the text */
 } ReportInfo;
 
 /* "weights read into memory ...; blob evicted ..." — the conditions, one line. */
 void report_conditions(char *buf, size_t cap, const ReportInfo *ri);
 void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n);
 char *report_json(const ReportInfo *ri, const VariantResult *v, int n);
-char *report_csv(const VariantResult *v, int n);
+char *report_csv(const ReportInfo *ri, const VariantResult *v, int n);
 char *report_svg(const ReportInfo *ri, const VariantResult *v, int n);
 
 #endif

@@ -103,14 +103,28 @@ void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 	fprintf(f, "threads %s; medians of %d run(s): prefill %d tokens in one chunk, decode %d tokens\n", thr,
 	        o->runs, o->prefill, o->decode);
 	fprintf(f, "%s\n", cond);
-	fprintf(f, "accuracy vs the f32 build (f32 weights, no fusion) on %d sequence(s), %d positions: max |logit error| / max |logit|, "
-	        "mean KL(f32 || variant)\n\n", o->seqs, ri->positions);
+	bool text = o->eval.path != NULL;
+	if (!text)
+		fprintf(f, "accuracy vs the f32 build (f32 weights, no fusion) on %d sequence(s), %d positions: max |logit error| / max |logit|, "
+		        "mean KL(f32 || variant)\n\n", o->seqs, ri->positions);
+	else
+		fprintf(f, "accuracy vs the f32 build (f32 weights, no fusion): max |logit error| / max |logit| on %d sequence(s), "
+		        "%d positions; mean KL(f32 || variant) +- its error and top-1 on %s: %d chunks of %d, %d predictions "
+		        "(lfm2-run --perplexity --kld); PPL on the text (f32: %.4f +- %.4f) and PPL - PPL(f32)\n\n", o->seqs,
+		        ri->positions, o->eval.path, ri->mi->text_chunks, ri->mi->text_ctx, ri->mi->text_predictions,
+		        ri->text_ref.ppl, ri->text_ref.ppl_err);
 	int w = 7;
 	for (int i = 0; i < n; i++)
 		if ((int)strlen(v[i].name) > w)
 			w = (int)strlen(v[i].name);
-	fprintf(f, "%-*s %7s %12s %13s %24s %10s %11s %10s %7s\n", w, "variant", "threads", "decode tok/s",
-	        "prefill tok/s", "size MiB (blob + code)", "compile s", "max err", "KLD", "top-1");
+	fprintf(f, "%-*s %7s %12s %13s %24s %10s %11s %10s", w, "variant", "threads", "decode tok/s",
+	        "prefill tok/s", "size MiB (blob + code)", "compile s", "max err", "KLD");
+	if (text)
+		fprintf(f, " %8s", "+-");
+	fprintf(f, " %7s", "top-1");
+	if (text)
+		fprintf(f, " %10s %10s", "PPL", "dPPL");
+	fputc('\n', f);
 	bool any_cached = false;
 	for (int i = 0; i < n; i++) {
 		const VariantResult *r = &v[i];
@@ -123,8 +137,14 @@ void report_table(FILE *f, const ReportInfo *ri, const VariantResult *v, int n)
 		         mib(r->build.blob_bytes), mib(r->build.code_bytes));
 		snprintf(comp, sizeof comp, "%.2f%s", r->build.compile_s, r->build.cached ? "*" : "");
 		any_cached |= r->build.cached;
-		fprintf(f, "%-*s %7d %12.2f %13.2f %24s %10s %11.3e %10.3e %6.1f%%\n", w, r->name, r->threads, r->decode,
-		        r->prefill, size, comp, r->acc.max_rel, r->acc.kld_mean, 100.0 * r->acc.top1);
+		fprintf(f, "%-*s %7d %12.2f %13.2f %24s %10s %11.3e %10.3e", w, r->name, r->threads, r->decode, r->prefill,
+		        size, comp, r->acc.max_rel, r->acc.kld_mean);
+		if (text)
+			fprintf(f, " %8.1e", r->acc.kld_err);
+		fprintf(f, " %6.1f%%", 100.0 * r->acc.top1);
+		if (text)
+			fprintf(f, " %10.4f %+10.4f", r->acc.ppl, r->acc.dppl);
+		fputc('\n', f);
 	}
 	if (any_cached)
 		fprintf(f, "* served by the build cache (not a fresh compile; --no-cache measures one)\n");
@@ -137,6 +157,37 @@ static void add_runs(cJSON *obj, const char *name, const double *v, int n)
 	cJSON *a = cJSON_AddArrayToObject(obj, name);
 	for (int i = 0; a && i < n; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+}
+
+/* --eval-text: the chunks and the f32 build's perplexity on them. */
+static void text_json(cJSON *val, const ReportInfo *ri)
+{
+	cJSON *t = cJSON_AddObjectToObject(val, "eval_text");
+	if (!t)
+		return;
+	char hash[32];
+	snprintf(hash, sizeof hash, "%016" PRIx64, ri->mi->text_hash);
+	cJSON_AddStringToObject(t, "file", ri->opts->eval.path);
+	cJSON_AddNumberToObject(t, "ctx", ri->mi->text_ctx);
+	cJSON_AddNumberToObject(t, "chunks", ri->mi->text_chunks);
+	cJSON_AddNumberToObject(t, "predictions", ri->mi->text_predictions);
+	cJSON_AddStringToObject(t, "tokens_hash", hash);
+	cJSON_AddNumberToObject(t, "f32_ppl", ri->text_ref.ppl);
+	cJSON_AddNumberToObject(t, "f32_ppl_err", ri->text_ref.ppl_err);
+}
+
+/* --eval-text: a variant's figures on the text (kld_mean and top1 are its). */
+static void text_accuracy_json(cJSON *x, const Accuracy *a)
+{
+	cJSON_AddNumberToObject(x, "kld_err", a->kld_err);
+	cJSON_AddNumberToObject(x, "kld_p99", a->kld_p99);
+	cJSON_AddNumberToObject(x, "kld_max", a->kld_max);
+	cJSON_AddNumberToObject(x, "ppl", a->ppl);
+	cJSON_AddNumberToObject(x, "ppl_err", a->ppl_err);
+	cJSON_AddNumberToObject(x, "dppl", a->dppl);
+	cJSON_AddNumberToObject(x, "dppl_err", a->dppl_err);
+	cJSON_AddNumberToObject(x, "sequences_kld_mean", a->seq_kld_mean);
+	cJSON_AddNumberToObject(x, "sequences_top1", a->seq_top1);
 }
 
 char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
@@ -168,6 +219,8 @@ char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
 		cJSON_AddNumberToObject(val, "sequences", o->seqs);
 		cJSON_AddNumberToObject(val, "sequence_length", o->seq_len);
 		cJSON_AddNumberToObject(val, "positions", ri->positions);
+		if (o->eval.path)
+			text_json(val, ri);
 	}
 	cJSON *arr = cJSON_AddArrayToObject(root, "variants");
 	for (int i = 0; arr && i < n; i++) {
@@ -199,6 +252,8 @@ char *report_json(const ReportInfo *ri, const VariantResult *v, int n)
 		cJSON_AddNumberToObject(x, "kld_mean", isfinite(r->acc.kld_mean) ? r->acc.kld_mean : 1e308);
 		cJSON_AddNumberToObject(x, "top1", r->acc.top1);
 		cJSON_AddBoolToObject(x, "finite", r->acc.finite);
+		if (r->acc.text)
+			text_accuracy_json(x, &r->acc);
 		add_runs(x, "decode_runs", r->time.decode, r->time.n);
 		add_runs(x, "prefill_runs", r->time.prefill, r->time.n);
 		add_runs(x, "load_runs", r->time.load, r->time.n);
@@ -233,11 +288,13 @@ static void csv_field(Buf *b, const char *s)
 	bprintf(b, "\"");
 }
 
-char *report_csv(const VariantResult *v, int n)
+char *report_csv(const ReportInfo *ri, const VariantResult *v, int n)
 {
 	Buf b = {0};
+	bool text = ri->opts->eval.path != NULL;
 	bprintf(&b, "variant,schedule,threads,decode_tok_s,prefill_tok_s,load_s,blob_bytes,code_bytes,artifact_bytes,"
-	        "compile_s,compile_cached,max_rel_error,kld_mean,top1,error\n");
+	        "compile_s,compile_cached,max_rel_error,kld_mean,top1,error%s\n",
+	        text ? ",kld_err,kld_p99,kld_max,ppl,ppl_err,dppl,dppl_err" : "");
 	for (int i = 0; i < n; i++) {
 		const VariantResult *r = &v[i];
 		csv_field(&b, r->name);
@@ -247,13 +304,17 @@ char *report_csv(const VariantResult *v, int n)
 		if (r->error[0]) {
 			bprintf(&b, ",,,,,,,,,,,,");
 			csv_field(&b, r->error);
-			bprintf(&b, "\n");
+			bprintf(&b, "%s\n", text ? ",,,,,,," : "");
 			continue;
 		}
-		bprintf(&b, ",%.3f,%.3f,%.4f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%d,%.6e,%.6e,%.6f,\n", r->decode,
+		bprintf(&b, ",%.3f,%.3f,%.4f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%d,%.6e,%.6e,%.6f,", r->decode,
 		        r->prefill, r->load, r->build.blob_bytes, r->build.code_bytes,
 		        r->build.blob_bytes + r->build.code_bytes, r->build.compile_s, r->build.cached ? 1 : 0,
 		        r->acc.max_rel, r->acc.kld_mean, r->acc.top1);
+		if (text)
+			bprintf(&b, ",%.6e,%.6e,%.6e,%.6f,%.6f,%.6f,%.6f", r->acc.kld_err, r->acc.kld_p99, r->acc.kld_max,
+			        r->acc.ppl, r->acc.ppl_err, r->acc.dppl, r->acc.dppl_err);
+		bprintf(&b, "\n");
 	}
 	return bdone(&b);
 }
@@ -712,9 +773,16 @@ char *report_svg(const ReportInfo *ri, const VariantResult *v, int n)
 	char thr[128];
 	thread_list(thr, sizeof thr, ri);
 	bprintf(&b, " (threads %s, medians of %d, cold weights)</text>\n", thr, ri->opts->runs);
-	bprintf(&b, "<text x=\"8\" y=\"42\" font-size=\"12\" fill=\"#444\">accuracy (mean KL divergence from the f32 "
-	        "build on %d positions) against speed, size as area: lower right is better, smaller is better</text>\n",
-	        ri->positions);
+	if (!ri->opts->eval.path) {
+		bprintf(&b, "<text x=\"8\" y=\"42\" font-size=\"12\" fill=\"#444\">accuracy (mean KL divergence from the f32 "
+		        "build on %d positions) against speed, size as area: lower right is better, smaller is better</text>\n",
+		        ri->positions);
+	} else {
+		bprintf(&b, "<text x=\"8\" y=\"42\" font-size=\"12\" fill=\"#444\">accuracy (mean KL divergence from the f32 "
+		        "build on %d predictions of ", ri->mi->text_predictions);
+		xml_text(&b, ri->opts->eval.path);
+		bprintf(&b, ") against speed, size as area: lower right is better, smaller is better</text>\n");
+	}
 	int missing = svg_scatter(&b, &sc, 0, true);
 	missing += svg_scatter(&b, &sc, SC_PANEL, false);
 	svg_legend(&b, &sc, legend_y, missing);

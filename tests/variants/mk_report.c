@@ -73,7 +73,7 @@ static void fill(VariantResult *r, const Made *m, int t)
 	r->build.blob_bytes = (uint64_t)(m->mib * 1048576);
 	r->build.code_bytes = 200000;
 	r->build.compile_s = 1.5;
-	r->acc = (Accuracy){m->max_rel, m->kld, m->kld > 0 ? 0.9 : 1, true};
+	r->acc = (Accuracy){.max_rel = m->max_rel, .kld_mean = m->kld, .top1 = m->kld > 0 ? 0.9 : 1, .finite = true};
 	r->time.n = 1;
 	r->time.decode[0] = r->decode;
 	r->time.prefill[0] = r->prefill;
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	                 .threads = threads, .n_threads = N_THREADS, .positions = 64};
 	int n = N_MADE * N_THREADS;
 	int rc = write_text(argv[1], "variants.json", report_json(&ri, v, n));
-	rc |= write_text(argv[1], "variants.csv", report_csv(v, n));
+	rc |= write_text(argv[1], "variants.csv", report_csv(&ri, v, n));
 	rc |= write_text(argv[1], "variants.svg", report_svg(&ri, v, n));
 	for (int i = 0; i < n && !rc; i++) {
 		const Made *m = &made[i / N_THREADS];
