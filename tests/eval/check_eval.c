@@ -22,7 +22,12 @@
  *       (compiled f32: the report's model, weights only quantized); the
  *       chunks must be the same tokens (the JSON's tokens_hash is the
  *       .kld's), and the perplexities, KLD, its error, p99 and top-1 the
- *       same up to f32 arithmetic and the .kld's rounding.
+ *       same up to f32 arithmetic and the .kld's rounding;
+ *   check_eval variants JSON VARIANT CTX CHUNKS DIR BASE THIS
+ *       `lfm2c variants --eval-text --json`'s figures of VARIANT (kld_mean,
+ *       its error, p99, max, top1, ppl, dppl, the f32 reference's ppl)
+ *       checked as the kld mode checks lfm2-run's, from dumps of the
+ *       variants' own builds (kept with --keep-builds).
  *
  * Everything is computed here from the definitions, in double, with none
  * of the runtime's code: NLL = logsumexp(row) - row[target] for the
@@ -307,11 +312,10 @@ static int mode_ppl(char **argv)
 	return 0;
 }
 
-static int mode_kld(int argc, char **argv)
+/* Every figure of a comparison: `out` holds them as lfm2-run's result line. */
+static void check_comparison(const char *out, int ctx, int chunks, const char *dir, const char *base,
+                             const char *this_, const char *kld_file)
 {
-	char *out = slurp(argv[2]);
-	int ctx = atoi(argv[3]), chunks = atoi(argv[4]);
-	const char *dir = argv[5], *base = argv[6], *this_ = argv[7];
 	Preds p = predictions(dir, ctx, chunks, base, this_);
 	size_t n = p.n;
 	check_shape(out, ctx, chunks, n);
@@ -338,18 +342,24 @@ static int mode_kld(int argc, char **argv)
 		CHECK(strstr(out, " dppl=0 ") && strstr(out, " dppl_err=0 "),
 		      "PPL - PPL(base) of a base against itself must be 0 +- 0");
 	}
-	if (argc > 8) {
+	if (kld_file) {
 		NpyArray a = load_chunk(dir, base, 0, ctx);
 		long long vocab = a.shape[1];
 		npy_free(&a);
 		struct stat st;
-		CHECK_OR_DIE(stat(argv[8], &st) == 0);
-		printf("  %s: %lld bytes = 64 + %zu x (24 + 2 x %lld)\n", argv[8], (long long)st.st_size, n, vocab);
+		CHECK_OR_DIE(stat(kld_file, &st) == 0);
+		printf("  %s: %lld bytes = 64 + %zu x (24 + 2 x %lld)\n", kld_file, (long long)st.st_size, n, vocab);
 		CHECK_INT((long long)st.st_size, 64 + (long long)n * (24 + 2 * vocab));
 	}
 	free(p.nll);
 	free(p.nll_base);
 	free(p.kld);
+}
+
+static int mode_kld(int argc, char **argv)
+{
+	char *out = slurp(argv[2]);
+	check_comparison(out, atoi(argv[3]), atoi(argv[4]), argv[5], argv[6], argv[7], argc > 8 ? argv[8] : NULL);
 	free(out);
 	return 0;
 }
@@ -412,6 +422,39 @@ static int mode_report(char **argv)
 	return 0;
 }
 
+/* A variant's figures from variants.json, written as lfm2-run's result
+ * line (the f32 reference's perplexity as the base's). */
+static int mode_variants(char **argv)
+{
+	char *json = slurp(argv[2]);
+	cJSON *root = cJSON_Parse(json);
+	CHECK_OR_DIE(root != NULL);
+	const cJSON *val = cJSON_GetObjectItemCaseSensitive(root, "validation");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(val, "eval_text");
+	const cJSON *vars = cJSON_GetObjectItemCaseSensitive(root, "variants"), *v = NULL, *e;
+	CHECK_OR_DIE(cJSON_IsObject(text) && cJSON_IsArray(vars));
+	cJSON_ArrayForEach(e, vars) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		if (cJSON_IsString(name) && !strcmp(name->valuestring, argv[3]))
+			v = e;
+	}
+	CHECK_OR_DIE(v != NULL);
+	int ctx = atoi(argv[4]), chunks = atoi(argv[5]), scored = ctx - 1 - ctx / 2;
+	char out[2048];
+	snprintf(out, sizeof out, "result: ppl=%.17g ppl_err=%.17g nll=%.17g nll_err=%.17g predictions=%d chunks=%d "
+	         "ctx=%d ppl_base=%.17g ppl_base_err=%.17g dppl=%.17g dppl_err=%.17g kld=%.17g kld_err=%.17g "
+	         "kld_p99=%.17g kld_max=%.17g top1=%.17g\n", json_num(v, "ppl"), json_num(v, "ppl_err"),
+	         log(json_num(v, "ppl")), json_num(v, "ppl_err") / json_num(v, "ppl"), (int)json_num(text, "predictions"),
+	         (int)json_num(text, "chunks"), (int)json_num(text, "ctx"), json_num(text, "f32_ppl"),
+	         json_num(text, "f32_ppl_err"), json_num(v, "dppl"), json_num(v, "dppl_err"), json_num(v, "kld_mean"),
+	         json_num(v, "kld_err"), json_num(v, "kld_p99"), json_num(v, "kld_max"), json_num(v, "top1"));
+	CHECK_INT((long long)json_num(text, "predictions"), (long long)chunks * scored);
+	check_comparison(out, ctx, chunks, argv[6], argv[7], argv[8], NULL);
+	cJSON_Delete(root);
+	free(json);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 7 && !strcmp(argv[1], "chunks"))
@@ -422,10 +465,12 @@ int main(int argc, char **argv)
 		mode_kld(argc, argv);
 	else if (argc == 7 && !strcmp(argv[1], "report"))
 		mode_report(argv);
+	else if (argc == 9 && !strcmp(argv[1], "variants"))
+		mode_variants(argv);
 	else {
 		fprintf(stderr, "usage: check_eval chunks IDS CTX CHUNKS BOS DIR | ppl RESULT CTX CHUNKS DIR BASE | "
 		        "kld RESULT CTX CHUNKS DIR BASE THIS [FILE.kld] | report JSON FORMAT BASE_RESULT THIS_RESULT "
-		        "FILE.kld\n");
+		        "FILE.kld | variants JSON VARIANT CTX CHUNKS DIR BASE THIS\n");
 		return 2;
 	}
 	return check_finish(argv[1]);

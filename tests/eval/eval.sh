@@ -23,6 +23,11 @@
 #          and the --kld run of `lfm2c dequant -q q4_0` compiled f32 (--fuse
 #          none: the report's model, f32 arithmetic) — check_eval report;
 #          the report's own bad flags
+#   variants
+#          `lfm2c variants q8_0.json --eval-text` (3 chunks of 128, the
+#          builds kept): its JSON's text figures against check_eval's
+#          recomputation from dumps of its own two builds; the table's and
+#          CSV's text columns
 set -u
 mode=$1 lfm2c=$2 check=$3 root=$4 tmp=$5
 tt=$root/examples/trained-tiny
@@ -174,6 +179,32 @@ quant_report)
 		fail "--eval-ctx 2"
 	$expect 1 "^lfm2c: quant-report: --seqs, --len and --seed choose random sequences" \
 		$qr --eval-text "$text" --seqs 2 || fail "--seqs with --eval-text"
+	;;
+variants)
+	dir=$tmp/variants
+	rm -rf "$dir" && mkdir -p "$dir"
+	"$lfm2c" variants "$tt" "$root/examples/variants/q8_0.json" -o "$dir/out" --threads 1 --runs 1 --prefill 16 \
+		--decode 4 --cache --keep-builds --eval-text "$text" --eval-ctx $CTX --eval-chunks $CHUNKS >"$dir/table" ||
+		fail "variants --eval-text exited $?"
+	cat "$dir/table"
+	grep -q "top-1 on $text: $CHUNKS chunks of $CTX, $((CHUNKS * (CTX - 1 - CTX / 2))) predictions" "$dir/table" ||
+		fail "the table does not say which positions it scored"
+	grep -q "KLD  *+-  *top-1  *PPL  *dPPL" "$dir/table" || fail "the table lacks the text's columns"
+	head -1 "$dir/out/variants.csv" | grep -q ",top1,error,kld_err,kld_p99,kld_max,ppl,ppl_err,dppl,dppl_err$" ||
+		fail "variants.csv lacks the text's columns"
+	b=$dir/out/builds
+	[ -e "$b/f32-reference.kld" ] || fail "no f32-reference.kld among the kept builds"
+	k=0
+	while [ $k -lt $CHUNKS ]; do
+		for v in f32-reference v1-q8_0; do
+			"$b/$v/lfm2-run" --tokens "$(cat "$dumps/chunk-$k.ids")" --logits "$dir/$v-$k.npy" -t 1 2>/dev/null ||
+				fail "dumping $v"
+		done
+		cp "$dumps/chunk-$k.ids" "$dir/"
+		k=$((k + 1))
+	done
+	"$check" variants "$dir/out/variants.json" q8_0 $CTX $CHUNKS "$dir" f32-reference v1-q8_0 ||
+		fail "check_eval variants"
 	;;
 *)
 	echo "eval.sh: unknown mode $mode"
