@@ -155,9 +155,11 @@ typedef struct lfm2_kld_writer lfm2_kld_writer;
 typedef struct lfm2_kld_reader lfm2_kld_reader;
 
 /* Starts writing `path`: the records go to a file with no name yet (an
- * O_TMPFILE in path's directory, else a temporary name there), which
- * lfm2_kld_commit puts in place; a run that fails or is killed before
- * that leaves nothing behind.  Checks that the directory is writable. */
+ * O_TMPFILE in path's directory), which lfm2_kld_commit puts in place; a
+ * run that fails or is killed before that leaves nothing behind.  Where
+ * the file system has no O_TMPFILE the file is "path.tmp.XXXXXX" instead,
+ * removed on failure (a SIGKILL leaves it).  Checks that the directory is
+ * writable. */
 lfm2_kld_writer *lfm2_kld_create(const char *path, const lfm2_kld_header *h, lfm2_err *err);
 int lfm2_kld_write(lfm2_kld_writer *w, const lfm2_kld_record *r, lfm2_err *err);
 /* Fails unless exactly chunks x (ctx - 1 - first) records were written;

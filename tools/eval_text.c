@@ -112,14 +112,15 @@ static char *read_text(const char *path, size_t *len, LfmError *err)
 	return buf;
 }
 
-/* The model's tokenizer, as lfm2-run's tokenizer.bin holds it. */
-static lfm2_tokenizer *open_tokenizer(const char *model_dir, LfmError *err)
+/* The model's tokenizer, as lfm2-run's tokenizer.bin holds it (text
+ * names the text in the message when there is none). */
+static lfm2_tokenizer *open_tokenizer(const char *model_dir, const char *text, LfmError *err)
 {
 	void *table;
 	size_t n;
 	int rc = lfm_tokenizer_build(model_dir, &table, &n, err);
 	if (rc == 0)
-		lfm_error(err, model_dir, "no tokenizer.json: --eval-text needs the model's tokenizer");
+		lfm_error(err, text, "the model %s has no tokenizer.json to tokenize it with", model_dir);
 	if (rc <= 0)
 		return NULL;
 	lfm2_tokenizer *tok = NULL;
@@ -138,7 +139,7 @@ int eval_text_plan(const EvalTextOpts *o, const char *model_dir, int max_positio
 	char *text = read_text(o->path, &len, err);
 	if (!text)
 		return -1;
-	lfm2_tokenizer *tok = open_tokenizer(model_dir, err);
+	lfm2_tokenizer *tok = open_tokenizer(model_dir, o->path, err);
 	int32_t *ids = NULL;
 	int rc = -1, ctx = eval_text_ctx(o, max_position);
 	if (!tok)

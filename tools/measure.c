@@ -267,8 +267,11 @@ int measure_prepare(MeasureOpts *o, ModelInfo *mi, LfmError *err)
 		return -1;
 	if (o->eval.path) {
 		lfm2_eval_plan plan;
-		if (eval_text_plan(&o->eval, o->model, mi->max_pos, &plan, &mi->text_tokens, err))
-			return lfm_error(err, NULL, "--eval-text %s", err->msg);
+		if (eval_text_plan(&o->eval, o->model, mi->max_pos, &plan, &mi->text_tokens, err)) {
+			char why[sizeof err->msg];
+			snprintf(why, sizeof why, "%s", err->msg);
+			return lfm_error(err, NULL, "--eval-text %s", why);
+		}
 		mi->text_hash = plan.hash;
 		mi->text_ctx = plan.ctx;
 		mi->text_chunks = plan.chunks;

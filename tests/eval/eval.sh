@@ -19,7 +19,7 @@
 #          nothing left behind (also when a --kld-base run is killed)
 #   quant_report
 #          `lfm2c quant-report -q q4_0 --eval-text` (the f64 interpreter, 2
-#          chunks of 64) against lfm2-run: the f32 build's --kld-base run
+#          chunks of 32) against lfm2-run: the f32 build's --kld-base run
 #          and the --kld run of `lfm2c dequant -q q4_0` compiled f32 (--fuse
 #          none: the report's model, f32 arithmetic) — check_eval report;
 #          the report's own bad flags
@@ -157,15 +157,15 @@ quant_report)
 	rm -rf "$dir" && mkdir -p "$dir"
 	"$lfm2c" dequant "$tt" -q q4_0 -o "$dir/dq" >/dev/null || fail "dequant exited $?"
 	"$lfm2c" compile "$dir/dq" -o "$dir/dq-build" --fuse none || fail "compiling the dequantized model"
-	"$tmp/f32/lfm2-run" --perplexity "$text" -c 64 --chunks 2 --kld-base "$dir/base.kld" -t 1 >"$dir/base.out" \
+	"$tmp/f32/lfm2-run" --perplexity "$text" -c 32 --chunks 2 --kld-base "$dir/base.kld" -t 1 >"$dir/base.out" \
 		2>/dev/null || fail "the base run exited $?"
 	"$dir/dq-build/lfm2-run" --perplexity "$text" --kld "$dir/base.kld" -t 1 >"$dir/dq.out" 2>/dev/null ||
 		fail "the --kld run exited $?"
 	cat "$dir/base.out" "$dir/dq.out"
-	"$lfm2c" quant-report "$tt" -q q4_0 --eval-text "$text" --eval-ctx 64 --eval-chunks 2 --json "$dir/r.json" \
+	"$lfm2c" quant-report "$tt" -q q4_0 --eval-text "$text" --eval-ctx 32 --eval-chunks 2 --json "$dir/r.json" \
 		>"$dir/r.txt" || fail "quant-report --eval-text exited $?"
 	cat "$dir/r.txt"
-	grep -q "^positions: 62 predictions of $text ([0-9]* tokens): 2 chunks of 64, " "$dir/r.txt" ||
+	grep -q "^positions: 30 predictions of $text ([0-9]* tokens): 2 chunks of 32, " "$dir/r.txt" ||
 		fail "the report does not say which positions it scored"
 	grep -q "KLD mean  *+-  *KLD p99 .* PPL  *+-" "$dir/r.txt" || fail "the table lacks the +- and PPL columns"
 	"$check" report "$dir/r.json" q4_0 "$dir/base.out" "$dir/dq.out" "$dir/base.kld" || fail "check_eval report"

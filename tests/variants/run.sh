@@ -19,7 +19,8 @@
 #             prints, the SVG rendered by rsvg-convert; the crowd needs a
 #             label placed away from its point (a leader line).
 #   bad       bad input: one stderr line naming the file or flag, exit
-#             status != 0, nothing on stdout, no output left behind.
+#             status != 0, nothing on stdout, no output left behind (the
+#             --eval-text flags included).
 set -u
 mode=$1 lfm2c=$2 fx=$3 tmp=$4 check=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -119,6 +120,11 @@ bad)
 	case_ prefill_too_long "--prefill 5000: the model holds 4096 positions" \
 		"$lfm2c" variants "$fx" "$good" --prefill 5000 -o "$out"
 	case_ unknown_option "unknown option '--fast'" "$lfm2c" variants "$fx" "$good" --fast
+	case_ eval_text_missing "--eval-text .*/none\.txt: cannot open" \
+		"$lfm2c" variants "$fx" "$good" --eval-text "$tmp/none.txt" -o "$out"
+	case_ eval_text_no_tokenizer "--eval-text .*/text\.txt: the model .*/tiny has no tokenizer\.json" \
+		"$lfm2c" variants "$fx" "$good" --eval-text "$here/../../examples/eval/text.txt" -o "$out"
+	case_ eval_ctx_alone "--eval-ctx needs --eval-text FILE" "$lfm2c" variants "$fx" "$good" --eval-ctx 64 -o "$out"
 	[ -e "$out" ] && fail "a failed variants left $out behind"
 	case_ tune_missing_model "no-model: " "$lfm2c" tune "$tmp/no-model" -o "$tmp/b.json"
 	case_ tune_bad_start "bad_key\.json: key 'fusions\.qkvo'" "$lfm2c" tune "$fx" --start "$here/bad_key.json" \
@@ -126,6 +132,7 @@ bad)
 	case_ tune_bad_formats "--formats: unknown format 'q3'" "$lfm2c" tune "$fx" --formats f32,q3
 	case_ tune_bad_budget "--budget takes a positive integer" "$lfm2c" tune "$fx" --budget 0
 	case_ tune_unwritable "no-dir/b\.json: cannot write here" "$lfm2c" tune "$fx" -o "$tmp/no-dir/b.json"
+	case_ tune_bad_eval_ctx "--eval-ctx takes an integer in 4\.\." "$lfm2c" tune "$fx" --eval-ctx 2 -o "$tmp/b.json"
 	[ -e "$tmp/b.json" ] && fail "a failed tune wrote b.json"
 	echo "$n cases"
 	;;
