@@ -138,11 +138,9 @@ static int choose_ctx(eval_run *r, long *ctx)
 	const lfm2_model_info *m = r->model;
 	if (r->o->kld_path && open_base(r, ctx) != 0)
 		return CLI_USAGE;
-	if (!*ctx)
+	if (!*ctx)   /* a -c past max_position is refused where the session is planned (cli_check_memory) */
 		*ctx = m->max_position > 0 && m->max_position < LFM2_EVAL_DEFAULT_CTX ? m->max_position
 		                                                                     : LFM2_EVAL_DEFAULT_CTX;
-	else if (m->max_position > 0 && *ctx > m->max_position)
-		fprintf(stderr, "lfm2-run: warning: -c %ld exceeds the model's max_position %d\n", *ctx, m->max_position);
 	if (*ctx < LFM2_EVAL_MIN_CTX)
 		return cli_fail(CLI_USAGE, "-c %ld: chunks of at least %d tokens are needed (the second half of each "
 		                "is scored)", *ctx, LFM2_EVAL_MIN_CTX);

@@ -117,6 +117,8 @@ bad)
 	$expect 2 "^lfm2-run: --perplexity $dir/short.txt: [0-9]+ tokens, fewer than one chunk of 128 \\(lower -c\\)$" \
 		"$run" --perplexity "$dir/short.txt" -c 128 || fail "text shorter than a chunk"
 	$expect 2 "^lfm2-run: -c 3: chunks of at least 4 tokens" "$run" --perplexity "$text" -c 3 || fail "-c 3"
+	$expect 2 "^lfm2-run: -c 4096: the model has 2048 positions" \
+		"$run" --perplexity "$text" -c 4096 --kld-base "$dir/out/c4096.kld" || fail "-c past max_position"
 	$expect 2 "^lfm2-run: --kld $dir/base.kld: made with chunks of 128 tokens, not 64 \\(leave -c out" \
 		"$run" --perplexity "$text" --kld "$dir/base.kld" -c 64 || fail "other ctx"
 	$expect 2 "^lfm2-run: --kld $dir/base.kld: made from 2 chunks, not 3 " \
