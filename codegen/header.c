@@ -26,6 +26,8 @@ int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_
 	int64_t kv_per_pos = (int64_t)c->n_attn_layers * 2 * c->n_kv_heads * c->head_dim;
 	int64_t conv_floats = (int64_t)c->n_conv_layers * (c->conv_L - 1) * c->hidden;
 	int64_t arena = define_value(m, "ARENA_FLOATS_PER_TOKEN");
+	int64_t wf = define_value(m, "WF_FLOATS");   /* 0: no 16-bit GEMM block per thread */
+	int64_t kt_block = c->n_attn_layers ? (int64_t)ATTN_KB * c->n_kv_heads * c->head_dim : 0;
 	const char *sym = o->symbol;
 	fprintf(h, "/*\n * model.h — interface of the generated LFM2 model (lfm2c %s).\n"
 	           " *\n * Target: %s.  Checkpoint model hash %016" PRIx64 ".\n"
@@ -35,7 +37,7 @@ int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_
 	           " *     LFM2_MODEL_BLOB_ALIGN-aligned, with hash LFM2_MODEL_BLOB_HASH;\n"
 	           " *   - KV cache: ctx * LFM2_MODEL_KV_FLOATS_PER_POS floats, conv state:\n"
 	           " *     LFM2_MODEL_CONV_STATE_FLOATS floats (zero at the start of a sequence);\n"
-	           " *   - scratch: LFM2_MODEL_SCRATCH_BYTES(max_tokens) bytes, 64-aligned;\n"
+	           " *   - scratch: LFM2_MODEL_SCRATCH_BYTES(max_tokens, ctx, threads) bytes, 64-aligned;\n"
 	           " *   - %s.forward(&args) for up to max_tokens tokens per call.\n */\n"
 	           "#ifndef LFM2_MODEL_H\n#define LFM2_MODEL_H\n\n#include \"lfm2_abi.h\"\n\n",
 	        o->version, o->target_desc, ck->model_hash, sym, LFM2_BLOB_HEADER, sym);
@@ -58,10 +60,16 @@ int write_header(const LModule *m, const Graph *g, const Checkpoint *ck, uint64_
 	fprintf(h, "#define LFM2_MODEL_STATE_BYTES_PER_TOKEN %" PRId64 "\n", kv_per_pos * 4);
 	fprintf(h, "#define LFM2_MODEL_CONV_STATE_FLOATS     %" PRId64 "\n", conv_floats);
 	fprintf(h, "#define LFM2_MODEL_CONV_STATE_BYTES      %" PRId64 "\n\n", conv_floats * 4);
-	fprintf(h, "/* scratch of one forward call of up to n tokens (64-byte aligned) */\n");
+	fprintf(h, "/* scratch of one forward call of up to n tokens, a KV cache of ctx positions, on\n"
+	           " * `threads` threads (64-byte aligned): the arena, the keys transposed for the tiled\n"
+	           " * attention when n >= %d, each thread's f32 block of the 16-bit GEMMs; the same as\n"
+	           " * %s.scratch_bytes(n, ctx, threads) */\n", ATTN_TILE_MIN, sym);
 	fprintf(h, "#define LFM2_MODEL_SCRATCH_BYTES_PER_TOKEN %" PRId64 "\n", arena * 4);
-	fprintf(h, "#define LFM2_MODEL_SCRATCH_BYTES(n)      ((size_t)((n) > 0 ? (n) : 1) * "
-	           "LFM2_MODEL_SCRATCH_BYTES_PER_TOKEN + 64)\n");
+	fprintf(h, "#define LFM2_MODEL_SCRATCH_BYTES(n, ctx, threads) \\\n"
+	           "\t((size_t)((n) > 0 ? (n) : 1) * LFM2_MODEL_SCRATCH_BYTES_PER_TOKEN + 64 \\\n"
+	           "\t + ((n) >= %d ? (size_t)(((ctx) + %d) / %d) * %" PRId64 " : 0) \\\n"
+	           "\t + (size_t)((threads) > 0 ? (threads) : 1) * %" PRId64 ")\n",
+	        ATTN_TILE_MIN, ATTN_KB - 1, ATTN_KB, kt_block * 4, wf * 4);
 	fprintf(h, "#define LFM2_MODEL_MEM_ALIGN             64\n\n");
 	fprintf(h, "/* the entry points: %s.forward, %s.scratch_bytes */\n", sym, sym);
 	fprintf(h, "extern const lfm2_model_info %s;\n", sym);

@@ -64,13 +64,13 @@ int main(int argc, char **argv)
 	int32_t ctx = T;
 	float *kv = zalloc((size_t)ctx * LFM2_MODEL_KV_FLOATS_PER_POS * sizeof(float) + 64);
 	float *conv = zalloc(LFM2_MODEL_CONV_STATE_BYTES + 64);
-	void *scratch = zalloc(LFM2_MODEL_SCRATCH_BYTES(T));
+	void *scratch = zalloc(LFM2_MODEL_SCRATCH_BYTES(T, ctx, 1));
 	float *logits = zalloc((size_t)T * LFM2_MODEL_VOCAB * sizeof(float));
 	if (!T || !kv || !conv || !scratch || !logits)
 		return 1;
-	if (lfm2_model.scratch_bytes(T, ctx, 1) != LFM2_MODEL_SCRATCH_BYTES(T)) {
+	if (lfm2_model.scratch_bytes(T, ctx, 1) != LFM2_MODEL_SCRATCH_BYTES(T, ctx, 1)) {
 		fprintf(stderr, "bundle: scratch_bytes() %zu != LFM2_MODEL_SCRATCH_BYTES %zu\n",
-		        lfm2_model.scratch_bytes(T, ctx, 1), (size_t)LFM2_MODEL_SCRATCH_BYTES(T));
+		        lfm2_model.scratch_bytes(T, ctx, 1), (size_t)LFM2_MODEL_SCRATCH_BYTES(T, ctx, 1));
 		return 1;
 	}
 	if (lfm2_model.blob_hash != LFM2_MODEL_BLOB_HASH || lfm2_model.vocab_size != LFM2_MODEL_VOCAB) {
