@@ -71,22 +71,29 @@ typedef struct Progress {
 	uint64_t done, total;
 } Progress;
 
-/* Rows [row0, row0 + n) of a chunk whose first row is r: packed from x
- * (the chunk's floats) into out (the chunk's bytes). */
+/* Rows [row0, row0 + n) of a chunk whose first row is r: read from the
+ * weight as floats into x (the chunk's floats), then packed into out (the
+ * chunk's bytes) — both by the part's own thread. */
 typedef struct PackPart {
+	const Weight *w;
 	DType t;
 	PackLayout lay;
 	int64_t N, K, rb, r, row0, n;
-	const float *x;
+	float *x;
 	unsigned char *out;
-	int rc;
+	int rc;         /* 0; -1: a value does not fit the format; -2: reading failed (err) */
+	LfmError err;
 } PackPart;
 
 static void *pack_part(void *arg)
 {
 	PackPart *p = arg;
-	p->rc = pack_rows(p->t, p->lay, p->N, p->K, p->row0, p->n, p->x + (p->row0 - p->r) * p->K,
-	                  p->out + (p->row0 - p->r) * p->rb);
+	float *x = p->x + (p->row0 - p->r) * p->K;
+	if (ir_weight_rows_f32(p->w, p->row0, p->n, x, &p->err)) {
+		p->rc = -2;
+		return NULL;
+	}
+	p->rc = pack_rows(p->t, p->lay, p->N, p->K, p->row0, p->n, x, p->out + (p->row0 - p->r) * p->rb);
 	return NULL;
 }
 
@@ -104,8 +111,9 @@ static long usable_cpus(void)
 
 /* Packs rows [r, r + n) with up to `threads` threads, in parts of whole
  * groups of G rows; a thread that cannot start leaves its part to the
- * caller.  0, or -1 when a value does not fit the format. */
-static int pack_chunk(PackPart *proto, int64_t r, int64_t n, int64_t G, int threads)
+ * caller.  0, -1 when a value does not fit the format, or -2 with *err
+ * set when the weight could not be read. */
+static int pack_chunk(PackPart *proto, int64_t r, int64_t n, int64_t G, int threads, LfmError *err)
 {
 	PackPart part[MAX_PACK_THREADS];
 	pthread_t tid[MAX_PACK_THREADS];
@@ -123,20 +131,27 @@ static int pack_chunk(PackPart *proto, int64_t r, int64_t n, int64_t G, int thre
 	for (int i = 1; i < np; i++)
 		started[i] = pthread_create(&tid[i], NULL, pack_part, &part[i]) == 0;
 	pack_part(&part[0]);
-	int rc = part[0].rc;
 	for (int i = 1; i < np; i++) {
 		if (started[i])
 			pthread_join(tid[i], NULL);
 		else
 			pack_part(&part[i]);
-		rc |= part[i].rc;
 	}
-	return rc ? -1 : 0;
+	int rc = 0;
+	for (int i = 0; i < np && rc != -2; i++)   /* the first reading error, else any range error */
+		if (part[i].rc == -2) {
+			*err = part[i].err;
+			rc = -2;
+		} else if (part[i].rc) {
+			rc = -1;
+		}
+	return rc;
 }
 
 /* Reads one weight's rows in chunks of whole packing groups
- * (ir_weight_rows_f32), packs them in the weight's layout (pack.h) —
- * block formats on every online CPU — and streams them out. */
+ * (ir_weight_rows_f32) and packs them in the weight's layout (pack.h) —
+ * block formats on every CPU of the affinity mask, each thread reading and
+ * packing its own part — and streams them out. */
 static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progress *pr, const char *path,
                         LfmError *err)
 {
@@ -151,19 +166,23 @@ static int write_weight(FILE *f, const Graph *g, int wi, XXH3_state_t *st, Progr
 	int64_t G = pack_group_rows(w->dtype, lay);
 	long cpus = quant_is_blocked(w->dtype) ? usable_cpus() : 1;
 	int threads = cpus < 1 ? 1 : cpus > MAX_PACK_THREADS ? MAX_PACK_THREADS : (int)cpus;
-	int64_t chunk = ((int64_t)threads << 16) / K / G * G;   /* rows per chunk, about 64K values a thread */
-	if (chunk < G)
-		chunk = G;
-	PackPart proto = {.t = w->dtype, .lay = lay, .N = N, .K = K, .rb = rb};
+	/* rows per chunk: about 64K values a thread, and at least a packing
+	 * group for each thread (long rows: K = 4608 at 16-row panels) */
+	int64_t chunk = ((int64_t)threads << 16) / K / G * G;
+	if (chunk < G * threads)
+		chunk = G * threads;
+	PackPart proto = {.w = w, .t = w->dtype, .lay = lay, .N = N, .K = K, .rb = rb};
 	float *buf = malloc((size_t)(chunk * K) * sizeof(float));
 	unsigned char *out = malloc((size_t)(chunk * rb));
 	int rc = buf && out ? 0 : lfm_error(err, path, "out of memory");
 	for (int64_t r = 0; r < N && !rc; r += chunk) {
 		int64_t n = N - r < chunk ? N - r : chunk;
-		rc = ir_weight_rows_f32(w, r, n, buf, err);
 		proto.x = buf;
 		proto.out = out;
-		if (!rc && pack_chunk(&proto, r, n, G, threads))
+		int prc = pack_chunk(&proto, r, n, G, threads, err);
+		if (prc == -2)
+			rc = -1;   /* err says why */
+		else if (prc)
 			rc = lfm_error(err, path, "weight %s rows %lld..%lld cannot be stored as %s (a value out of its range)",
 			               w->name, (long long)r, (long long)(r + n - 1), dtype_name(w->dtype));
 		if (!rc)

@@ -110,12 +110,13 @@ static void permute(DType t, PackLayout lay, int64_t N, int64_t K, int64_t row0,
 	}
 }
 
-/* Block formats: where byte j of block b's plain encoding (formats.h:
- * header, then quants) of lane l lands, from the start of the panel. */
-static int64_t qpanel_byte(DType t, int64_t b, int l, int j)
+/* Block formats (bpb bytes a block, qb of them quants): where byte j of
+ * block b's plain encoding (formats.h: header, then quants) of lane l
+ * lands, from the start of the panel. */
+static int64_t qpanel_byte(int bpb, int qb, int64_t b, int l, int j)
 {
-	int qb = t == DT_Q8_0 ? 32 : 16, hb = quant_block_bytes(t) - qb;
-	int64_t blk = b * PACK_PANEL * quant_block_bytes(t);
+	int hb = bpb - qb;
+	int64_t blk = b * PACK_PANEL * bpb;
 	if (j < hb)   /* d (j 0, 1), then q4_1's m (j 2, 3) */
 		return blk + (int64_t)PACK_PANEL * qb + 2 * PACK_PANEL * (j / 2) + 2 * l + j % 2;
 	int q = j - hb;   /* quant byte q: chunk q / 4 */
@@ -153,7 +154,7 @@ static void permute_blocks(DType t, PackLayout lay, int64_t N, int64_t K, int64_
 			/* the header's 2-byte fields, then the quants 4 bytes at a time
 			 * (qpanel_byte's map, a field or chunk per copy) */
 			for (int j = 0; j < bpb; j += j < hb ? 2 : 4) {
-				int64_t pk = p0 + qpanel_byte(t, b, l, j);
+				int64_t pk = p0 + qpanel_byte(bpb, bpb - hb, b, l, j);
 				const unsigned char *src = to_packed ? from + pl + j : from + pk;
 				unsigned char *dst = to_packed ? to + pk : to + pl + j;
 				if (j < hb) {
