@@ -907,6 +907,31 @@ LF kernel_qmatmul(Lower *L, DType wt, int64_t N, int64_t K, MatEpi epi)
 	return f;
 }
 
+/* Chunk c of one block (its 4 quant bytes at `at`: elements 4c.. of q8_0,
+ * 4c.. and 16 + 4c.. of the q4 formats) decoded with scale d (and q4_1's
+ * minimum mn, splat f32 x 4) into yb, as quant_dequantize_row does. */
+static void decode_chunk(Lower *L, DType wt, LE at, int c, LV d, LV mn, LE yb)
+{
+	LModule *m = L->m;
+	LType i4 = lt_vec(LK_I32, 4), f4 = lt_vec(LK_F32, 4);
+	LV bytes = lb_let(m, lm_fmt(m, "q%d", c), i4, le_convert(m, le_load(m, at, 4), i4));
+	for (int h = 0; h < (wt == DT_Q8_0 ? 1 : 2); h++) {
+		LE code;
+		int64_t elem = wt == DT_Q8_0 ? 4 * c : 4 * c + 16 * h;
+		if (wt == DT_Q8_0)
+			code = le_sub(m, V(L, bytes), le_splat(m, le_int(m, LK_I32, 128), 4));
+		else
+			code = h ? le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_I32, 4), 4))
+			         : le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_I32, 15), 4));
+		if (wt == DT_Q4_0)
+			code = le_sub(m, code, le_splat(m, le_int(m, LK_I32, 8), 4));
+		LE v = le_mul(m, le_convert(m, code, f4), V(L, d));
+		if (wt == DT_Q4_1)
+			v = le_add(m, v, V(L, mn));
+		lb_store(m, le_at(m, yb, I(L, elem)), v);
+	}
+}
+
 /* ------------------------------------------------------------ row decoder
  * qdequant_FMT_K(y, row): one packed row of K weights -> floats (the
  * embedding lookup).  The values are quant_dequantize_row's exactly. */
@@ -929,7 +954,7 @@ LF kernel_qdequant_row(Lower *L, DType wt, int64_t K)
 	int bpb = quant_block_bytes(wt), qb = wt == DT_Q8_0 ? 32 : 16;
 	int64_t nb = K / QUANT_BLOCK;
 	LV w = lb_let(m, "w", lt_ptr(LK_U8, 1), le_ptr_cast(m, V(L, row), lt_ptr(LK_U8, 1)));
-	LType i4 = lt_vec(LK_I32, 4), f4 = lt_vec(LK_F32, 4);
+	LType f4 = lt_vec(LK_F32, 4);
 	for (int64_t b0 = 0; b0 < nb;) {
 		int64_t g = pack_group_blocks(nb - b0);
 		int64_t cnt = g == 16 ? (nb - b0) / 16 : 1;   /* all the groups of 16 in one loop */
@@ -947,25 +972,9 @@ LF kernel_qdequant_row(Lower *L, DType wt, int64_t K)
 			LE mh = le_load(m, le_at(m, at_bytes(m, V(L, gw), I(L, qb * g + 2 * g), LK_I16, 1), V(L, b)), 1);
 			mn = lb_let(m, "mn", f4, le_splat(m, f16_decode(m, mh, 1), 4));
 		}
-		for (int i = 0; i < qb / 4; i++) {   /* 4 bytes of the block at a time */
-			LE at = le_at(m, V(L, gw), le_add(m, I(L, 4 * g * i), le_mul(m, V(L, b), I(L, 4))));
-			LV bytes = lb_let(m, lm_fmt(m, "q%d", i), i4, le_convert(m, le_load(m, at, 4), i4));
-			for (int h = 0; h < (wt == DT_Q8_0 ? 1 : 2); h++) {
-				LE code;
-				int64_t elem = wt == DT_Q8_0 ? 4 * i : 4 * i + 16 * h;
-				if (wt == DT_Q8_0)
-					code = le_sub(m, V(L, bytes), le_splat(m, le_int(m, LK_I32, 128), 4));
-				else
-					code = h ? le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_I32, 4), 4))
-					         : le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_I32, 15), 4));
-				if (wt == DT_Q4_0)
-					code = le_sub(m, code, le_splat(m, le_int(m, LK_I32, 8), 4));
-				LE v = le_mul(m, le_convert(m, code, f4), V(L, d));
-				if (wt == DT_Q4_1)
-					v = le_add(m, v, V(L, mn));
-				lb_store(m, le_at(m, V(L, yb), I(L, elem)), v);
-			}
-		}
+		for (int i = 0; i < qb / 4; i++)   /* 4 bytes of the block at a time */
+			decode_chunk(L, wt, le_at(m, V(L, gw), le_add(m, I(L, 4 * g * i), le_mul(m, V(L, b), I(L, 4)))), i, d, mn,
+			             V(L, yb));
 		lb_end(m);
 		lb_end(m);
 		b0 += g * cnt;
@@ -1000,7 +1009,7 @@ LF kernel_qpanel_row(Lower *L, DType wt, int64_t N, int64_t K)
 	lb_begin(m, f);
 	LV wb = lb_let(m, "wb", lt_ptr(LK_U8, 1), le_ptr_cast(m, V(L, w), lt_ptr(LK_U8, 1)));
 	int bpb = quant_block_bytes(wt), qb = wt == DT_Q8_0 ? 32 : 16;
-	LType i4 = lt_vec(LK_I32, 4), f4 = lt_vec(LK_F32, 4);
+	LType f4 = lt_vec(LK_F32, 4);
 	if (full) {
 		lb_if(m, le_bin(m, LE_LT, V(L, row), I(L, full)));
 		LE panel = le_div(m, V(L, row), I(L, PACK_PANEL)), lane = le_bin(m, LE_REM, V(L, row), I(L, PACK_PANEL));
@@ -1016,25 +1025,9 @@ LF kernel_qpanel_row(Lower *L, DType wt, int64_t N, int64_t K)
 		if (wt == DT_Q4_1)
 			mn = lb_let(m, "mn", f4, le_splat(m, f16_decode(m, le_load(m, le_ptr_cast(m, le_at(m, sp, I(L, 2 * PACK_PANEL)),
 			                                                                              lt_ptr(LK_I16, 1)), 1), 1), 4));
-		for (int c = 0; c < qb / 4; c++) {   /* chunk c: the lane's 4 bytes */
-			LE at = le_at(m, V(L, pb), le_add(m, I(L, 4 * (int64_t)PACK_PANEL * c), le_mul(m, V(L, ln), I(L, 4))));
-			LV bytes = lb_let(m, lm_fmt(m, "q%d", c), i4, le_convert(m, le_load(m, at, 4), i4));
-			for (int h = 0; h < (wt == DT_Q8_0 ? 1 : 2); h++) {
-				LE code;
-				int64_t elem = wt == DT_Q8_0 ? 4 * c : 4 * c + 16 * h;
-				if (wt == DT_Q8_0)
-					code = le_sub(m, V(L, bytes), le_splat(m, le_int(m, LK_I32, 128), 4));
-				else
-					code = h ? le_bin(m, LE_SHR, V(L, bytes), le_splat(m, le_int(m, LK_I32, 4), 4))
-					         : le_bin(m, LE_BAND, V(L, bytes), le_splat(m, le_int(m, LK_I32, 15), 4));
-				if (wt == DT_Q4_0)
-					code = le_sub(m, code, le_splat(m, le_int(m, LK_I32, 8), 4));
-				LE v = le_mul(m, le_convert(m, code, f4), V(L, d));
-				if (wt == DT_Q4_1)
-					v = le_add(m, v, V(L, mn));
-				lb_store(m, le_at(m, V(L, yb), I(L, elem)), v);
-			}
-		}
+		for (int c = 0; c < qb / 4; c++)   /* chunk c: the lane's 4 bytes */
+			decode_chunk(L, wt, le_at(m, V(L, pb), le_add(m, I(L, 4 * (int64_t)PACK_PANEL * c), le_mul(m, V(L, ln), I(L, 4)))),
+			             c, d, mn, V(L, yb));
 		lb_end(m);
 		lb_return(m, 0);
 		lb_end(m);
