@@ -177,6 +177,23 @@ LF kernel_rope(Lower *L, int64_t heads, int64_t d)
  * are one item, so each key and value row is read once per query row and
  * G heads, not once per head (decode is bound by those reads).
  * q and the output rows are held in d/dv vectors each. */
+/* Row `pos` of one KV head's keys or values (base: the head's first
+ * value; rows of KV_DIM floats) into vectors out[0..nv) of dv lanes, named
+ * PREFIX0..; and the row ATTN_PREFETCH positions ahead prefetched: a
+ * head's rows are HEAD_DIM floats every KV_DIM, a stride the hardware
+ * prefetchers follow late. */
+static void kv_row(Lower *L, LV base, LE pos, const char *prefix, int dv, int nv, LV *out)
+{
+	LModule *m = L->m;
+	int64_t d = L->cfg->head_dim, kvd = (int64_t)L->cfg->n_kv_heads * d;
+	LV r = lb_let(m, lm_fmt(m, "%sr", prefix), T_CPF(), le_at(m, V(L, base), le_mul(m, pos, I(L, kvd))));
+	for (int e = 0; e < nv; e++)
+		out[e] = lb_let(m, lm_fmt(m, "%s%d", prefix, e), lt_vec(LK_F32, dv),
+		                le_load(m, le_at(m, V(L, r), I(L, (int64_t)e * dv)), dv));
+	for (int64_t c = 0; c < d; c += 16)
+		lb_prefetch(m, le_at(m, V(L, r), I(L, ATTN_PREFETCH * kvd + c)));
+}
+
 LF kernel_attention(Lower *L)
 {
 	LModule *m = L->m;
@@ -185,7 +202,6 @@ LF kernel_attention(Lower *L)
 		return f;
 	const LfmConfig *cfg = L->cfg;
 	int64_t nh = cfg->n_heads, d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads;
-	int64_t kvd = (int64_t)cfg->n_kv_heads * d;
 	int G = (int)group;   /* query heads per item: the largest divisor of GROUP up to 8 */
 	while (G > 8 || group % G)
 		G--;
@@ -238,14 +254,8 @@ LF kernel_attention(Lower *L)
 		bm[g] = lb_let(m, lm_fmt(m, "bm_%d", g), T_F32(), le_f32(m, -INFINITY));
 	LV j = lm_local(m, "j", T_I64());
 	lb_for(m, j, I(L, 0), V(L, nb), 1);
-	LV kr = lb_let(m, "kr", T_CPF(), le_at(m, V(L, Kp), le_mul(m, le_add(m, V(L, j0), V(L, j)), I(L, kvd))));
 	LV kv[64];
-	for (int e = 0; e < nv; e++)
-		kv[e] = lb_let(m, lm_fmt(m, "k%d", e), vt, le_load(m, le_at(m, V(L, kr), I(L, (int64_t)e * dv)), dv));
-	/* the rows ATTN_PREFETCH keys ahead: one KV head's rows are HEAD_DIM
-	 * floats every KV_DIM, a stride the hardware prefetchers follow late */
-	for (int64_t c = 0; c < d; c += 16)
-		lb_prefetch(m, le_at(m, V(L, kr), I(L, ATTN_PREFETCH * kvd + c)));
+	kv_row(L, Kp, le_add(m, V(L, j0), V(L, j)), "k", dv, nv, kv);
 	for (int g = 0; g < G; g++) {
 		LE dot = 0;
 		for (int e = 0; e < nv; e++)
@@ -278,12 +288,8 @@ LF kernel_attention(Lower *L)
 	}
 	LV j2 = lm_local(m, "jv", T_I64());
 	lb_for(m, j2, I(L, 0), V(L, nb), 1);
-	LV vr = lb_let(m, "vr", T_CPF(), le_at(m, V(L, Vp), le_mul(m, le_add(m, V(L, j0), V(L, j2)), I(L, kvd))));
 	LV vv[64];
-	for (int e = 0; e < nv; e++)
-		vv[e] = lb_let(m, lm_fmt(m, "v%d", e), vt, le_load(m, le_at(m, V(L, vr), I(L, (int64_t)e * dv)), dv));
-	for (int64_t c = 0; c < d; c += 16)
-		lb_prefetch(m, le_at(m, V(L, vr), I(L, ATTN_PREFETCH * kvd + c)));
+	kv_row(L, Vp, le_add(m, V(L, j0), V(L, j2)), "v", dv, nv, vv);
 	for (int g = 0; g < G; g++) {
 		LV p = lb_let(m, lm_fmt(m, "p_%d", g), T_F32(),
 		              le_load(m, le_at(m, le_addr(m, s), le_add(m, I(L, (int64_t)g * BLOCK), V(L, j2))), 1));
