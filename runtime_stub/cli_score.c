@@ -110,9 +110,14 @@ double lfm2_eval_nll(const float *logits, int32_t vocab, int32_t target, int32_t
 double lfm2_kld_quantize(const float *logits, int32_t vocab, uint16_t *codes)
 {
 	double lo = logits[0], hi = logits[0];
+	/* comparisons, not fmin/fmax: aarch64-linux-gnu-gcc 12 hits an internal
+	 * error vectorizing that reduction (tests/cross compile the runtime) */
 	for (int32_t i = 1; i < vocab; i++) {
-		lo = fmin(lo, (double)logits[i]);
-		hi = fmax(hi, (double)logits[i]);
+		double v = logits[i];
+		if (v < lo)
+			lo = v;
+		if (v > hi)
+			hi = v;
 	}
 	double step = (hi - lo) / LFM2_KLD_LEVELS;
 	if (!(step > 0)) {

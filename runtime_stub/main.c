@@ -115,7 +115,15 @@ static void usage(FILE *f)
 	        "    into the tokenizer table; do_sample=false means greedy), else the LFM2 model\n"
 	        "    card's: --temp %.1f --min-p %.2f --repeat-penalty %.2f, top-k and top-p off;\n"
 	        "    greedy (--temp 0) uses no penalty unless one is given (flag or config)\n"
-	        "  --tokens:   greedy (--temp 0), top-k %d, top-p %.2f, min-p %.2f, repeat-penalty %.2f\n"
+	        "  --tokens:   greedy (--temp 0), top-k %d, top-p %.2f, min-p %.2f, repeat-penalty %.2f\n",
+	        model->name ? model->name : "?", model->vocab_size, model->max_position,
+	        model->target ? model->target : "?", LFM2_EVAL_DEFAULT_CTX, model->eos_id, CLI_DEFAULT_N_IDS,
+	        (double)LFM2_REPEAT_PENALTY_MIN, (double)LFM2_REPEAT_PENALTY_MAX, d.repeat_last_n,
+	        (double)CLI_CARD_TEMPERATURE, (double)CLI_CARD_MIN_P, (double)CLI_CARD_REPEAT_PENALTY, d.top_k,
+	        (double)d.top_p, (double)d.min_p, (double)d.repeat_penalty);
+	/* two calls: one string literal past 4095 characters is beyond what C
+	 * compilers must support (-Woverlength-strings) */
+	fprintf(f,
 	        "runtime:\n"
 	        "  -m FILE             weights blob (default: weights.bin next to this program)\n"
 	        "  -t N                threads (default: online CPUs)\n"
@@ -131,12 +139,7 @@ static void usage(FILE *f)
 	        "decode, and in text modes time to first token (from the start of the prompt's\n"
 	        "prefill), prompt tok/s and generation tok/s (first to last token).\n"
 	        "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
-	        model->name ? model->name : "?", model->vocab_size, model->max_position,
-	        model->target ? model->target : "?", LFM2_EVAL_DEFAULT_CTX, model->eos_id, CLI_DEFAULT_N_IDS,
-	        (double)LFM2_REPEAT_PENALTY_MIN, (double)LFM2_REPEAT_PENALTY_MAX, d.repeat_last_n,
-	        (double)CLI_CARD_TEMPERATURE, (double)CLI_CARD_MIN_P, (double)CLI_CARD_REPEAT_PENALTY, d.top_k,
-	        (double)d.top_p, (double)d.min_p, (double)d.repeat_penalty, CLI_DEFAULT_MAX_CTX,
-	        CLI_DEFAULT_CHUNK);
+	        CLI_DEFAULT_MAX_CTX, CLI_DEFAULT_CHUNK);
 }
 
 /* -------------------------------------------------------- flag parsing */
