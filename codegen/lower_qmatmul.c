@@ -501,7 +501,9 @@ static void panel_block(QM *q, int MR, int NR, int parts, LV wp[][2], LE *sofs, 
 	for (int r = 0; r < MR; r++) {
 		LE sa = le_load(m, le_at(m, at_bytes(m, V(L, ga[r]), I(L, 36 * (int64_t)g), LK_I32, 1), bb), 1);
 		sum[r] = lb_let(m, lm_fmt(m, "sa%d_%d", r, u), T_I32(), sa);
-		LE start = shift ? le_splat(m, le_neg(m, le_bin(m, LE_SHL, V(L, sum[r]), le_int(m, LK_I32, shift))), n)
+		/* -2^s sum_a as a product: a left shift of a negative sum is
+		 * undefined in C (|sum_a| <= 32 x 127, so no overflow) */
+		LE start = shift ? le_splat(m, le_mul(m, V(L, sum[r]), le_int(m, LK_I32, -(1 << shift))), n)
 		                 : le_splat(m, le_int(m, LK_I32, 0), n);
 		LV st = lb_let(m, lm_fmt(m, "st%d_%d", r, u), vi, start);
 		for (int v = 0; v < NR; v++)
