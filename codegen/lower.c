@@ -562,10 +562,7 @@ static int lower_node(LayerCtx *x, Ref r)
 		LE targs[5] = {V(L, x->c), tiles, flops, le_func(m, kernel_attention_tiled(L)), le_addr(m, at_args)};
 		lb_eval(m, call(L, L->f_run, targs, 5));
 		lb_else(m);
-		int G = (int)(L->cfg->n_heads / L->cfg->n_kv_heads);   /* attention_task's heads per item */
-		while (G > 8 || (L->cfg->n_heads / L->cfg->n_kv_heads) % G)
-			G--;
-		LE items = le_mul(m, T, I(L, L->cfg->n_heads / G));
+		LE items = le_mul(m, T, I(L, L->cfg->n_heads / attn_heads_per_item(L)));
 		LE args[5] = {V(L, x->c), items, flops, le_func(m, kernel_attention(L)), le_addr(m, at_args)};
 		lb_eval(m, call(L, L->f_run, args, 5));
 		lb_end(m);

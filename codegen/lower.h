@@ -145,6 +145,8 @@ LF kernel_attention(Lower *L);
 LF kernel_kt(Lower *L);
 LF kernel_attention_tiled(Lower *L);
 int attn_tile_rows(const Lower *L);
+/* attention_task's query heads per item: the largest divisor of GROUP up to 8. */
+int attn_heads_per_item(const Lower *L);
 LF kernel_map(Lower *L, const char *op, int64_t width);   /* "mul", "add", "silu", "bias", "acc" */
 
 /* lower_fused.c: the fused ops' kernels (passes/fuse.c).

@@ -194,6 +194,14 @@ static void kv_row(Lower *L, LV base, LE pos, const char *prefix, int dv, int nv
 		lb_prefetch(m, le_at(m, V(L, r), I(L, ATTN_PREFETCH * kvd + c)));
 }
 
+int attn_heads_per_item(const Lower *L)
+{
+	int group = L->cfg->n_heads / L->cfg->n_kv_heads, g = group;
+	while (g > 8 || group % g)
+		g--;
+	return g;
+}
+
 LF kernel_attention(Lower *L)
 {
 	LModule *m = L->m;
@@ -202,9 +210,7 @@ LF kernel_attention(Lower *L)
 		return f;
 	const LfmConfig *cfg = L->cfg;
 	int64_t nh = cfg->n_heads, d = cfg->head_dim, group = cfg->n_heads / cfg->n_kv_heads;
-	int G = (int)group;   /* query heads per item: the largest divisor of GROUP up to 8 */
-	while (G > 8 || group % G)
-		G--;
+	int G = attn_heads_per_item(L);
 	int64_t nsub = group / G;
 	const int BLOCK = L->sch.attn_block;   /* keys per block (schedule: tiles.attention_block) */
 	f = lm_func(m, "attention_task", lt_scalar(LK_VOID), LL_STATIC,
